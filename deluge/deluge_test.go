@@ -425,7 +425,7 @@ func TestPrint(t *testing.T) {
 	}
 }
 
-// deluge unquotes the inside of a Deluge string literal the way REFERENCE 13.1
+// delugeUnquote unquotes the inside of a Deluge string literal the way REFERENCE 13.1
 // describes (\" and \\), to check that what Render embeds is the secret itself.
 func delugeUnquote(lit string) string {
 	return strings.NewReplacer(`\"`, `"`, `\\`, `\`).Replace(lit)
