@@ -56,7 +56,7 @@ func NewSecret() string {
 // one that does not decode) is used as raw bytes, as SPEC.md 8.3 says.
 func secretKey(secret string) []byte {
 	if rest, ok := strings.CutPrefix(secret, secretPrefix); ok {
-		if key, err := base64.StdEncoding.DecodeString(rest); err == nil && len(key) > 0 {
+		if key, err := base64.StdEncoding.DecodeString(rest); err == nil {
 			return key
 		}
 	}

@@ -135,8 +135,7 @@ func resolve(ctx context.Context, host string, allowPrivate bool, r Resolver) ([
 // net.DefaultResolver), refuses blocked addresses before connecting, and
 // checks again the address of every socket it actually connects.
 func NewHTTPClient(timeout time.Duration, allowPrivate bool, r Resolver) *http.Client {
-	g := &guard{allowPrivate: allowPrivate, resolver: r}
-	g.dialer = &net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second, Control: g.control}
+	g := newGuard(timeout, allowPrivate, r)
 	return &http.Client{
 		Timeout: timeout,
 		Transport: &http.Transport{
@@ -160,6 +159,13 @@ type guard struct {
 	allowPrivate bool
 	resolver     Resolver
 	dialer       *net.Dialer
+}
+
+// newGuard builds the dialler; its Control hook is the check on real sockets.
+func newGuard(timeout time.Duration, allowPrivate bool, r Resolver) *guard {
+	g := &guard{allowPrivate: allowPrivate, resolver: r}
+	g.dialer = &net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second, Control: g.control}
+	return g
 }
 
 // dialContext resolves addr's host through the guard's resolver and dials the
