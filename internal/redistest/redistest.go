@@ -1,0 +1,170 @@
+// Package redistest starts a real redis-server for a test package, and the
+// embedded miniredis for running the same tests against the default backend.
+package redistest
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
+)
+
+// Server is one redis-server process listening on a loopback port.
+type Server struct {
+	Addr string
+	cmd  *exec.Cmd
+	dir  string
+}
+
+var (
+	mu     sync.Mutex
+	shared *Server
+)
+
+// Start launches redis-server on a free loopback port with a temporary
+// directory and waits until it answers PING. Persistence is left as the
+// server defaults it except for AOF, which is switched on with everysec so
+// tests exercise the same write path as production.
+func Start() (*Server, error) {
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		return nil, fmt.Errorf("redistest: redis-server not found on PATH (install it; the test command does): %w", err)
+	}
+	dir, err := os.MkdirTemp("", "redistest-")
+	if err != nil {
+		return nil, err
+	}
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(bin,
+		"--port", fmt.Sprint(port),
+		"--bind", "127.0.0.1",
+		"--dir", dir,
+		"--save", "",
+		"--appendonly", "yes",
+		"--appendfsync", "everysec",
+		"--protected-mode", "yes",
+		"--loglevel", "warning",
+	)
+	if err := cmd.Start(); err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("redistest: start redis-server: %w", err)
+	}
+	s := &Server{Addr: fmt.Sprintf("127.0.0.1:%d", port), cmd: cmd, dir: dir}
+	if err := s.waitReady(10 * time.Second); err != nil {
+		s.Stop()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Server) waitReady(limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	rdb := redis.NewClient(&redis.Options{Addr: s.Addr})
+	defer rdb.Close()
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		err := rdb.Ping(ctx).Err()
+		cancel()
+		if err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("redistest: redis-server on %s not ready: %w", s.Addr, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Stop kills the server and removes its directory.
+func (s *Server) Stop() {
+	if s.cmd.Process != nil {
+		_ = s.cmd.Process.Kill()
+		_ = s.cmd.Wait()
+	}
+	os.RemoveAll(s.dir)
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// Main wraps a package's TestMain: it starts one redis-server for the whole
+// package, runs the tests and stops the server. Use as
+//
+//	func TestMain(m *testing.M) { redistest.Main(m) }
+func Main(m *testing.M) {
+	s, err := Start()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	mu.Lock()
+	shared = s
+	mu.Unlock()
+	code := m.Run()
+	s.Stop()
+	os.Exit(code)
+}
+
+// Addr is the address of the package's redis-server started by Main.
+func Addr(t testing.TB) string {
+	t.Helper()
+	mu.Lock()
+	defer mu.Unlock()
+	if shared == nil {
+		t.Fatal("redistest: no server; call redistest.Main from TestMain")
+	}
+	return shared.Addr
+}
+
+// Client returns a client of the package's redis-server, closed when the test ends.
+func Client(t testing.TB) redis.UniversalClient {
+	t.Helper()
+	rdb := redis.NewClient(&redis.Options{Addr: Addr(t)})
+	t.Cleanup(func() { rdb.Close() })
+	return rdb
+}
+
+// Embedded returns a client of a fresh in-process miniredis, the default
+// backend when no Redis URL is configured.
+func Embedded(t testing.TB) redis.UniversalClient {
+	t.Helper()
+	m := miniredis.NewMiniRedis()
+	if err := m.Start(); err != nil {
+		t.Fatalf("redistest: start miniredis: %v", err)
+	}
+	rdb := redis.NewClient(&redis.Options{Addr: m.Addr()})
+	t.Cleanup(func() {
+		rdb.Close()
+		m.Close()
+	})
+	return rdb
+}
+
+// Backends lists the backends store tests run against: the real server and
+// the embedded default.
+func Backends() []string { return []string{"redis", "embedded"} }
+
+// ClientFor returns a client for the named backend of Backends.
+func ClientFor(t testing.TB, backend string) redis.UniversalClient {
+	t.Helper()
+	if backend == "embedded" {
+		return Embedded(t)
+	}
+	return Client(t)
+}

@@ -1,0 +1,207 @@
+package tasks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// EventFilter selects events of the log; zero fields do not filter.
+type EventFilter struct {
+	Since time.Time
+	Type  EventType
+}
+
+// ListEvents pages through the event log, newest first. The log keeps
+// EventRetention of events. cursor is the previous page's next cursor.
+func (s *Store) ListEvents(ctx context.Context, ws WorkspaceID, f EventFilter, cursor string, limit int) ([]Event, string, error) {
+	limit = clampLimit(limit)
+	if f.Type != "" && !f.Type.Valid() {
+		return nil, "", invalid(map[string]string{"type": "unknown event type"})
+	}
+	end := "+"
+	if cursor != "" {
+		id, ok := before(cursor)
+		if !ok {
+			return nil, "", invalid(map[string]string{"cursor": "invalid"})
+		}
+		end = id
+	}
+	start := "-"
+	if !f.Since.IsZero() {
+		start = strconv.FormatInt(f.Since.UnixMilli(), 10)
+	}
+	out := make([]Event, 0, limit)
+	lastID := ""
+	scanned := 0
+	for {
+		msgs, err := s.rdb.XRevRangeN(ctx, keysFor(ws).events(), end, start, int64(limit+1)).Result()
+		if err != nil {
+			return nil, "", fmt.Errorf("tasks: list events: %w", err)
+		}
+		for _, m := range msgs {
+			scanned++
+			ev, ok := decodeEntry(m)
+			if ok && (f.Type == "" || ev.Type == f.Type) {
+				if len(out) == limit {
+					return out, lastID, nil
+				}
+				out = append(out, ev)
+				lastID = m.ID
+			} else if scanned >= maxScan {
+				return out, m.ID, nil
+			}
+		}
+		if len(msgs) < limit+1 {
+			return out, "", nil
+		}
+		var ok bool
+		if end, ok = before(msgs[len(msgs)-1].ID); !ok {
+			return out, "", nil
+		}
+	}
+}
+
+// before returns the greatest stream id smaller than id, which makes an
+// exclusive range bound on every Redis version.
+func before(id string) (string, bool) {
+	msStr, seqStr, ok := strings.Cut(id, "-")
+	if !ok {
+		return "", false
+	}
+	ms, err1 := strconv.ParseUint(msStr, 10, 64)
+	seq, err2 := strconv.ParseUint(seqStr, 10, 64)
+	if err1 != nil || err2 != nil {
+		return "", false
+	}
+	if seq > 0 {
+		return fmt.Sprintf("%d-%d", ms, seq-1), true
+	}
+	if ms == 0 {
+		return "", false
+	}
+	return fmt.Sprintf("%d-%d", ms-1, uint64(1<<64-1)), true
+}
+
+func decodeEntry(m redis.XMessage) (Event, bool) {
+	raw, _ := m.Values["e"].(string)
+	var ev Event
+	if raw == "" || decode(raw, &ev) != nil {
+		return Event{}, false
+	}
+	return ev, true
+}
+
+// StreamEvent is an event read from a workspace's outbox stream by a
+// consumer group; ID is its stream id, to acknowledge it by.
+type StreamEvent struct {
+	ID    string
+	Event Event
+}
+
+// EnsureGroup creates the consumer group on the workspace's stream, reading
+// from the start, if it does not exist yet.
+func (s *Store) EnsureGroup(ctx context.Context, ws WorkspaceID, group string) error {
+	err := s.rdb.XGroupCreateMkStream(ctx, keysFor(ws).events(), group, "0").Err()
+	if err != nil && !strings.HasPrefix(err.Error(), "BUSYGROUP") {
+		return fmt.Errorf("tasks: create group %s: %w", group, err)
+	}
+	return nil
+}
+
+// ReadGroup returns up to count events never delivered to the group,
+// assigning them to consumer; they stay pending until acknowledged.
+func (s *Store) ReadGroup(ctx context.Context, ws WorkspaceID, group, consumer string, count int) ([]StreamEvent, error) {
+	res, err := s.rdb.XReadGroup(ctx, &redis.XReadGroupArgs{
+		Group: group, Consumer: consumer, Streams: []string{keysFor(ws).events(), ">"},
+		Count: int64(count), Block: -1,
+	}).Result()
+	if errors.Is(err, redis.Nil) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("tasks: read events: %w", err)
+	}
+	var out []StreamEvent
+	for _, st := range res {
+		out = append(out, s.entries(ctx, ws, group, st.Messages)...)
+	}
+	return out, nil
+}
+
+// ClaimStale moves to consumer the group's events that another consumer
+// read but did not acknowledge within minIdle (it crashed, or hangs), and
+// returns them. This is how a killed dispatcher's events are not lost.
+func (s *Store) ClaimStale(ctx context.Context, ws WorkspaceID, group, consumer string, minIdle time.Duration, count int) ([]StreamEvent, error) {
+	msgs, _, err := s.rdb.XAutoClaim(ctx, &redis.XAutoClaimArgs{
+		Stream: keysFor(ws).events(), Group: group, Consumer: consumer,
+		MinIdle: minIdle, Start: "0-0", Count: int64(count),
+	}).Result()
+	if err != nil {
+		return nil, fmt.Errorf("tasks: claim events: %w", err)
+	}
+	return s.entries(ctx, ws, group, msgs), nil
+}
+
+// entries decodes stream messages. One that cannot be decoded can never be
+// handled, so it is acknowledged rather than left to be claimed forever.
+func (s *Store) entries(ctx context.Context, ws WorkspaceID, group string, msgs []redis.XMessage) []StreamEvent {
+	out := make([]StreamEvent, 0, len(msgs))
+	for _, m := range msgs {
+		ev, ok := decodeEntry(m)
+		if !ok {
+			s.rdb.XAck(ctx, keysFor(ws).events(), group, m.ID)
+			continue
+		}
+		out = append(out, StreamEvent{ID: m.ID, Event: ev})
+	}
+	return out
+}
+
+// Ack marks events handled by the group.
+func (s *Store) Ack(ctx context.Context, ws WorkspaceID, group string, ids ...string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	if err := s.rdb.XAck(ctx, keysFor(ws).events(), group, ids...).Err(); err != nil {
+		return fmt.Errorf("tasks: ack events: %w", err)
+	}
+	return nil
+}
+
+// WatchEvents calls fn with the workspace of every write that emitted
+// events, until ctx ends. Notices are best effort: a reader must also poll.
+func (s *Store) WatchEvents(ctx context.Context, fn func(WorkspaceID)) error {
+	sub := s.rdb.Subscribe(ctx, eventsChannel)
+	defer sub.Close()
+	if _, err := sub.Receive(ctx); err != nil {
+		return fmt.Errorf("tasks: watch events: %w", err)
+	}
+	ch := sub.Channel()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case m, ok := <-ch:
+			if !ok {
+				return nil
+			}
+			fn(WorkspaceID(m.Payload))
+		}
+	}
+}
+
+// Seen records key for ttl and reports whether it was already recorded:
+// the replay check of signed Cliq requests, shared by every replica.
+func (s *Store) Seen(ctx context.Context, key string, ttl time.Duration) (bool, error) {
+	ok, err := s.rdb.SetNX(ctx, "tasker:replay:"+key, 1, ttl).Result()
+	if err != nil {
+		return false, fmt.Errorf("tasks: replay check: %w", err)
+	}
+	return !ok, nil
+}

@@ -1,0 +1,102 @@
+package tasks
+
+import (
+	"strconv"
+	"strings"
+	"unicode"
+)
+
+// maxIndexedWords bounds the words of one task kept in the search index, so a
+// long description cannot make one write touch thousands of keys.
+const maxIndexedWords = 64
+
+// membership is one index entry of a task.
+type membership struct {
+	key   string
+	score int64
+}
+
+// memberships lists the index entries t belongs in.
+func memberships(k keys, t *Task) []membership {
+	n := t.Number
+	out := []membership{{k.idxAll(), n}}
+	if t.Status.IsOpen() {
+		out = append(out, membership{k.idxOpen(), n})
+	}
+	if t.Status != StatusOpen {
+		out = append(out, membership{k.idxStatus(t.Status), n})
+	}
+	assignee := "none"
+	if t.Assignee != nil {
+		assignee = *t.Assignee
+	}
+	out = append(out, membership{k.idxAssignee(assignee), n})
+	for _, tag := range t.Tags {
+		out = append(out, membership{k.idxTag(tag), n})
+	}
+	for _, w := range words(t.Title+" "+t.Description, maxIndexedWords) {
+		out = append(out, membership{k.idxWord(w), n})
+	}
+	if t.DueAt != nil {
+		out = append(out, membership{k.idxDue(), t.DueAt.Unix()})
+	}
+	return out
+}
+
+// indexOps moves a task's index entries from those of old to those of t;
+// either may be nil (create, delete).
+func indexOps(x *tx, old, t *Task) {
+	var before, after []membership
+	var n int64
+	if old != nil {
+		before = memberships(x.k, old)
+		n = old.Number
+	}
+	if t != nil {
+		after = memberships(x.k, t)
+		n = t.Number
+	}
+	member := strconv.FormatInt(n, 10)
+	keep := make(map[membership]bool, len(after))
+	for _, m := range after {
+		keep[m] = true
+	}
+	stays := make(map[string]bool, len(after))
+	for _, m := range after {
+		stays[m.key] = true
+	}
+	for _, m := range before {
+		if !stays[m.key] {
+			x.op("zrem", m.key, member, "")
+		}
+	}
+	had := make(map[membership]bool, len(before))
+	for _, m := range before {
+		had[m] = true
+	}
+	for _, m := range after {
+		if !had[m] {
+			x.op("zadd", m.key, m.score, member)
+		}
+	}
+}
+
+// words splits text into distinct lower-case search words of at least two
+// letters or digits, at most limit of them, in order of appearance.
+func words(text string, limit int) []string {
+	var out []string
+	seen := make(map[string]bool)
+	for _, f := range strings.FieldsFunc(strings.ToLower(text), func(r rune) bool {
+		return !unicode.IsLetter(r) && !unicode.IsDigit(r)
+	}) {
+		if len([]rune(f)) < 2 || len(f) > 64 || seen[f] {
+			continue
+		}
+		seen[f] = true
+		out = append(out, f)
+		if len(out) == limit {
+			break
+		}
+	}
+	return out
+}

@@ -1,0 +1,66 @@
+package tasks
+
+import "strconv"
+
+// keys builds every Redis key of one workspace. The workspace sits in a hash
+// tag so all of a workspace's keys share a Cluster slot and one Lua script
+// can write them together.
+type keys struct{ p string }
+
+func keysFor(ws WorkspaceID) keys { return keys{p: "tasker:{" + string(ws) + "}:"} }
+
+// workspacesKey is a SET of every workspace that has been written to, so
+// the dispatcher and the scheduler find workspaces without scanning keys.
+const workspacesKey = "tasker:workspaces"
+
+// eventsChannel is a pub/sub channel on which writers announce the
+// workspace of new events, so the dispatcher wakes at once instead of polling.
+const eventsChannel = "tasker:events"
+
+// seq is a STRING counter: the last task number handed out.
+func (k keys) seq() string { return k.p + "seq" }
+
+// task is a STRING: the task's JSON, keyed by its number.
+func (k keys) task(n int64) string { return k.p + "t:" + strconv.FormatInt(n, 10) }
+
+// taskIDs is a HASH: task id → number.
+func (k keys) taskIDs() string { return k.p + "tid" }
+
+// externalIDs is a HASH: external id → number, for idempotent upserts.
+func (k keys) externalIDs() string { return k.p + "tx" }
+
+// The list indexes are ZSETs of task numbers scored by the number, so a page
+// is one ZREVRANGEBYSCORE from the cursor.
+func (k keys) idxAll() string               { return k.p + "i:all" }
+func (k keys) idxOpen() string              { return k.p + "i:open" }
+func (k keys) idxStatus(s Status) string    { return k.p + "i:s:" + string(s) }
+func (k keys) idxAssignee(id string) string { return k.p + "i:a:" + id }
+func (k keys) idxTag(tag string) string     { return k.p + "i:g:" + tag }
+func (k keys) idxWord(w string) string      { return k.p + "i:w:" + w }
+
+// idxDue is a ZSET of task numbers scored by due time (Unix seconds).
+func (k keys) idxDue() string { return k.p + "i:due" }
+
+// idem is a STRING with a 24 h TTL: the request hash and first answer of an
+// idempotent create.
+func (k keys) idem(key string) string { return k.p + "idem:" + key }
+
+// user is a STRING: the user's JSON.
+func (k keys) user(id string) string { return k.p + "u:" + id }
+
+// users is a ZSET of user ids, all scored 0 so ZREVRANGEBYLEX pages them
+// newest first (ids are time-ordered).
+func (k keys) users() string { return k.p + "users" }
+
+// userEmails and userCliq are HASHes: email / Cliq user id → user id. They
+// keep both unique within the workspace.
+func (k keys) userEmails() string { return k.p + "ue" }
+func (k keys) userCliq() string   { return k.p + "uc" }
+
+// comments is a ZSET of "comment id|json" members, all scored 0, paged newest
+// first with ZREVRANGEBYLEX.
+func (k keys) comments(n int64) string { return k.p + "c:" + strconv.FormatInt(n, 10) }
+
+// events is the STREAM outbox: field "e" holds the event JSON. Trimmed to 30
+// days on every write, it is also the event log.
+func (k keys) events() string { return k.p + "events" }

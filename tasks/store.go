@@ -1,0 +1,181 @@
+package tasks
+
+import (
+	"context"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// EventRetention is how long the event log keeps events.
+const EventRetention = 30 * 24 * time.Hour
+
+// idempotencyTTL is how long an Idempotency-Key is remembered.
+const idempotencyTTL = 24 * time.Hour
+
+// maxRetries bounds optimistic-concurrency retries of writes that did not
+// ask for a specific version: beyond it the key is too hot to win.
+const maxRetries = 8
+
+//go:embed apply.lua
+var applySource string
+
+var applyScript = redis.NewScript(applySource)
+
+// Store keeps tasks, users, comments and events in Redis. Every write stores
+// its records and its events in one atomic script call: an acknowledged
+// write always has its events in the outbox stream, a failed one has none.
+type Store struct {
+	rdb   redis.UniversalClient
+	now   func() time.Time
+	known sync.Map // WorkspaceID → struct{}: already in workspacesKey
+}
+
+// NewStore returns a store on rdb. now is the clock (time.Now outside tests).
+func NewStore(rdb redis.UniversalClient, now func() time.Time) *Store {
+	return &Store{rdb: rdb, now: now}
+}
+
+// Ping reports whether Redis answers.
+func (s *Store) Ping(ctx context.Context) error { return s.rdb.Ping(ctx).Err() }
+
+// clock returns the current time in UTC at millisecond precision, the
+// precision that survives a JSON round trip of every stored time.
+func (s *Store) clock() time.Time { return s.now().UTC().Truncate(time.Millisecond) }
+
+// tx collects the checks, writes and events of one atomic write.
+type tx struct {
+	ws     WorkspaceID
+	k      keys
+	keys   []string
+	index  map[string]int
+	ops    []any
+	n      int
+	events []Event
+}
+
+func newTx(ws WorkspaceID) *tx {
+	return &tx{ws: ws, k: keysFor(ws), index: make(map[string]int)}
+}
+
+// op appends one operation of apply.lua and returns its position, which a
+// failed check reports back.
+func (t *tx) op(name, key string, a, b any) int {
+	i, ok := t.index[key]
+	if !ok {
+		t.keys = append(t.keys, key)
+		i = len(t.keys)
+		t.index[key] = i
+	}
+	t.ops = append(t.ops, name, i, a, b)
+	t.n++
+	return t.n - 1
+}
+
+// emit adds an event to the write's outbox entries.
+func (t *tx) emit(ev Event) { t.events = append(t.events, ev) }
+
+// outcome is what apply.lua answered.
+type outcome struct {
+	failed int    // index of the failed check, -1 when none failed
+	replay string // stored answer of an idempotent replay
+}
+
+// commit runs t as one script call.
+func (s *Store) commit(ctx context.Context, t *tx) (outcome, error) {
+	if err := s.register(ctx, t.ws); err != nil {
+		return outcome{}, err
+	}
+	if len(t.events) > 0 {
+		minID := fmt.Sprintf("%d-0", s.now().Add(-EventRetention).UnixMilli())
+		for _, ev := range t.events {
+			b, err := json.Marshal(ev)
+			if err != nil {
+				return outcome{}, fmt.Errorf("tasks: encode event: %w", err)
+			}
+			t.op("xadd", t.k.events(), string(b), minID)
+		}
+	}
+	args := append([]any{t.n}, t.ops...)
+	res, err := applyScript.Run(ctx, s.rdb, t.keys, args...).StringSlice()
+	if err != nil {
+		return outcome{}, fmt.Errorf("tasks: write: %w", err)
+	}
+	switch {
+	case len(res) == 1 && res[0] == "ok":
+		if len(t.events) > 0 {
+			// Best effort: the dispatcher also polls, so a lost wake-up only delays.
+			s.rdb.Publish(ctx, eventsChannel, string(t.ws))
+		}
+		return outcome{failed: -1}, nil
+	case len(res) == 2 && res[0] == "fail":
+		i, _ := strconv.Atoi(res[1])
+		return outcome{failed: i}, nil
+	case len(res) == 2 && res[0] == "idem":
+		return outcome{failed: -1, replay: res[1]}, nil
+	}
+	return outcome{}, fmt.Errorf("tasks: write: unexpected script answer %q", res)
+}
+
+// register records ws in the set of workspaces once per process.
+func (s *Store) register(ctx context.Context, ws WorkspaceID) error {
+	if err := ws.Valid(); err != nil {
+		return err
+	}
+	if _, ok := s.known.Load(ws); ok {
+		return nil
+	}
+	if err := s.rdb.SAdd(ctx, workspacesKey, string(ws)).Err(); err != nil {
+		return fmt.Errorf("tasks: register workspace: %w", err)
+	}
+	s.known.Store(ws, struct{}{})
+	return nil
+}
+
+// Workspaces lists every workspace that has been written to.
+func (s *Store) Workspaces(ctx context.Context) ([]WorkspaceID, error) {
+	names, err := s.rdb.SMembers(ctx, workspacesKey).Result()
+	if err != nil {
+		return nil, fmt.Errorf("tasks: workspaces: %w", err)
+	}
+	out := make([]WorkspaceID, len(names))
+	for i, n := range names {
+		out[i] = WorkspaceID(n)
+	}
+	return out, nil
+}
+
+// newEvent builds an event envelope stamped now.
+func (s *Store) newEvent(ws WorkspaceID, typ EventType, now time.Time, data EventData) Event {
+	return Event{ID: newID("evt_", now), Type: typ, Timestamp: now, Workspace: ws, Data: data}
+}
+
+// getJSON reads key into v and returns the raw value for a later eq check.
+func (s *Store) getJSON(ctx context.Context, key string, v any) (string, error) {
+	raw, err := s.rdb.Get(ctx, key).Result()
+	if errors.Is(err, redis.Nil) {
+		return "", ErrNotFound
+	}
+	if err != nil {
+		return "", err
+	}
+	if err := json.Unmarshal([]byte(raw), v); err != nil {
+		return "", fmt.Errorf("decode %s: %w", key, err)
+	}
+	return raw, nil
+}
+
+func mustJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		// Only our own plain structs reach here; failing to encode them is a bug.
+		panic(fmt.Sprintf("tasks: encode %T: %v", v, err))
+	}
+	return string(b)
+}
