@@ -4,6 +4,7 @@
 package tasks
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 )
@@ -32,4 +33,34 @@ func (ws WorkspaceID) Valid() error {
 type Actor struct {
 	UserID     string `json:"user_id,omitempty"`
 	CliqUserID string `json:"cliq_user_id,omitempty"`
+}
+
+// Tenancy decides which workspace a Cliq call works in.
+type Tenancy string
+
+// The tenancy modes of TASKER_TENANCY.
+const (
+	// SingleTenancy: one team; every Cliq call works in DefaultWorkspace.
+	SingleTenancy Tenancy = "single"
+	// OrgTenancy: each Cliq organisation is its own workspace, named by its id.
+	OrgTenancy Tenancy = "org"
+)
+
+// ErrNoOrganization means a Cliq call in org tenancy did not say which
+// organisation it came from.
+var ErrNoOrganization = errors.New("tasks: the Cliq call has no user.organization_id")
+
+// Workspace returns the workspace of a Cliq call from organisation orgID.
+func (t Tenancy) Workspace(orgID string) (WorkspaceID, error) {
+	if t != OrgTenancy {
+		return DefaultWorkspace, nil
+	}
+	if orgID == "" {
+		return "", ErrNoOrganization
+	}
+	ws := WorkspaceID(orgID)
+	if err := ws.Valid(); err != nil {
+		return "", err
+	}
+	return ws, nil
 }
