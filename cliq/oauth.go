@@ -215,6 +215,9 @@ func (s *TokenSource) mintLocked(ctx context.Context, rejected string) (string, 
 // HTTP-200 answers that carry an "error" field as *oauth2.RetrieveError;
 // mint turns those into *TokenError.
 func (s *TokenSource) mint(ctx context.Context) (string, time.Time, error) {
+	if s.refreshToken == "" {
+		return "", time.Time{}, errors.New("cliq: no refresh token configured")
+	}
 	ctx = context.WithValue(ctx, oauth2.HTTPClient, s.hc)
 	start := s.now()
 	t, err := s.conf.TokenSource(ctx, &oauth2.Token{RefreshToken: s.refreshToken}).Token()
