@@ -33,7 +33,7 @@ const maxDrain = 64 << 10
 
 // Request is one message to deliver once.
 type Request struct {
-	URL       string
+	URL       string   // the subscriber endpoint, checked by ValidateURL at registration
 	MessageID string   // webhook-id: the event id, equal on every retry
 	EventType string   // X-Tasker-Event, such as "task.completed"
 	Body      []byte   // the JSON envelope, signed byte for byte

@@ -28,13 +28,20 @@ func refKey(t *testing.T, secret string) []byte {
 	return []byte(secret)
 }
 
-// refVerify reports whether sigHeader holds a v1 signature of id, ts and
-// body under secret, computed from the published algorithm.
-func refVerify(t *testing.T, secret, id, ts, sigHeader string, body []byte) bool {
+// refSign is one v1 signature of id, ts and body under secret, computed
+// from the published algorithm.
+func refSign(t *testing.T, secret, id, ts string, body []byte) string {
 	t.Helper()
 	mac := hmac.New(sha256.New, refKey(t, secret))
 	mac.Write([]byte(id + "." + ts + "." + string(body)))
-	want := "v1," + base64.StdEncoding.EncodeToString(mac.Sum(nil))
+	return "v1," + base64.StdEncoding.EncodeToString(mac.Sum(nil))
+}
+
+// refVerify reports whether sigHeader holds a v1 signature of id, ts and
+// body under secret.
+func refVerify(t *testing.T, secret, id, ts, sigHeader string, body []byte) bool {
+	t.Helper()
+	want := refSign(t, secret, id, ts, body)
 	for _, sig := range strings.Split(sigHeader, " ") {
 		if sig == want {
 			return true
