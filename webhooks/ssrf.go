@@ -224,7 +224,7 @@ func parseIP(host string) (addr netip.Addr, isIP bool, err error) {
 		if err != nil {
 			return netip.Addr{}, true, errors.New("malformed ipv6 address")
 		}
-		return a.WithZone(""), true, nil
+		return a, true, nil // a zone is kept for dialling; blockedReason ignores it
 	}
 	parts := strings.Split(host, ".")
 	if len(parts) > 1 && parts[len(parts)-1] == "" { // one trailing dot is allowed

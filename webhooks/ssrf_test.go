@@ -89,7 +89,7 @@ func TestParseIP(t *testing.T) {
 		{host: "4294967295", want: "255.255.255.255"},
 		{host: "10.1.65535", want: "10.1.255.255"},
 		{host: "::ffff:127.0.0.1", want: "::ffff:127.0.0.1"},
-		{host: "fe80::1%eth0", want: "fe80::1"},
+		{host: "fe80::1%eth0", want: "fe80::1%eth0"},
 		{host: "4294967296", wantErr: true},
 		{host: "256.0.0.1", wantErr: true},
 		{host: "1.2.3.256", wantErr: true},
