@@ -205,16 +205,23 @@ func parseWhen(phrase string) (whenSpec, *whenError) {
 		return w, &whenError{index: -1, reason: "there is no date or time"}
 	}
 	hasDate := false
+	// conflict explains why words[i] cannot be added to what came before.
+	conflict := func(i int, what string) *whenError {
+		if w.offset > 0 {
+			return &whenError{index: i, reason: fmt.Sprintf("%q cannot be combined with an exact time like in 3h", words[i])}
+		}
+		return &whenError{index: i, reason: fmt.Sprintf("%q is a second %s", words[i], what)}
+	}
 	setDate := func(i int, kind dateKind) *whenError {
 		if hasDate || w.offset > 0 {
-			return &whenError{index: i, reason: fmt.Sprintf("%q is a second date", words[i])}
+			return conflict(i, "date")
 		}
 		hasDate, w.date = true, kind
 		return nil
 	}
 	setTime := func(i int, hour, minute int) *whenError {
 		if w.hasTime || w.offset > 0 {
-			return &whenError{index: i, reason: fmt.Sprintf("%q is a second time", words[i])}
+			return conflict(i, "time")
 		}
 		w.hasTime, w.hour, w.minute = true, hour, minute
 		return nil
@@ -253,6 +260,8 @@ func parseWhen(phrase string) (whenSpec, *whenError) {
 			if next == "" {
 				return w, &whenError{index: i, reason: `after "on" I expected a day, like on friday`}
 			}
+		case word == "at" && next == "noon":
+			err, used = setTime(i+1, 12, 0), 2
 		case word == "at":
 			h, m, n, ok, terr := parseClock(next, afterNext(words, i))
 			switch {
