@@ -6,6 +6,7 @@
 -- Checks run first, all of them; writes run only when every check passed:
 --   eq     k a    GET KEYS[k] equals a ("" means the key must not exist)
 --   hfree  k a b  HGET KEYS[k] a is absent or equals b (a unique index is free)
+--   heq    k a b  HGET KEYS[k] a equals b ("" means the field must not exist)
 --   idem   k      if KEYS[k] exists, stop and return its value (replay)
 --   set    k a b  SET KEYS[k] a, with EX b when b is not ""
 --   del    k
@@ -29,6 +30,13 @@ for i = 0, n - 1 do
   elseif op == "hfree" then
     local cur = redis.call("HGET", k, a)
     if cur and cur ~= b then return {"fail", tostring(i)} end
+  elseif op == "heq" then
+    local cur = redis.call("HGET", k, a)
+    if b == "" then
+      if cur then return {"fail", tostring(i)} end
+    elseif cur ~= b then
+      return {"fail", tostring(i)}
+    end
   elseif op == "idem" then
     local cur = redis.call("GET", k)
     if cur then return {"idem", cur} end

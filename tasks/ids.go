@@ -3,6 +3,7 @@ package tasks
 import (
 	"crypto/rand"
 	"encoding/binary"
+	"sync"
 	"time"
 )
 
@@ -10,17 +11,42 @@ import (
 // aloud and typed by hand survive.
 const crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
+// monotonic remembers the last id's time and random part so ids made in the
+// same millisecond still sort in the order they were made: lists page by id.
+var monotonic struct {
+	sync.Mutex
+	ms     uint64
+	hi, lo uint64 // the 80 random bits: 16 in hi, 64 in lo
+}
+
 // newID returns prefix + a 26-character ULID: 48 bits of milliseconds then
-// 80 random bits. Ids sort by creation time, which lets lists page by id.
+// 80 random bits, incremented instead of redrawn within one millisecond.
 func newID(prefix string, now time.Time) string {
-	var b [16]byte
-	binary.BigEndian.PutUint64(b[:8], uint64(now.UnixMilli())<<16)
-	_, _ = rand.Read(b[6:])
-	out := make([]byte, 0, len(prefix)+26)
-	out = append(out, prefix...)
+	ms := uint64(now.UnixMilli())
+	monotonic.Lock()
+	if ms <= monotonic.ms {
+		ms = monotonic.ms
+		monotonic.lo++
+		if monotonic.lo == 0 {
+			monotonic.hi = (monotonic.hi + 1) & 0xffff
+		}
+	} else {
+		var b [10]byte
+		_, _ = rand.Read(b[:])
+		monotonic.ms = ms
+		monotonic.hi = uint64(binary.BigEndian.Uint16(b[:2])) & 0x7fff // headroom for increments
+		monotonic.lo = binary.BigEndian.Uint64(b[2:])
+	}
+	rhi, lo := monotonic.hi, monotonic.lo
+	monotonic.Unlock()
+	return prefix + ulid(ms, rhi, lo)
+}
+
+// ulid encodes a millisecond time and 80 random bits (16 in rhi, 64 in lo).
+func ulid(ms, rhi, lo uint64) string {
+	hi := ms<<16 | rhi
+	out := make([]byte, 0, 26)
 	// 128 bits as 26 base32 digits: the first digit carries the top 3 bits.
-	hi := binary.BigEndian.Uint64(b[:8])
-	lo := binary.BigEndian.Uint64(b[8:])
 	for i := 25; i >= 0; i-- {
 		shift := uint(i * 5)
 		var v uint64

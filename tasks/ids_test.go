@@ -28,8 +28,19 @@ func TestNewIDSortsByTime(t *testing.T) {
 
 func TestNewIDTimePrefix(t *testing.T) {
 	// The ULID spec's example: 01ARYZ6S41 is the time part of 1469918176385 ms.
-	id := newID("", time.UnixMilli(1469918176385))
-	if got := id[:10]; got != "01ARYZ6S41" {
+	if got := ulid(1469918176385, 0, 0)[:10]; got != "01ARYZ6S41" {
 		t.Errorf("time part = %q, want 01ARYZ6S41", got)
+	}
+}
+
+func TestNewIDMonotonicWithinMillisecond(t *testing.T) {
+	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	prev := newID("", now)
+	for range 1000 {
+		id := newID("", now)
+		if id <= prev {
+			t.Fatalf("ids of one millisecond out of order: %q after %q", id, prev)
+		}
+		prev = id
 	}
 }

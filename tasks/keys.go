@@ -61,6 +61,9 @@ func (k keys) userCliq() string   { return k.p + "uc" }
 // first with ZREVRANGEBYLEX.
 func (k keys) comments(n int64) string { return k.p + "c:" + strconv.FormatInt(n, 10) }
 
+// channels is a HASH: channel unique name → ChannelSubscription JSON.
+func (k keys) channels() string { return k.p + "chsub" }
+
 // events is the STREAM outbox: field "e" holds the event JSON. Trimmed to 30
 // days on every write, it is also the event log.
 func (k keys) events() string { return k.p + "events" }

@@ -171,6 +171,8 @@ func (s *Store) getJSON(ctx context.Context, key string, v any) (string, error) 
 	return raw, nil
 }
 
+func isNil(err error) bool { return errors.Is(err, redis.Nil) }
+
 func mustJSON(v any) string {
 	b, err := json.Marshal(v)
 	if err != nil {
