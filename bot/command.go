@@ -206,7 +206,7 @@ func shorten(s string) string {
 	if utf8.RuneCountInString(s) <= 80 {
 		return s
 	}
-	return string([]rune(s)[:79]) + "…"
+	return strings.TrimSpace(string([]rune(s)[:79])) + "…"
 }
 
 // ParseCommand parses the text of a /task command (Cliq's "arguments") or
