@@ -1,0 +1,79 @@
+package cards
+
+import (
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/taskerhq/tasker/tasks"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+func golden(t *testing.T, name string, v any) {
+	t.Helper()
+	got, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join("testdata", name+".golden")
+	if *update {
+		if err := os.WriteFile(path, append(got, '\n'), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if diff := cmp.Diff(string(want), string(got)+"\n"); diff != "" {
+		t.Errorf("%s mismatch (-want +got):\n%s", name, diff)
+	}
+}
+
+func TestTaskCard(t *testing.T) {
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	now := time.Date(2026, 12, 3, 8, 0, 0, 0, time.UTC)
+	due := time.Date(2026, 12, 3, 16, 0, 0, 0, time.UTC)
+	assignee := "usr_1"
+	cliqID := "60087654321"
+	src := "https://gitlab.example.com/x/-/issues/1"
+	open := tasks.Task{
+		Number: 42, Title: "Review PR", Description: "Look at the retry logic.", Status: tasks.StatusOpen,
+		Priority: tasks.PriorityHigh, Tags: []string{"backend", "review"}, Assignee: &assignee, DueAt: &due, SourceURL: &src,
+	}
+	msg := Task(open, View{Heading: "Overdue", Text: "{@60087654321} this is overdue", Assignee: &tasks.User{Name: "Lars", CliqUserID: &cliqID}, Loc: berlin, Now: now})
+	if err := msg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "task_open", msg)
+
+	done := open
+	done.Status, done.Assignee, done.DueAt, done.SourceURL, done.Description = tasks.StatusCompleted, nil, nil, nil, ""
+	golden(t, "task_completed", Task(done, View{Loc: berlin, Now: now}))
+}
+
+func TestDue(t *testing.T) {
+	ny, _ := time.LoadLocation("America/New_York")
+	now := time.Date(2026, 3, 7, 15, 0, 0, 0, time.UTC) // Sat 10:00 in New York, the day before DST starts
+	cases := []struct {
+		at   time.Time
+		want string
+	}{
+		{time.Date(2026, 3, 7, 22, 0, 0, 0, time.UTC), "today 17:00 EST"},
+		{time.Date(2026, 3, 8, 21, 0, 0, 0, time.UTC), "tomorrow 17:00 EDT"},
+		{time.Date(2026, 3, 6, 14, 0, 0, 0, time.UTC), "yesterday 09:00 EST"},
+		{time.Date(2026, 12, 1, 22, 0, 0, 0, time.UTC), "Tue 1 Dec 17:00 EST"},
+		{time.Date(2027, 1, 4, 14, 0, 0, 0, time.UTC), "Mon 4 Jan 2027 09:00 EST"},
+	}
+	for _, c := range cases {
+		if got := Due(c.at, ny, now); got != c.want {
+			t.Errorf("Due(%v) = %q, want %q", c.at, got, c.want)
+		}
+	}
+}
