@@ -1,0 +1,125 @@
+package api
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/taskerhq/tasker/tasks"
+)
+
+// Keys are the REST API keys of TASKER_API_KEYS, each bound to the
+// workspace it works in. Only SHA-256 digests are kept, so neither a log
+// line nor a memory dump of Keys shows a key.
+type Keys struct {
+	entries []keyEntry
+}
+
+type keyEntry struct {
+	digest [sha256.Size]byte
+	ws     tasks.WorkspaceID
+}
+
+// ParseKeys parses TASKER_API_KEYS: a comma list of KEY or KEY@WORKSPACE,
+// split at the last '@' so a key may itself hold '@'; a key without one
+// works in tasks.DefaultWorkspace. An empty entry, an empty key, an invalid
+// workspace name or a key listed twice is an error, which names the entry
+// by position and never quotes a key. The empty string is an error too:
+// the dev-mode key for an unset variable is cmd's to generate.
+func ParseKeys(s string) (*Keys, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, errors.New("api: no API keys")
+	}
+	k := &Keys{}
+	seen := make(map[[sha256.Size]byte]bool)
+	for i, entry := range strings.Split(s, ",") {
+		entry = strings.TrimSpace(entry)
+		key, ws := entry, tasks.DefaultWorkspace
+		if at := strings.LastIndexByte(entry, '@'); at >= 0 {
+			key, ws = entry[:at], tasks.WorkspaceID(entry[at+1:])
+		}
+		if key == "" {
+			return nil, fmt.Errorf("api: API key entry %d is empty", i+1)
+		}
+		if err := ws.Valid(); err != nil {
+			return nil, fmt.Errorf("api: API key entry %d: %w", i+1, err)
+		}
+		d := sha256.Sum256([]byte(key))
+		if seen[d] {
+			return nil, fmt.Errorf("api: API key entry %d repeats an earlier key", i+1)
+		}
+		seen[d] = true
+		k.entries = append(k.entries, keyEntry{digest: d, ws: ws})
+	}
+	return k, nil
+}
+
+// String describes k without its keys, should it ever be printed.
+func (k *Keys) String() string { return fmt.Sprintf("%d API keys", len(k.entries)) }
+
+// LogValue keeps keys out of slog output.
+func (k *Keys) LogValue() slog.Value { return slog.StringValue(k.String()) }
+
+// Authenticate returns the workspace of the API key r presents, in
+// "Authorization: Bearer <key>" or else in "X-Api-Key: <key>". The key is
+// compared with every configured one in constant time, without an early
+// exit, so timing tells nothing of which or how much matched.
+func (k *Keys) Authenticate(r *http.Request) (tasks.WorkspaceID, bool) {
+	presented := presentedKey(r)
+	if presented == "" {
+		return "", false
+	}
+	d := sha256.Sum256([]byte(presented))
+	var ws tasks.WorkspaceID
+	found := 0
+	for _, e := range k.entries {
+		eq := subtle.ConstantTimeCompare(d[:], e.digest[:])
+		if eq == 1 {
+			ws = e.ws
+		}
+		found |= eq
+	}
+	return ws, found == 1
+}
+
+func presentedKey(r *http.Request) string {
+	if scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " "); ok && strings.EqualFold(scheme, "Bearer") {
+		return strings.TrimSpace(token)
+	}
+	return strings.TrimSpace(r.Header.Get("X-Api-Key"))
+}
+
+type workspaceKey struct{}
+
+// Require lets through only requests with a valid API key, answering 401
+// unauthenticated otherwise; handlers find the key's workspace with
+// WorkspaceFrom.
+func (k *Keys) Require(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ws, ok := k.Authenticate(r)
+		if !ok {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="tasker"`)
+			WriteError(w, http.StatusUnauthorized, codeUnauthenticated,
+				"a valid API key is required in Authorization: Bearer <key> or X-Api-Key", nil)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), workspaceKey{}, ws)))
+	})
+}
+
+// WorkspaceFrom returns the workspace Require stored in ctx.
+func WorkspaceFrom(ctx context.Context) (tasks.WorkspaceID, bool) {
+	ws, ok := ctx.Value(workspaceKey{}).(tasks.WorkspaceID)
+	return ws, ok
+}
+
+// workspace is WorkspaceFrom for handlers behind Require, where it is always set.
+func workspace(r *http.Request) tasks.WorkspaceID {
+	ws, _ := WorkspaceFrom(r.Context())
+	return ws
+}
