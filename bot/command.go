@@ -285,7 +285,7 @@ func parseCommand(text string, mentions []string, suggest bool) (Command, error)
 	}
 	suggestion := "/task help"
 	if fix := closestWord(strings.ToLower(first), names); fix != "" {
-		suggestion = p.example(fix+p.s[p.pos:], example(Verb(fix)))
+		suggestion = p.tryExample(fix+p.s[p.pos:], example(Verb(fix)))
 	}
 	return Command{}, &SyntaxError{Input: p.s, Example: suggestion}
 }
@@ -309,13 +309,13 @@ type parser struct {
 }
 
 // fail returns a *SyntaxError about the whole command.
-func (p *parser) fail(reason, example string) error {
-	return &SyntaxError{Input: p.s, Reason: reason, Example: example}
+func (p *parser) fail(reason, try string) error {
+	return &SyntaxError{Input: p.s, Reason: reason, Example: try}
 }
 
-// example returns "/task candidate" when candidate parses, else fallback,
-// so that no error ever suggests a command that would fail in turn.
-func (p *parser) example(candidate, fallback string) string {
+// tryExample returns "/task candidate" when candidate parses, else
+// fallback, so that no error ever suggests a command that would fail in turn.
+func (p *parser) tryExample(candidate, fallback string) string {
 	if !p.suggest {
 		return fallback
 	}
@@ -472,7 +472,7 @@ func (p *parser) add() (Command, error) {
 			if !contains(priorities, name) {
 				fallback := example(VerbAdd)
 				if fix := closestWord(name, priorities); fix != "" {
-					fallback = p.example(p.replaced(start, p.pos, " !"+fix), fallback)
+					fallback = p.tryExample(p.replaced(start, p.pos, " !"+fix), fallback)
 				}
 				return Command{}, p.fail(fmt.Sprintf("%q is not a priority; use !low, !medium, !high or !urgent", w), fallback)
 			}
@@ -572,7 +572,7 @@ func (p *parser) due() (string, error) {
 func (p *parser) whenError(e *whenError, phrase string, start, end int, v Verb) error {
 	fallback := example(v)
 	if fixed := e.fixedPhrase(phrase); fixed != "" {
-		fallback = p.example(p.replaced(start, end, fixed), fallback)
+		fallback = p.tryExample(p.replaced(start, end, fixed), fallback)
 	}
 	return p.fail(e.reason, fallback)
 }
@@ -682,7 +682,7 @@ func (p *parser) list() (Command, error) {
 		if !contains(listFilters, name) {
 			fallback := example(VerbList)
 			if fix := closestWord(name, listFilters); fix != "" {
-				fallback = p.example(p.replaced(start, p.pos, " "+fix), fallback)
+				fallback = p.tryExample(p.replaced(start, p.pos, " "+fix), fallback)
 			}
 			return Command{}, p.fail(fmt.Sprintf("%q is not a list I know; use mine, all, today, overdue, @someone or #tag", w), fallback)
 		}
@@ -772,7 +772,7 @@ func (p *parser) subscribe(v Verb) (Command, error) {
 		if !contains(names, name) {
 			fallback := example(v)
 			if fix := closestWord(name, names); fix != "" {
-				fallback = p.example(string(v)+" "+fix, fallback)
+				fallback = p.tryExample(string(v)+" "+fix, fallback)
 			}
 			return Command{}, p.fail(fmt.Sprintf("%q is not an event; use %s or all", w, strings.Join(names, ", ")), fallback)
 		}

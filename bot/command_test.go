@@ -95,6 +95,8 @@ func TestParseCommand(t *testing.T) {
 			Command{Verb: VerbAssign, Number: 1, User: lars}},
 		{"AssignTrimmedName", "assign 1 @Lars Becker", []string{"  Lars Becker "},
 			Command{Verb: VerbAssign, Number: 1, User: lars}},
+		{"AddNameLikeAnOption", "add Call @Lars !high", []string{"Lars", "Lars !high"},
+			Command{Verb: VerbAdd, Title: "Call", User: &Mention{Index: 1, Name: "Lars !high"}}},
 		{"AddShorterNameNeedsBoundary", "add Call @Lars Beckerman", []string{"Lars", "Lars Becker"},
 			Command{Verb: VerbAdd, Title: "Call Beckerman", User: &Mention{Index: 0, Name: "Lars"}}},
 

@@ -61,7 +61,7 @@ func parseSpan(words []string) (s span, n int, err *whenError) {
 		case w == "a" || w == "an" || isDigits(w):
 			if n+1 >= len(words) {
 				if parts == 0 && w != "a" && w != "an" {
-					return span{}, 0, &whenError{index: n, reason: fmt.Sprintf("%q needs a unit such as min, h or days", w), fix: w + "h"}
+					return span{}, 0, &whenError{index: n, reason: fmt.Sprintf("%q needs a unit such as min, h or days", w), fix: w + "min"}
 				}
 				break
 			}

@@ -540,8 +540,8 @@ type snoozeSpec struct {
 
 func parseSnooze(phrase string) (snoozeSpec, *whenError) {
 	words := strings.Fields(strings.ToLower(phrase))
-	if len(words) == 1 && isDigits(words[0]) {
-		minutes, err := parseAmount(words[0], 0)
+	if len(words) == 1 && isDigits(trimCommas(words[0])) {
+		minutes, err := parseAmount(trimCommas(words[0]), 0)
 		switch {
 		case err != nil:
 			return snoozeSpec{}, err

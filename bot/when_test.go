@@ -284,6 +284,8 @@ func TestParseSnoozeErrors(t *testing.T) {
 	}{
 		{"", "there is no date or time", "1h"},
 		{"0", "must be more than zero", "1h"},
+		{"60 seconds", `"seconds" is not a unit of time`, "1h"},
+		{"in 60", `"60" needs a unit`, "in 60min"},
 		{"99999999", "more than ten years", "1h"},
 		{"2 dayz", `"dayz" is not a unit of time`, "2 days"},
 		{"3 weeks later", `I did not expect "later"`, "1h"},
