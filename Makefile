@@ -1,0 +1,18 @@
+# The two commands of README.md: `make run` and `make test`.
+.PHONY: run test build bench vet
+
+run:
+	go run ./cmd/tasker serve
+
+# test installs redis-server when the machine has none (the store tests need a
+# real one), then runs every test with the race detector.
+test:
+	./scripts/ensure-redis-server
+	go vet ./...
+	go test -race -count=1 -timeout 12m ./...
+
+build:
+	go build -o bin/tasker ./cmd/tasker
+
+vet:
+	gofmt -l . | (! grep .) && go vet ./...

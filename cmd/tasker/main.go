@@ -1,0 +1,98 @@
+// Command tasker is the Tasker service: the HTTP API and Cliq endpoints,
+// the event dispatcher and workers, and the scheduler (SPEC section 2).
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime"
+	"runtime/debug"
+	"syscall"
+)
+
+func main() {
+	if err := run(context.Background(), os.Args, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "tasker:", err)
+		os.Exit(1)
+	}
+}
+
+// Set by the linker (-ldflags "-X main.version=…") for releases.
+var (
+	version = "dev"
+	commit  = ""
+)
+
+const usage = `usage: tasker [command]
+
+commands:
+  serve              run the service (the default)
+  deluge [--out DIR] print or write the Cliq Deluge scripts for this deployment
+  version            print the version
+
+Configuration comes from TASKER_* environment variables; see README.md.
+`
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	cmd := "serve"
+	if len(args) > 1 {
+		cmd, args = args[1], args[2:]
+	} else {
+		args = nil
+	}
+	switch cmd {
+	case "serve":
+		cfg, err := loadConfig()
+		if err != nil {
+			return err
+		}
+		return serve(ctx, cfg, newLogger(stderr, cfg.LogLevel, cfg.LogFormat), stdout)
+	case "deluge":
+		return runDeluge(args, stdout, stderr)
+	case "version", "--version", "-v":
+		fmt.Fprintf(stdout, "tasker %s %s %s\n", version, vcsCommit(), runtime.Version())
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", cmd)
+}
+
+// vcsCommit is the linker's commit, else the one the Go toolchain stamped.
+func vcsCommit() string {
+	if commit != "" {
+		return commit
+	}
+	if info, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range info.Settings {
+			if s.Key == "vcs.revision" {
+				return s.Value
+			}
+		}
+	}
+	return "unknown"
+}
+
+func newLogger(w io.Writer, level slog.Level, format string) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: level}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// newFlagSet returns a flag set that reports to stderr and never exits.
+func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}

@@ -1,0 +1,75 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
+)
+
+// newRedis connects to the configured Redis: Cluster seeds, Sentinels, a
+// URL, or, with none of them, an embedded in-memory server. The returned
+// close function releases the client and the embedded server.
+func newRedis(ctx context.Context, cfg config, logger *slog.Logger) (redis.UniversalClient, func(), error) {
+	var rdb redis.UniversalClient
+	var embedded *miniredis.Miniredis
+	switch {
+	case cfg.RedisCluster != "":
+		opt := &redis.ClusterOptions{Addrs: splitList(cfg.RedisCluster)}
+		if cfg.RedisURL != "" {
+			u, err := redis.ParseURL(cfg.RedisURL)
+			if err != nil {
+				return nil, nil, fmt.Errorf("config: TASKER_REDIS_URL: %v", err)
+			}
+			opt.Username, opt.Password, opt.TLSConfig = u.Username, u.Password, u.TLSConfig
+		}
+		rdb = redis.NewClusterClient(opt)
+	case cfg.RedisSentinels != "":
+		opt := &redis.FailoverOptions{MasterName: cfg.RedisMaster, SentinelAddrs: splitList(cfg.RedisSentinels)}
+		if cfg.RedisURL != "" {
+			u, err := redis.ParseURL(cfg.RedisURL)
+			if err != nil {
+				return nil, nil, fmt.Errorf("config: TASKER_REDIS_URL: %v", err)
+			}
+			opt.Username, opt.Password, opt.DB, opt.TLSConfig = u.Username, u.Password, u.DB, u.TLSConfig
+		}
+		rdb = redis.NewFailoverClient(opt)
+	case cfg.RedisURL != "":
+		opt, err := redis.ParseURL(cfg.RedisURL)
+		if err != nil {
+			return nil, nil, fmt.Errorf("config: TASKER_REDIS_URL: not a Redis URL")
+		}
+		rdb = redis.NewClient(opt)
+	default:
+		embedded = miniredis.NewMiniRedis()
+		if err := embedded.Start(); err != nil {
+			return nil, nil, fmt.Errorf("start embedded redis: %w", err)
+		}
+		logger.Warn("no TASKER_REDIS_URL: using an embedded in-memory Redis; data will not survive a restart")
+		rdb = redis.NewClient(&redis.Options{Addr: embedded.Addr()})
+	}
+	closeAll := func() {
+		rdb.Close()
+		if embedded != nil {
+			embedded.Close()
+		}
+	}
+	if err := rdb.Ping(ctx).Err(); err != nil {
+		closeAll()
+		return nil, nil, fmt.Errorf("redis: %w", err)
+	}
+	return rdb, closeAll, nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}

@@ -1,0 +1,197 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/julienschmidt/httprouter"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/taskerhq/tasker/api"
+	"github.com/taskerhq/tasker/pipeline"
+	"github.com/taskerhq/tasker/tasks"
+)
+
+// service is the wired application: an HTTP handler and the background
+// roles, built from one config.
+type service struct {
+	logger  *slog.Logger
+	handler http.Handler
+	roles   map[string]bool
+	closers []func()
+	workers *asynq.Server
+	mux     *asynq.ServeMux
+	disp    *pipeline.Dispatcher
+}
+
+// serve builds the service, listens on cfg.Addr and runs until ctx ends,
+// then shuts down: stop accepting, finish in-flight requests and jobs within
+// TASKER_SHUTDOWN_TIMEOUT, stop the scheduler, close Redis.
+func serve(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Writer) error {
+	svc, err := build(ctx, cfg, logger, stdout)
+	if err != nil {
+		return err
+	}
+	defer svc.close()
+
+	var srv *http.Server
+	errc := make(chan error, 1)
+	if svc.handler != nil {
+		ln, err := net.Listen("tcp", cfg.Addr)
+		if err != nil {
+			return fmt.Errorf("listen: %w", err)
+		}
+		srv = &http.Server{
+			Handler:           svc.handler,
+			ReadHeaderTimeout: 10 * time.Second,
+			ReadTimeout:       30 * time.Second,
+			WriteTimeout:      60 * time.Second,
+			IdleTimeout:       120 * time.Second,
+		}
+		logger.Info("listening", "addr", ln.Addr().String(), "public_url", cfg.PublicURL)
+		go func() {
+			if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+				errc <- err
+			}
+		}()
+	}
+	bgCtx, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	if err := svc.start(bgCtx, &wg); err != nil {
+		stopBackground()
+		return err
+	}
+
+	select {
+	case <-ctx.Done():
+	case err := <-errc:
+		logger.Error("http server failed", "err", err)
+	}
+	logger.Info("shutting down", "timeout", cfg.ShutdownTimeout)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if srv != nil {
+		if err := srv.Shutdown(shutdownCtx); err != nil {
+			logger.Error("http shutdown incomplete", "err", err)
+		}
+	}
+	if svc.workers != nil {
+		svc.workers.Shutdown()
+	}
+	stopBackground()
+	wg.Wait()
+	logger.Info("stopped")
+	return nil
+}
+
+// build wires every part the roles need.
+func build(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Writer) (*service, error) {
+	roles, _ := cfg.roles()
+	svc := &service{logger: logger, roles: roles}
+	rdb, closeRedis, err := newRedis(ctx, cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	svc.closers = append(svc.closers, closeRedis)
+	store := tasks.NewStore(rdb, time.Now)
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	if cfg.APIKeys == "" {
+		cfg.APIKeys = devSecret()
+		fmt.Fprintf(stdout, "No TASKER_API_KEYS: generated a development API key (workspace default):\n  %s\n", cfg.APIKeys)
+	}
+	keys, err := api.ParseKeys(cfg.APIKeys)
+	if err != nil {
+		svc.close()
+		return nil, fmt.Errorf("config: TASKER_API_KEYS: %v", err)
+	}
+	if cfg.CliqSecret == "" {
+		cfg.CliqSecret = devSecret()
+		fmt.Fprintf(stdout, "No TASKER_CLIQ_SECRET: generated a development secret for the Deluge scripts and tasker sim:\n  %s\n", cfg.CliqSecret)
+	}
+
+	var targets []pipeline.Target
+
+	router := httprouter.New()
+	api.AddOpsRoutes(router, store, reg)
+	if roles["api"] {
+		api.AddRoutes(router, logger, store, keys)
+	}
+	svc.handler, err = api.Middleware(router, logger, reg, int64(cfg.MaxBody))
+	if err != nil {
+		svc.close()
+		return nil, err
+	}
+
+	if roles["worker"] {
+		aq := asynq.NewClientFromRedisClient(rdb)
+		svc.disp = pipeline.NewDispatcher(logger, store, aq, targets, reg, pipeline.Options{Consumer: consumerName()})
+		svc.workers = asynq.NewServerFromRedisClient(rdb, asynq.Config{
+			Concurrency:     10,
+			Queues:          map[string]int{pipeline.Queue: 3},
+			ShutdownTimeout: cfg.ShutdownTimeout,
+			Logger:          asynqLogger{logger},
+		})
+		svc.mux = asynq.NewServeMux()
+		pipeline.Register(svc.mux, targets)
+	}
+	return svc, nil
+}
+
+// start runs the background roles; they stop when ctx ends.
+func (s *service) start(ctx context.Context, wg *sync.WaitGroup) error {
+	if s.workers != nil {
+		if err := s.workers.Start(s.mux); err != nil {
+			return fmt.Errorf("start workers: %w", err)
+		}
+		wg.Go(func() {
+			if err := s.disp.Run(ctx); err != nil {
+				s.logger.Error("dispatcher stopped", "err", err)
+			}
+		})
+	}
+	return nil
+}
+
+func (s *service) close() {
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		s.closers[i]()
+	}
+}
+
+// devSecret is a random secret for development mode.
+func devSecret() string {
+	b := make([]byte, 24)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// consumerName identifies this process in the dispatcher's consumer group.
+func consumerName() string {
+	host, _ := os.Hostname()
+	return host + "-" + strconv.Itoa(os.Getpid()) + "-" + devSecret()[:6]
+}
+
+// asynqLogger sends asynq's own messages to slog.
+type asynqLogger struct{ l *slog.Logger }
+
+func (a asynqLogger) Debug(args ...any) { a.l.Debug(fmt.Sprint(args...), "component", "asynq") }
+func (a asynqLogger) Info(args ...any)  { a.l.Debug(fmt.Sprint(args...), "component", "asynq") }
+func (a asynqLogger) Warn(args ...any)  { a.l.Warn(fmt.Sprint(args...), "component", "asynq") }
+func (a asynqLogger) Error(args ...any) { a.l.Error(fmt.Sprint(args...), "component", "asynq") }
+func (a asynqLogger) Fatal(args ...any) { a.l.Error(fmt.Sprint(args...), "component", "asynq") }
