@@ -7,6 +7,7 @@
 --   eq     k a    GET KEYS[k] equals a ("" means the key must not exist)
 --   hfree  k a b  HGET KEYS[k] a is absent or equals b (a unique index is free)
 --   heq    k a b  HGET KEYS[k] a equals b ("" means the field must not exist)
+--   zscore k a b  ZSCORE KEYS[k] a is the number b (a schedule entry is still armed)
 --   idem   k      if KEYS[k] exists, stop and return its value (replay)
 --   set    k a b  SET KEYS[k] a, with EX b when b is not ""
 --   del    k
@@ -37,6 +38,9 @@ for i = 0, n - 1 do
     elseif cur ~= b then
       return {"fail", tostring(i)}
     end
+  elseif op == "zscore" then
+    local cur = redis.call("ZSCORE", k, a)
+    if not cur or tonumber(cur) ~= tonumber(b) then return {"fail", tostring(i)} end
   elseif op == "idem" then
     local cur = redis.call("GET", k)
     if cur then return {"idem", cur} end

@@ -54,7 +54,9 @@ type EventData struct {
 	Changes map[string]Change `json:"changes,omitempty"`
 	Comment *Comment          `json:"comment,omitempty"`
 	User    *User             `json:"user,omitempty"`
-	Actor   Actor             `json:"actor"`
+	// Digest is set on EventDailyDigest only; User is then its recipient.
+	Digest *Digest `json:"digest,omitempty"`
+	Actor  Actor   `json:"actor"`
 }
 
 // Change is one field's move from one value to another.

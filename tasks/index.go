@@ -3,6 +3,7 @@ package tasks
 import (
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 )
 
@@ -16,8 +17,9 @@ type membership struct {
 	score int64
 }
 
-// memberships lists the index entries t belongs in.
-func memberships(k keys, t *Task) []membership {
+// memberships lists the index entries t belongs in. lead is the
+// deployment's reminder lead, for tasks that do not set their own.
+func memberships(k keys, t *Task, lead time.Duration) []membership {
 	n := t.Number
 	out := []membership{{k.idxAll(), n}}
 	if t.Status.IsOpen() {
@@ -40,20 +42,21 @@ func memberships(k keys, t *Task) []membership {
 	if t.DueAt != nil {
 		out = append(out, membership{k.idxDue(), t.DueAt.Unix()})
 	}
-	return out
+	return append(out, scheduleMemberships(k, t, lead)...)
 }
 
 // indexOps moves a task's index entries from those of old to those of t;
-// either may be nil (create, delete).
-func indexOps(x *tx, old, t *Task) {
+// either may be nil (create, delete). Both sides are computed with the same
+// lead, so an entry moves only when the task's own fields move it.
+func indexOps(x *tx, lead time.Duration, old, t *Task) {
 	var before, after []membership
 	var n int64
 	if old != nil {
-		before = memberships(x.k, old)
+		before = memberships(x.k, old, lead)
 		n = old.Number
 	}
 	if t != nil {
-		after = memberships(x.k, t)
+		after = memberships(x.k, t, lead)
 		n = t.Number
 	}
 	member := strconv.FormatInt(n, 10)

@@ -64,6 +64,29 @@ func (k keys) comments(n int64) string { return k.p + "c:" + strconv.FormatInt(n
 // channels is a HASH: channel unique name → ChannelSubscription JSON.
 func (k keys) channels() string { return k.p + "chsub" }
 
+// schedRemind and schedOverdue are the scheduler's ZSETs of open tasks with
+// a due date: task numbers scored by the instant (Unix seconds) their
+// task.reminder (due_at − lead) or task.overdue (due_at) falls due, or by
+// snoozed_until when that is later. Kept by memberships on every task write;
+// the scheduler removes an entry in the same script call that emits its
+// event, so each (task, instant) fires once and a new instant re-arms.
+func (k keys) schedRemind() string  { return k.p + "sched:remind" }
+func (k keys) schedOverdue() string { return k.p + "sched:overdue" }
+
+// schedAssignee is a ZSET of the open tasks with a due date assigned to the
+// user, task numbers scored by due_at (Unix seconds): a daily digest reads
+// only the tasks it lists.
+func (k keys) schedAssignee(userID string) string { return k.p + "sched:a:" + userID }
+
+// schedDigest is a ZSET of linked user ids scored by the instant (Unix
+// seconds) of their next daily digest. The scheduler adds linked users and
+// moves each to its next local day when it sends.
+func (k keys) schedDigest() string { return k.p + "sched:digest" }
+
+// digestSent is a STRING with a TTL of a few days: the user's digest for
+// that local date (YYYY-MM-DD) was claimed, so it is sent once per local day.
+func (k keys) digestSent(userID, date string) string { return k.p + "sched:ds:" + userID + ":" + date }
+
 // events is the STREAM outbox: field "e" holds the event JSON. Trimmed to 30
 // days on every write, it is also the event log.
 func (k keys) events() string { return k.p + "events" }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -35,6 +36,9 @@ type Store struct {
 	rdb   redis.UniversalClient
 	now   func() time.Time
 	known sync.Map // WorkspaceID → struct{}: already in workspacesKey
+	// lead is the deployment's reminder lead (SetReminderLead); nil means
+	// DefaultReminderLead.
+	lead atomic.Pointer[time.Duration]
 }
 
 // NewStore returns a store on rdb. now is the clock (time.Now outside tests).
@@ -92,27 +96,26 @@ func (s *Store) commit(ctx context.Context, t *tx) (outcome, error) {
 	if err := s.register(ctx, t.ws); err != nil {
 		return outcome{}, err
 	}
-	if len(t.events) > 0 {
-		minID := fmt.Sprintf("%d-0", s.now().Add(-EventRetention).UnixMilli())
-		for _, ev := range t.events {
-			b, err := json.Marshal(ev)
-			if err != nil {
-				return outcome{}, fmt.Errorf("tasks: encode event: %w", err)
-			}
-			t.op("xadd", t.k.events(), string(b), minID)
-		}
+	args, err := s.seal(t)
+	if err != nil {
+		return outcome{}, err
 	}
-	args := append([]any{t.n}, t.ops...)
 	res, err := applyScript.Run(ctx, s.rdb, t.keys, args...).StringSlice()
 	if err != nil {
 		return outcome{}, fmt.Errorf("tasks: write: %w", err)
 	}
+	out, err := decodeOutcome(res)
+	if err == nil && out.failed < 0 && out.replay == "" && len(t.events) > 0 {
+		// Best effort: the dispatcher also polls, so a lost wake-up only delays.
+		s.rdb.Publish(ctx, eventsChannel, string(t.ws))
+	}
+	return out, err
+}
+
+// decodeOutcome reads apply.lua's answer.
+func decodeOutcome(res []string) (outcome, error) {
 	switch {
 	case len(res) == 1 && res[0] == "ok":
-		if len(t.events) > 0 {
-			// Best effort: the dispatcher also polls, so a lost wake-up only delays.
-			s.rdb.Publish(ctx, eventsChannel, string(t.ws))
-		}
 		return outcome{failed: -1}, nil
 	case len(res) == 2 && res[0] == "fail":
 		i, _ := strconv.Atoi(res[1])
@@ -121,6 +124,21 @@ func (s *Store) commit(ctx context.Context, t *tx) (outcome, error) {
 		return outcome{failed: -1, replay: res[1]}, nil
 	}
 	return outcome{}, fmt.Errorf("tasks: write: unexpected script answer %q", res)
+}
+
+// seal appends t's events as xadd operations and returns the script's ARGV.
+func (s *Store) seal(t *tx) ([]any, error) {
+	if len(t.events) > 0 {
+		minID := fmt.Sprintf("%d-0", s.now().Add(-EventRetention).UnixMilli())
+		for _, ev := range t.events {
+			b, err := json.Marshal(ev)
+			if err != nil {
+				return nil, fmt.Errorf("tasks: encode event: %w", err)
+			}
+			t.op("xadd", t.k.events(), string(b), minID)
+		}
+	}
+	return append([]any{t.n}, t.ops...), nil
 }
 
 // register records ws in the set of workspaces once per process.

@@ -89,7 +89,7 @@ func (s *Store) CreateTask(ctx context.Context, ws WorkspaceID, actor Actor, in 
 	}
 	x.op("set", k.task(n), body, "")
 	x.op("hset", k.taskIDs(), t.ID, n)
-	indexOps(x, nil, &t)
+	indexOps(x, s.ReminderLead(), nil, &t)
 	if idem != nil {
 		x.op("set", k.idem(idem.Key), mustJSON(idemRecord{Hash: idem.Hash, Body: json.RawMessage(body)}), int(idempotencyTTL/time.Second))
 	}
@@ -283,7 +283,7 @@ func (s *Store) modify(ctx context.Context, ws WorkspaceID, actor Actor, ref str
 			}
 		}
 		x.op("set", k.task(t.Number), mustJSON(t), "")
-		indexOps(x, &old, &t)
+		indexOps(x, s.ReminderLead(), &old, &t)
 		for _, ev := range changeEvents(&t, changes, actor) {
 			x.emit(s.newEvent(ws, ev.typ, now, ev.data))
 		}
@@ -329,7 +329,7 @@ func (s *Store) DeleteTask(ctx context.Context, ws WorkspaceID, actor Actor, ref
 			x.op("hdel", k.externalIDs(), *old.ExternalID, "")
 		}
 		x.op("del", k.comments(old.Number), "", "")
-		indexOps(x, &old, nil)
+		indexOps(x, s.ReminderLead(), &old, nil)
 		x.emit(s.newEvent(ws, EventTaskDeleted, now, EventData{Task: &old, Actor: actor}))
 		out, err := s.commit(ctx, x)
 		if err != nil {

@@ -1,0 +1,272 @@
+package tasks
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// DefaultReminderLead is how long before due_at a reminder fires for tasks
+// without remind_before, unless SetReminderLead says otherwise: the default
+// of TASKER_REMINDER_LEAD.
+const DefaultReminderLead = time.Hour
+
+// SetReminderLead sets the deployment's reminder lead (TASKER_REMINDER_LEAD)
+// for tasks without remind_before; a negative lead counts as zero. Call it
+// before the store serves writes.
+//
+// Reminder instants are computed when a task is written, so a new lead
+// re-arms only tasks whose due date, snooze, remind_before or status change
+// after it; entries already armed keep the instant they were armed with.
+func (s *Store) SetReminderLead(d time.Duration) {
+	d = max(d, 0)
+	s.lead.Store(&d)
+}
+
+// ReminderLead returns the deployment's reminder lead.
+func (s *Store) ReminderLead() time.Duration {
+	if d := s.lead.Load(); d != nil {
+		return *d
+	}
+	return DefaultReminderLead
+}
+
+// Alert is what the scheduler sends about a task that falls due.
+type Alert string
+
+// The alerts of SPEC 9: task.reminder before due_at, task.overdue after.
+const (
+	AlertReminder Alert = "reminder"
+	AlertOverdue  Alert = "overdue"
+)
+
+// Fired is one schedule entry that a FireDue call claimed.
+type Fired struct {
+	Alert Alert
+	// Task is the task's number.
+	Task int64
+	// At is the instant the entry fell due: due_at − lead for a reminder,
+	// due_at for an overdue alert, or snoozed_until when that is later.
+	At time.Time
+	// Event is the id of the emitted task.reminder or task.overdue, or ""
+	// when the entry was dropped: a reminder whose task is already overdue
+	// (its overdue alert replaces it), or a task that no longer exists.
+	Event string
+}
+
+// scheduleMemberships lists the scheduler's entries of t: an open task with
+// a due date waits in schedRemind and schedOverdue, and in its assignee's
+// schedAssignee for digests. Snoozing holds both alerts until snoozed_until.
+func scheduleMemberships(k keys, t *Task, lead time.Duration) []membership {
+	if t.DueAt == nil || !t.Status.IsOpen() {
+		return nil
+	}
+	if t.RemindBefore != nil {
+		lead = time.Duration(*t.RemindBefore) * time.Minute
+	}
+	due := t.DueAt.Unix()
+	remind, overdue := t.DueAt.Add(-lead).Unix(), due
+	if t.SnoozedUntil != nil {
+		until := t.SnoozedUntil.Unix()
+		remind, overdue = max(remind, until), max(overdue, until)
+	}
+	out := []membership{{k.schedRemind(), remind}, {k.schedOverdue(), overdue}}
+	if t.Assignee != nil {
+		out = append(out, membership{k.schedAssignee(*t.Assignee), due})
+	}
+	return out
+}
+
+// FireDue claims up to limit overdue alerts and limit reminders of ws that
+// are due at now, and emits their events. Each claim is one script call that
+// checks the entry still has the score it was read with, removes it and
+// appends the event, so any number of concurrent callers, on clocks however
+// skewed, emit each (task, instant) at most once. Overdue claims also remove
+// the task's reminder, and a reminder read when its task is already overdue
+// is dropped without an event. data.task is the task exactly as stored: a
+// claim whose task changed since it was read fails and is retried on the
+// next call.
+//
+// more reports that a batch was full and this call made progress: call
+// again for the rest. A sweep's cost grows with what is due, not with the
+// number of tasks.
+func (s *Store) FireDue(ctx context.Context, ws WorkspaceID, now time.Time, limit int) (fired []Fired, more bool, err error) {
+	k := keysFor(ws)
+	now = now.UTC().Truncate(time.Millisecond)
+	overdue, reminders, err := s.dueEntries(ctx, k, now, limit)
+	if err != nil {
+		return nil, false, err
+	}
+	if len(overdue)+len(reminders) == 0 {
+		return nil, false, nil
+	}
+	raws, err := s.taskJSON(ctx, k, append(overdue, reminders...))
+	if err != nil {
+		return nil, false, err
+	}
+	var (
+		txs   []*tx
+		cands []Fired
+	)
+	claimed := make(map[int64]bool, len(overdue))
+	plan := func(alert Alert, set string, e redis.Z) {
+		n := mustInt(e.Member.(string))
+		f := Fired{Alert: alert, Task: n, At: time.Unix(int64(e.Score), 0).UTC()}
+		x := newTx(ws)
+		x.op("zscore", set, n, int64(e.Score))
+		x.op("zrem", set, n, "")
+		var t Task
+		raw := raws[n]
+		switch {
+		case raw == "" || decode(raw, &t) != nil || !t.Status.IsOpen() || t.DueAt == nil:
+			// Gone or not due any more: drop the stray entry.
+		case alert == AlertReminder && !t.DueAt.After(now):
+			// Already overdue: the overdue alert replaces the reminder.
+		default:
+			x.op("eq", k.task(n), raw, "")
+			if alert == AlertOverdue {
+				x.op("zrem", k.schedRemind(), n, "")
+			}
+			typ := EventTaskReminder
+			if alert == AlertOverdue {
+				typ = EventTaskOverdue
+			}
+			ev := s.newEvent(ws, typ, now, EventData{Task: &t})
+			x.emit(ev)
+			f.Event = ev.ID
+		}
+		txs, cands = append(txs, x), append(cands, f)
+	}
+	for _, e := range overdue {
+		plan(AlertOverdue, k.schedOverdue(), e)
+		claimed[mustInt(e.Member.(string))] = true
+	}
+	for _, e := range reminders {
+		if !claimed[mustInt(e.Member.(string))] { // its overdue claim removes it
+			plan(AlertReminder, k.schedRemind(), e)
+		}
+	}
+	outs, err := s.applyAll(ctx, ws, txs)
+	if err != nil {
+		return nil, false, fmt.Errorf("tasks: fire due: %w", err)
+	}
+	for i, out := range outs {
+		if out.failed < 0 {
+			fired = append(fired, cands[i])
+		}
+	}
+	full := len(overdue) == limit || len(reminders) == limit
+	return fired, full && len(fired) > 0, nil
+}
+
+// dueEntries reads the entries of schedOverdue and schedRemind due at now,
+// earliest first, at most limit of each.
+func (s *Store) dueEntries(ctx context.Context, k keys, now time.Time, limit int) (overdue, reminders []redis.Z, err error) {
+	by := &redis.ZRangeBy{Min: "-inf", Max: strconv.FormatInt(now.Unix(), 10), Count: int64(limit)}
+	var oc, rc *redis.ZSliceCmd
+	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		oc = p.ZRangeByScoreWithScores(ctx, k.schedOverdue(), by)
+		rc = p.ZRangeByScoreWithScores(ctx, k.schedRemind(), by)
+		return nil
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("tasks: due entries: %w", err)
+	}
+	return oc.Val(), rc.Val(), nil
+}
+
+// taskJSON reads the stored JSON of the entries' tasks by number; a missing
+// task reads as "".
+func (s *Store) taskJSON(ctx context.Context, k keys, entries []redis.Z) (map[int64]string, error) {
+	out := make(map[int64]string, len(entries))
+	var nums []int64
+	var taskKeys []string
+	for _, e := range entries {
+		n := mustInt(e.Member.(string))
+		if _, ok := out[n]; !ok {
+			out[n] = ""
+			nums = append(nums, n)
+			taskKeys = append(taskKeys, k.task(n))
+		}
+	}
+	vals, err := s.mget(ctx, taskKeys)
+	if err != nil {
+		return nil, fmt.Errorf("tasks: read due tasks: %w", err)
+	}
+	for i, n := range nums {
+		out[n] = vals[i]
+	}
+	return out, nil
+}
+
+// applyAll runs each tx as its own script call, all in pipelines of
+// pipelineSize, and returns their outcomes in order. The pipelines carry
+// EVALSHA only; when the server has lost the script it is loaded again and
+// the calls it refused are sent once more.
+func (s *Store) applyAll(ctx context.Context, ws WorkspaceID, txs []*tx) ([]outcome, error) {
+	if len(txs) == 0 {
+		return nil, nil
+	}
+	if err := s.register(ctx, ws); err != nil {
+		return nil, err
+	}
+	argv := make([][]any, len(txs))
+	for i, x := range txs {
+		a, err := s.seal(x)
+		if err != nil {
+			return nil, err
+		}
+		argv[i] = a
+	}
+	outs := make([]outcome, len(txs))
+	pending := make([]int, len(txs))
+	for i := range pending {
+		pending[i] = i
+	}
+	events := false
+	for attempt := 0; len(pending) > 0; attempt++ {
+		if attempt > 0 {
+			if err := applyScript.Load(ctx, s.rdb).Err(); err != nil {
+				return nil, err
+			}
+		}
+		var refused []int
+		for start := 0; start < len(pending); start += pipelineSize {
+			chunk := pending[start:min(start+pipelineSize, len(pending))]
+			cmds := make([]*redis.Cmd, len(chunk))
+			_, _ = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+				for j, i := range chunk {
+					cmds[j] = applyScript.EvalSha(ctx, p, txs[i].keys, argv[i]...)
+				}
+				return nil
+			})
+			for j, i := range chunk {
+				res, err := cmds[j].StringSlice()
+				switch {
+				case redis.HasErrorPrefix(err, "NOSCRIPT") && attempt == 0:
+					refused = append(refused, i)
+					continue
+				case err != nil:
+					return nil, err
+				}
+				if outs[i], err = decodeOutcome(res); err != nil {
+					return nil, err
+				}
+				events = events || outs[i].failed < 0 && len(txs[i].events) > 0
+			}
+		}
+		pending = refused
+	}
+	if events {
+		// Best effort, once per batch: the dispatcher also polls.
+		s.rdb.Publish(ctx, eventsChannel, string(ws))
+	}
+	return outs, nil
+}
+
+// pipelineSize bounds the script calls sent in one pipeline, so a large
+// batch streams instead of buffering every reply at once.
+const pipelineSize = 500
