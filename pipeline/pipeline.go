@@ -196,9 +196,11 @@ func (d *Dispatcher) ensureGroup(ctx context.Context, ws tasks.WorkspaceID) erro
 	return nil
 }
 
-// fanOut enqueues each entry's jobs and acknowledges the entry only once all
-// of them are in the queue.
+// fanOut enqueues the entries' jobs and acknowledges the entries, in one
+// call, once all of them are in the queue. After a failure part way, the
+// entries stay pending and are enqueued again; the job ids absorb the repeat.
 func (d *Dispatcher) fanOut(ctx context.Context, ws tasks.WorkspaceID, entries []tasks.StreamEvent) error {
+	ids := make([]string, 0, len(entries))
 	for _, e := range entries {
 		for _, t := range d.targets {
 			if !t.Wants(e.Event) {
@@ -208,11 +210,9 @@ func (d *Dispatcher) fanOut(ctx context.Context, ws tasks.WorkspaceID, entries [
 				return err
 			}
 		}
-		if err := d.store.Ack(ctx, ws, group, e.ID); err != nil {
-			return err
-		}
+		ids = append(ids, e.ID)
 	}
-	return nil
+	return d.store.Ack(ctx, ws, group, ids...)
 }
 
 func (d *Dispatcher) enqueue(ctx context.Context, target string, ev tasks.Event) error {

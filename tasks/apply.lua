@@ -16,6 +16,7 @@
 --   hset   k a b
 --   hdel   k a
 --   xadd   k a b  XADD KEYS[k] MINID ~ b * e a
+--   publish k a b PUBLISH a b (k is unused; channels are not keys)
 -- Returns {"ok"}, {"fail", index of the failed check}, or {"idem", value}.
 local n = tonumber(ARGV[1])
 for i = 0, n - 1 do
@@ -61,6 +62,8 @@ for i = 0, n - 1 do
     redis.call("HSET", k, a, b)
   elseif op == "hdel" then
     redis.call("HDEL", k, a)
+  elseif op == "publish" then
+    redis.call("PUBLISH", a, b)
   elseif op == "xadd" then
     redis.call("XADD", k, "MINID", "~", b, "*", "e", a)
   end

@@ -104,12 +104,7 @@ func (s *Store) commit(ctx context.Context, t *tx) (outcome, error) {
 	if err != nil {
 		return outcome{}, fmt.Errorf("tasks: write: %w", err)
 	}
-	out, err := decodeOutcome(res)
-	if err == nil && out.failed < 0 && out.replay == "" && len(t.events) > 0 {
-		// Best effort: the dispatcher also polls, so a lost wake-up only delays.
-		s.rdb.Publish(ctx, eventsChannel, string(t.ws))
-	}
-	return out, err
+	return decodeOutcome(res)
 }
 
 // decodeOutcome reads apply.lua's answer.
@@ -137,6 +132,9 @@ func (s *Store) seal(t *tx) ([]any, error) {
 			}
 			t.op("xadd", t.k.events(), string(b), minID)
 		}
+		// Wakes the dispatcher at once; it also polls, so a notice nobody
+		// hears only delays. Inside the script it costs no round trip.
+		t.op("publish", t.k.events(), eventsChannel, string(t.ws))
 	}
 	return append([]any{t.n}, t.ops...), nil
 }

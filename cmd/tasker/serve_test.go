@@ -1,0 +1,216 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/taskerhq/tasker/internal/redistest"
+)
+
+func TestMain(m *testing.M) { redistest.Main(m) }
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// newTestService builds the whole service on the package's redis-server, as
+// serve does, and serves its handler from an httptest server.
+func newTestService(t testing.TB, mutate func(*config)) (*service, *httptest.Server) {
+	t.Helper()
+	t.Setenv("TASKER_REDIS_URL", "redis://"+redistest.Addr(t))
+	t.Setenv("TASKER_API_KEYS", "test-key,other-key@other")
+	t.Setenv("TASKER_CLIQ_SECRET", "test-secret")
+	cfg, err := loadConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	svc, err := build(context.Background(), cfg, quiet, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	if err := svc.start(ctx, &wg); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(svc.handler)
+	t.Cleanup(func() {
+		srv.Close()
+		if svc.workers != nil {
+			svc.workers.Shutdown()
+		}
+		cancel()
+		wg.Wait()
+		svc.close()
+	})
+	return svc, srv
+}
+
+func do(t testing.TB, method, url, key, body string) (int, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	json.NewDecoder(resp.Body).Decode(&out)
+	return resp.StatusCode, out
+}
+
+func TestServiceEndToEnd(t *testing.T) {
+	_, srv := newTestService(t, nil)
+	code, task := do(t, "POST", srv.URL+"/api/v1/tasks", "test-key", `{"title":"Ship it","tags":["release"]}`)
+	if code != http.StatusCreated || task["number"] == nil {
+		t.Fatalf("create = %d %v", code, task)
+	}
+	if code, _ := do(t, "GET", srv.URL+"/api/v1/tasks/1", "other-key", ""); code != http.StatusNotFound {
+		t.Errorf("other workspace's key sees the task: %d", code)
+	}
+	if code, _ := do(t, "GET", srv.URL+"/api/tasks/1", "test-key", ""); code != http.StatusOK {
+		t.Errorf("unversioned synonym = %d", code)
+	}
+	if code, _ := do(t, "GET", srv.URL+"/api/v1/tasks", "", ""); code != http.StatusUnauthorized {
+		t.Errorf("no key = %d", code)
+	}
+	for _, path := range []string{"/healthz", "/readyz", "/metrics"} {
+		if code, _ := do(t, "GET", srv.URL+path, "", ""); code != http.StatusOK {
+			t.Errorf("%s = %d", path, code)
+		}
+	}
+}
+
+func TestConfigErrorsNameTheVariable(t *testing.T) {
+	cases := map[string]string{
+		"TASKER_CLIQ_DC":         "mars",
+		"TASKER_REMINDER_LEAD":   "soon",
+		"TASKER_PUBLIC_URL":      "ftp://x",
+		"TASKER_TENANCY":         "many",
+		"TASKER_ROLES":           "api,cook",
+		"TASKER_MAX_BODY":        "lots",
+		"TASKER_DIGEST_TIME":     "25:00",
+		"TASKER_TIMEZONE":        "Mars/Base",
+		"TASKER_LOG_FORMAT":      "xml",
+		"TASKER_LOG_LEVEL":       "loud",
+		"TASKER_CLIQ_PUBLIC_KEY": "not pem",
+	}
+	for name, value := range cases {
+		t.Run(name, func(t *testing.T) {
+			t.Setenv(name, value)
+			_, err := loadConfig()
+			if err == nil || !strings.Contains(err.Error(), name) {
+				t.Fatalf("loadConfig with %s=%q = %v, want an error naming it", name, value, err)
+			}
+			if strings.Contains(err.Error(), "\n") {
+				t.Errorf("error spans lines: %q", err)
+			}
+		})
+	}
+	t.Run("SecretNotEchoed", func(t *testing.T) {
+		t.Setenv("TASKER_WEBHOOK_DISABLE_AFTER", "0")
+		t.Setenv("TASKER_GITHUB_SECRET", "s3cr3t-value")
+		_, err := loadConfig()
+		if err == nil || strings.Contains(err.Error(), "s3cr3t-value") {
+			t.Fatalf("err = %v", err)
+		}
+	})
+	t.Run("Defaults", func(t *testing.T) {
+		cfg, err := loadConfig()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.Addr != ":8080" || cfg.CliqAPIURL != "https://cliq.zoho.com" || cfg.MaxBody != 1<<20 || cfg.ReminderLead != time.Hour {
+			t.Errorf("defaults = %+v", cfg)
+		}
+	})
+}
+
+func TestServeShutsDownGracefully(t *testing.T) {
+	t.Setenv("TASKER_REDIS_URL", "redis://"+redistest.Addr(t))
+	t.Setenv("TASKER_ADDR", "127.0.0.1:0")
+	t.Setenv("TASKER_API_KEYS", "k")
+	t.Setenv("TASKER_CLIQ_SECRET", "s")
+	cfg, err := loadConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	var mu sync.Mutex
+	logger := slog.New(slog.NewTextHandler(lockedWriter{&mu, &logs}, nil))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- serve(ctx, cfg, logger, io.Discard) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		mu.Lock()
+		up := strings.Contains(logs.String(), "listening")
+		mu.Unlock()
+		if up || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("serve = %v", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !strings.Contains(logs.String(), "stopped") {
+		t.Errorf("no clean stop in the log:\n%s", logs.String())
+	}
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// BenchmarkCreateTask measures POST /api/v1/tasks through the whole handler
+// stack against the package's redis-server.
+func BenchmarkCreateTask(b *testing.B) {
+	_, srv := newTestService(b, func(c *config) { c.Roles = "api" })
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		i := 0
+		for pb.Next() {
+			i++
+			body := fmt.Sprintf(`{"title":"Review release notes %d","description":"Check the links","tags":["ops"],"due_at":"2030-01-01T17:00:00Z"}`, i)
+			req, _ := http.NewRequest("POST", srv.URL+"/api/v1/tasks", strings.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Authorization", "Bearer test-key")
+			resp, err := client.Do(req)
+			if err != nil {
+				b.Fatal(err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusCreated {
+				b.Fatalf("status %d", resp.StatusCode)
+			}
+		}
+	})
+}
