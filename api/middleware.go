@@ -58,7 +58,8 @@ func Recover(logger *slog.Logger, next http.Handler) http.Handler {
 
 // LimitBody answers 413 payload_too_large for a body longer than max
 // bytes: at once when Content-Length says so, else when a handler reads
-// past max (a chunked body), through http.MaxBytesReader.
+// past max (a chunked body), through http.MaxBytesReader. max must be
+// positive.
 func LimitBody(max int64, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.ContentLength > max {
@@ -196,7 +197,7 @@ func wrap(w http.ResponseWriter) *statusWriter {
 }
 
 func (w *statusWriter) WriteHeader(status int) {
-	if w.status == 0 {
+	if w.status == 0 && status >= 200 { // a 1xx is not the answer
 		w.status = status
 	}
 	w.ResponseWriter.WriteHeader(status)

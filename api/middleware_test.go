@@ -30,6 +30,32 @@ func TestBodyLimit(t *testing.T) {
 		e.handler.ServeHTTP(w, r)
 		mustError(t, w, http.StatusRequestEntityTooLarge, "payload_too_large")
 	})
+	t.Run("ChunkedOverHTTP", func(t *testing.T) {
+		srv := httptest.NewServer(e.handler)
+		defer srv.Close()
+		pr, pw := io.Pipe()
+		go func() {
+			// The server may stop reading at the limit; the write error is expected.
+			_, _ = io.Copy(pw, strings.NewReader(big))
+			pw.Close()
+		}()
+		// A body of unknown length goes out chunked, without Content-Length.
+		r, err := http.NewRequest("POST", srv.URL+"/api/v1/tasks", pr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Header.Set("Authorization", "Bearer "+e.keyA)
+		r.Header.Set("Content-Type", "application/json")
+		resp, err := srv.Client().Do(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusRequestEntityTooLarge {
+			t.Errorf("chunked oversize POST = %d", resp.StatusCode)
+		}
+		pr.Close()
+	})
 	t.Run("BeforeAuth", func(t *testing.T) {
 		mustError(t, e.do(t, call{method: "POST", path: "/api/v1/tasks", body: big, noAuth: true}), http.StatusRequestEntityTooLarge, "payload_too_large")
 	})

@@ -123,10 +123,10 @@ func respondError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, e
 		WriteError(w, http.StatusServiceUnavailable, codeUnavailable, "request canceled", nil)
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &netErr):
 		// Redis is slow or unreachable: worth a retry, unlike a bug.
-		logger.WarnContext(r.Context(), "request failed", "route", r.URL.Path, "method", r.Method, "err", err)
+		logger.WarnContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 		WriteError(w, http.StatusServiceUnavailable, codeUnavailable, "the service is temporarily unavailable; try again", nil)
 	default:
-		logger.ErrorContext(r.Context(), "request failed", "route", r.URL.Path, "method", r.Method, "err", err)
+		logger.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 		WriteError(w, http.StatusInternalServerError, codeInternal, "internal error", nil)
 	}
 }
