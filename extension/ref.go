@@ -67,7 +67,7 @@ func makeRef(code, rawURL string) (string, bool) {
 
 // parseRef splits a REF into its source code and item URL.
 func parseRef(ref string) (code, itemURL string, err error) {
-	code, rest, ok := strings.Cut(strings.TrimSpace(ref), ":")
+	code, rest, ok := strings.Cut(ref, ":")
 	if !ok || !refCodeRe.MatchString(code) || rest == "" || len(ref) > 200 {
 		return "", "", fmt.Errorf("%w: %q", ErrInvalidRef, ref)
 	}
