@@ -186,22 +186,7 @@ func handleDeleteTask(logger *slog.Logger, store *tasks.Store) http.Handler {
 			respondError(w, r, logger, err)
 			return
 		}
-		if ifMatch != nil {
-			// tasks.DeleteTask takes no version, so this check and the delete
-			// are two steps: a write between them is not detected.
-			t, err := store.GetTask(r.Context(), ws, ref)
-			if err != nil {
-				respondError(w, r, logger, notFoundTask(ref, err))
-				return
-			}
-			if t.Version != *ifMatch {
-				respondError(w, r, logger, &tasks.ConflictError{
-					Reason: fmt.Sprintf("task %d is at version %d, not %d", t.Number, t.Version, *ifMatch),
-				})
-				return
-			}
-		}
-		if err := store.DeleteTask(r.Context(), ws, apiActor, ref); err != nil {
+		if err := store.DeleteTaskIf(r.Context(), ws, apiActor, ref, ifMatch); err != nil {
 			respondError(w, r, logger, notFoundTask(ref, err))
 			return
 		}

@@ -314,11 +314,20 @@ func settleCompletion(old, t *Task, actor Actor, now time.Time) {
 // DeleteTask removes the task, its comments and its index entries, and
 // emits task.deleted carrying the task as it was.
 func (s *Store) DeleteTask(ctx context.Context, ws WorkspaceID, actor Actor, ref string) error {
+	return s.DeleteTaskIf(ctx, ws, actor, ref, nil)
+}
+
+// DeleteTaskIf is DeleteTask that, with ifMatch set, deletes only while the
+// task is still at that version (ErrConflict otherwise).
+func (s *Store) DeleteTaskIf(ctx context.Context, ws WorkspaceID, actor Actor, ref string, ifMatch *int64) error {
 	k := keysFor(ws)
 	for range maxRetries {
 		old, raw, err := s.getTask(ctx, ws, ref)
 		if err != nil {
 			return err
+		}
+		if ifMatch != nil && *ifMatch != old.Version {
+			return conflict(fmt.Sprintf("task %d is at version %d, not %d", old.Number, old.Version, *ifMatch))
 		}
 		now := s.clock()
 		x := newTx(ws)
