@@ -49,15 +49,17 @@ type ghLabel struct {
 }
 
 type ghIssue struct {
-	Number    flexString              `json:"number"`
-	Title     string                  `json:"title"`
-	Body      string                  `json:"body"`
-	HTMLURL   string                  `json:"html_url"`
-	State     string                  `json:"state"`
-	Draft     bool                    `json:"draft"`
-	Labels    []ghLabel               `json:"labels"`
-	Assignees []ghUser                `json:"assignees"`
-	Milestone *struct{ Title string } `json:"milestone"`
+	Number    flexString `json:"number"`
+	Title     string     `json:"title"`
+	Body      string     `json:"body"`
+	HTMLURL   string     `json:"html_url"`
+	State     string     `json:"state"`
+	Draft     bool       `json:"draft"`
+	Labels    []ghLabel  `json:"labels"`
+	Assignees []ghUser   `json:"assignees"`
+	Milestone *struct {
+		Title string `json:"title"`
+	} `json:"milestone"`
 	// PullRequest is set on an issue that is really a pull request.
 	PullRequest json.RawMessage `json:"pull_request"`
 }

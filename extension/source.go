@@ -94,13 +94,18 @@ type Notice struct {
 
 // Limits that keep a card compact; Cliq's own limits are far above them.
 const (
-	maxListItems   = 5
-	maxFields      = 8
-	maxFieldValue  = 200
-	maxListItem    = 200
-	maxExcerpt     = 600
-	maxSentence    = 1000
-	maxOpenURL     = 256 // Cliq's limit on open.url targets
+	maxListItems  = 5
+	maxFields     = 8
+	maxFieldValue = 200
+	maxListItem   = 200
+	maxExcerpt    = 600
+	maxSentence   = 1000
+	maxOpenURL    = 256 // Cliq's limit on open.url targets
+)
+
+// The "Track as task" button invokes the bot's taskaction function (SPEC 7.3)
+// with the key "track:" + REF.
+const (
 	trackFunction  = "taskaction"
 	trackKeyPrefix = "track:"
 )
