@@ -284,7 +284,9 @@ func parseCommand(text string, mentions []string, suggest bool) (Command, error)
 		names[i] = string(v.verb)
 	}
 	suggestion := "/task help"
-	if fix := closestWord(strings.ToLower(first), names); fix != "" {
+	// help ignores what follows it, so "help" + the rest always parses:
+	// "Hello there" must not suggest "/task help there".
+	if fix := closestWord(strings.ToLower(first), names); fix != "" && Verb(fix) != VerbHelp {
 		suggestion = p.tryExample(fix+p.s[p.pos:], example(Verb(fix)))
 	}
 	return Command{}, &SyntaxError{Input: p.s, Example: suggestion}

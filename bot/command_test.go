@@ -155,6 +155,7 @@ func TestParseCommandErrors(t *testing.T) {
 		{"VerbTypoBadArguments", "dnoe 42 43", "", "/task done 42"},
 		{"VerbMissingLetter", "lst overdue", "", "/task list overdue"},
 		{"VerbUnknown", "remind me to review PR 318 tomorrow at 10:00", "", "/task help"},
+		{"VerbTypoOfHelpKeepsNoWords", "hello there", "", "/task help"},
 		{"InvalidUTF8", "add \xff", "bytes that are not text", "/task help"},
 
 		{"NumberMissing", "done", "done needs a task number", "/task done 42"},

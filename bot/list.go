@@ -90,10 +90,11 @@ func (c *call) listPage(ctx context.Context, spec listSpec, cursor string) (cliq
 			names[*t.Assignee] = u.DisplayName()
 		}
 	}
-	text := fmt.Sprintf("%d %s. Act on one with /task done N, /task show N or /task snooze N 1h.", len(page), plural(len(page), "task", "tasks"))
+	text := fmt.Sprintf("%d %s, newest first.", len(page), plural(len(page), "task", "tasks"))
 	if next != "" {
-		text = fmt.Sprintf("The next %d tasks. Act on one with /task done N, /task show N or /task snooze N 1h.", len(page))
+		text = fmt.Sprintf("%d tasks, newest first; Next page shows more.", len(page))
 	}
+	text += " Act on one with /task done N, /task show N or /task snooze N 1h."
 	msg := cards.TaskList(title, text, page, names, c.loc, c.now)
 	if next != "" {
 		if key := "list:" + spec.String() + ":" + next; len(key) <= cliq.MaxButtonKeyLength {

@@ -133,6 +133,16 @@ func (tb *testBot) do(t testing.TB, path string, body []byte, h http.Header) (in
 	return rec.Code, rec.Body.Bytes()
 }
 
+// raw sends a payload map as post does and returns the answer as sent.
+func (tb *testBot) raw(t testing.TB, path string, payload map[string]any) []byte {
+	t.Helper()
+	status, raw := tb.do(t, path, tb.body(t, payload), nil)
+	if status != http.StatusOK {
+		t.Fatalf("POST %s = %d %s, want 200", path, status, raw)
+	}
+	return raw
+}
+
 // post sends a payload map, with this test's organisation, and decodes the
 // 200 answer.
 func (tb *testBot) post(t testing.TB, path string, payload map[string]any) map[string]any {
@@ -269,14 +279,15 @@ func mustContain(t testing.TB, what, got string, wants ...string) {
 	}
 }
 
-// golden compares v, as indented JSON, with testdata/name.golden.
-func golden(t *testing.T, name string, v any) {
+// golden compares the JSON answer v, indented as sent (keys in the order
+// the bot writes them), with testdata/name.golden.
+func golden(t *testing.T, name string, v []byte) {
 	t.Helper()
-	got, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
+	var buf bytes.Buffer
+	if err := json.Indent(&buf, v, "", "  "); err != nil {
 		t.Fatal(err)
 	}
-	got = append(got, '\n')
+	got := buf.Bytes()
 	path := filepath.Join("testdata", name+".golden")
 	if *update {
 		if err := os.MkdirAll("testdata", 0o755); err != nil {
@@ -293,4 +304,11 @@ func golden(t *testing.T, name string, v any) {
 	if diff := cmp.Diff(string(want), string(got)); diff != "" {
 		t.Errorf("%s mismatch (-want +got):\n%s", name, diff)
 	}
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+func atoi(s string) int64 {
+	n, _ := strconv.ParseInt(s, 10, 64)
+	return n
 }

@@ -22,16 +22,6 @@ var eventTypes = map[EventName]tasks.EventType{
 	EventComment:       tasks.EventCommentCreated,
 }
 
-// eventName is the grammar's name of an event type.
-func eventName(t tasks.EventType) string {
-	for name, typ := range eventTypes {
-		if typ == t {
-			return string(name)
-		}
-	}
-	return string(t)
-}
-
 // subscribe answers "/task subscribe" and "/task unsubscribe": only a
 // channel can subscribe, because the posts go to it by its unique name.
 func (c *call) subscribe(ctx context.Context, cmd Command) (any, error) {
@@ -63,9 +53,11 @@ func (c *call) subscribe(ctx context.Context, cmd Command) (any, error) {
 	if len(sub.Events) == 0 {
 		return cliq.Text("This channel gets no task events now. Subscribe again with /task subscribe."), nil
 	}
-	names := make([]string, len(sub.Events))
-	for i, e := range sub.Events {
-		names[i] = eventName(e)
+	var names []string // in the grammar's order, not the store's
+	for _, e := range eventNames {
+		if sub.Wants(eventTypes[e]) {
+			names = append(names, string(e))
+		}
 	}
 	return cliq.Text(fmt.Sprintf("This channel (#%s) now gets these task events: %s. Change it with /task subscribe EVENT or /task unsubscribe EVENT.",
 		ch, strings.Join(names, ", "))), nil
