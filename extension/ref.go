@@ -33,10 +33,10 @@ import (
 
 // TrackKeyPrefix starts the key of every "Track as task" button; the rest of
 // the key is the REF that Track takes.
-const TrackKeyPrefix = trackKeyPrefix
+const TrackKeyPrefix = "track:"
 
 // maxRef is the longest REF that fits a button key.
-const maxRef = cliq.MaxButtonKeyLength - len(trackKeyPrefix)
+const maxRef = cliq.MaxButtonKeyLength - len(TrackKeyPrefix)
 
 // ErrInvalidRef means a track REF is not one this package wrote.
 var ErrInvalidRef = errors.New("extension: invalid track reference")

@@ -103,12 +103,9 @@ const (
 	maxOpenURL    = 256 // Cliq's limit on open.url targets
 )
 
-// The "Track as task" button invokes the bot's taskaction function (SPEC 7.3)
-// with the key "track:" + REF.
-const (
-	trackFunction  = "taskaction"
-	trackKeyPrefix = "track:"
-)
+// trackFunction is the bot's Cliq function a "Track as task" button
+// invokes, with the key TrackKeyPrefix + REF (SPEC 7.3).
+const trackFunction = "taskaction"
 
 // Format describes p as a card: by the first source that detects it, else
 // as a generic card. It never fails: an unreadable body still gets a card.
@@ -156,7 +153,7 @@ func render(n Notice, code string) cliq.Message {
 		Card: &cliq.Card{Title: title, Theme: cliq.ThemeModernInline},
 	}
 	if ref, ok := makeRef(code, n.Track); ok {
-		b := cliq.FunctionButton("Track as task", trackFunction, trackKeyPrefix+ref)
+		b := cliq.FunctionButton("Track as task", trackFunction, TrackKeyPrefix+ref)
 		b.Hint = "Create a Tasker task for this"
 		msg.Buttons = append(msg.Buttons, b)
 	}
