@@ -2,8 +2,10 @@ package tasks
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -202,10 +204,12 @@ func (s *Store) taskJSON(ctx context.Context, k keys, entries []redis.Z) (map[in
 	return out, nil
 }
 
-// applyAll runs each tx as its own script call, all in pipelines of
-// pipelineSize, and returns their outcomes in order. The pipelines carry
-// EVALSHA only; when the server has lost the script it is loaded again and
-// the calls it refused are sent once more.
+// applyAll runs each tx as its own script call and returns their outcomes
+// in order. The calls go in pipelines of pipelineSize, up to
+// pipelinesInFlight at once, so encoding the next chunk overlaps Redis
+// running the last. The pipelines carry EVALSHA only; when the server has
+// lost the script it is loaded again and the calls it refused are sent once
+// more.
 func (s *Store) applyAll(ctx context.Context, ws WorkspaceID, txs []*tx) ([]outcome, error) {
 	if len(txs) == 0 {
 		return nil, nil
@@ -213,60 +217,86 @@ func (s *Store) applyAll(ctx context.Context, ws WorkspaceID, txs []*tx) ([]outc
 	if err := s.register(ctx, ws); err != nil {
 		return nil, err
 	}
-	argv := make([][]any, len(txs))
-	for i, x := range txs {
-		a, err := s.seal(x)
-		if err != nil {
-			return nil, err
-		}
-		argv[i] = a
-	}
 	outs := make([]outcome, len(txs))
+	argv := make([][]any, len(txs))
 	pending := make([]int, len(txs))
 	for i := range pending {
 		pending[i] = i
 	}
-	events := false
 	for attempt := 0; len(pending) > 0; attempt++ {
 		if attempt > 0 {
 			if err := applyScript.Load(ctx, s.rdb).Err(); err != nil {
 				return nil, err
 			}
 		}
-		var refused []int
+		var (
+			mu      sync.Mutex
+			refused []int
+			errs    []error
+			wg      sync.WaitGroup
+			slots   = make(chan struct{}, pipelinesInFlight)
+		)
 		for start := 0; start < len(pending); start += pipelineSize {
 			chunk := pending[start:min(start+pipelineSize, len(pending))]
-			cmds := make([]*redis.Cmd, len(chunk))
-			_, _ = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-				for j, i := range chunk {
-					cmds[j] = applyScript.EvalSha(ctx, p, txs[i].keys, argv[i]...)
+			slots <- struct{}{}
+			wg.Add(1)
+			go func() {
+				defer func() { <-slots; wg.Done() }()
+				r, err := s.applyChunk(ctx, txs, argv, chunk, outs, attempt == 0)
+				mu.Lock()
+				defer mu.Unlock()
+				refused = append(refused, r...)
+				if err != nil {
+					errs = append(errs, err)
 				}
-				return nil
-			})
-			for j, i := range chunk {
-				res, err := cmds[j].StringSlice()
-				switch {
-				case redis.HasErrorPrefix(err, "NOSCRIPT") && attempt == 0:
-					refused = append(refused, i)
-					continue
-				case err != nil:
-					return nil, err
-				}
-				if outs[i], err = decodeOutcome(res); err != nil {
-					return nil, err
-				}
-				events = events || outs[i].failed < 0 && len(txs[i].events) > 0
-			}
+			}()
+		}
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			return nil, err
 		}
 		pending = refused
-	}
-	if events {
-		// Best effort, once per batch: the dispatcher also polls.
-		s.rdb.Publish(ctx, eventsChannel, string(ws))
 	}
 	return outs, nil
 }
 
+// applyChunk sends the txs at idx in one pipeline and writes their outcomes
+// into outs. It returns the calls refused for want of the script when
+// retry allows another attempt.
+func (s *Store) applyChunk(ctx context.Context, txs []*tx, argv [][]any, idx []int, outs []outcome, retry bool) (refused []int, err error) {
+	for _, i := range idx {
+		if argv[i] == nil { // sealed once: sealing appends the events
+			if argv[i], err = s.seal(txs[i]); err != nil {
+				return nil, err
+			}
+		}
+	}
+	cmds := make([]*redis.Cmd, len(idx))
+	_, _ = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for j, i := range idx {
+			cmds[j] = applyScript.EvalSha(ctx, p, txs[i].keys, argv[i]...)
+		}
+		return nil
+	})
+	for j, i := range idx {
+		res, err := cmds[j].StringSlice()
+		switch {
+		case retry && redis.HasErrorPrefix(err, "NOSCRIPT"):
+			refused = append(refused, i)
+			continue
+		case err != nil:
+			return nil, err
+		}
+		if outs[i], err = decodeOutcome(res); err != nil {
+			return nil, err
+		}
+	}
+	return refused, nil
+}
+
 // pipelineSize bounds the script calls sent in one pipeline, so a large
 // batch streams instead of buffering every reply at once.
-const pipelineSize = 500
+const pipelineSize = 250
+
+// pipelinesInFlight bounds the pipelines one applyAll keeps open.
+const pipelinesInFlight = 4
