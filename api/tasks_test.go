@@ -356,7 +356,7 @@ func TestListTasksFilters(t *testing.T) {
 		{"tag=%23Home", []int64{3}},
 		{"due_before=2030-02-01T00:00:00Z", []int64{1}},
 		{"due_after=2030-02-01T00:00:00Z", []int64{2}},
-		{"due_after=2029-01-01T00:00:00Z&due_before=2031-01-01T00:00:00Z", []int64{2, 1}},
+		{"due_after=2029-01-01T00:00:00Z&due_before=2031-01-01T00:00:00Z", []int64{1, 2}}, // soonest due first
 		{"q=backend", []int64{2, 1}},
 		{"q=backend+deploy", []int64{1}},
 		{"status=open&tag=ops&assignee=" + ann.ID, []int64{1}},

@@ -43,21 +43,15 @@ type TaskFilter struct {
 	Query string
 }
 
-// ListTasks returns up to limit tasks matching f, newest first, and the
-// cursor of the next page ("" on the last page). A page costs O(limit)
-// reads when the filter's index is selective: the most selective index
-// drives the scan and the remaining conditions are checked on each record.
+// ListTasks returns up to limit tasks matching f and the cursor of the next
+// page ("" on the last page). Tasks come newest first; with a due range
+// (DueBefore or DueAfter) they come soonest due first, which is what a
+// "due this week" view wants. A page costs O(limit) reads when the filter's
+// index is selective: the most selective index drives the scan and the
+// remaining conditions are checked on each record, at most maxScan of them.
 func (s *Store) ListTasks(ctx context.Context, ws WorkspaceID, f TaskFilter, cursor string, limit int) ([]Task, string, error) {
 	k := keysFor(ws)
 	limit = clampLimit(limit)
-	max := "+inf"
-	if cursor != "" {
-		n, err := decodeCursor(cursor)
-		if err != nil {
-			return nil, "", err
-		}
-		max = "(" + strconv.FormatInt(n, 10)
-	}
 	if f.Status != "" && !f.Status.Valid() {
 		return nil, "", invalid(map[string]string{"status": "must be one of open, in_progress, completed, cancelled"})
 	}
@@ -78,28 +72,6 @@ func (s *Store) ListTasks(ctx context.Context, ws WorkspaceID, f TaskFilter, cur
 	}
 	tag := strings.ToLower(strings.TrimPrefix(strings.TrimSpace(f.Tag), "#"))
 	query := words(f.Query, maxIndexedWords)
-
-	candidates := []string{}
-	switch f.Status {
-	case "":
-	case StatusOpen:
-		candidates = append(candidates, k.idxOpen())
-	default:
-		candidates = append(candidates, k.idxStatus(f.Status))
-	}
-	if assigneeID != "" {
-		candidates = append(candidates, k.idxAssignee(assigneeID))
-	}
-	if tag != "" {
-		candidates = append(candidates, k.idxTag(tag))
-	}
-	for _, w := range query {
-		candidates = append(candidates, k.idxWord(w))
-	}
-	driver, err := s.smallest(ctx, candidates, k.idxAll())
-	if err != nil {
-		return nil, "", err
-	}
 	match := func(t *Task) bool {
 		switch {
 		case f.Status == StatusOpen && !t.Status.IsOpen(),
@@ -123,21 +95,61 @@ func (s *Store) ListTasks(ctx context.Context, ws WorkspaceID, f TaskFilter, cur
 		return true
 	}
 
+	var sc scanner
+	if f.DueBefore != nil || f.DueAfter != nil {
+		d, err := s.newDueScan(ctx, k, f.DueAfter, f.DueBefore, cursor)
+		if err != nil {
+			return nil, "", err
+		}
+		sc = d
+	} else {
+		var candidates []string
+		switch f.Status {
+		case "":
+		case StatusOpen:
+			candidates = append(candidates, k.idxOpen())
+		default:
+			candidates = append(candidates, k.idxStatus(f.Status))
+		}
+		if assigneeID != "" {
+			candidates = append(candidates, k.idxAssignee(assigneeID))
+		}
+		if tag != "" {
+			candidates = append(candidates, k.idxTag(tag))
+		}
+		for _, w := range query {
+			candidates = append(candidates, k.idxWord(w))
+		}
+		driver, err := s.smallest(ctx, candidates, k.idxAll())
+		if err != nil {
+			return nil, "", err
+		}
+		n := &numberScan{key: driver, max: "+inf"}
+		if cursor != "" {
+			c, err := decodeCursor(cursor)
+			if err != nil || c.due {
+				return nil, "", invalid(map[string]string{"cursor": "invalid"})
+			}
+			n.max = "(" + strconv.FormatInt(c.number, 10)
+		}
+		sc = n
+	}
+
 	out := make([]Task, 0, limit)
+	var outPos []position
 	scanned := 0
 	batch := int64(limit + 1)
 	for {
-		nums, err := s.rdb.ZRevRangeByScore(ctx, driver, &redis.ZRangeBy{Max: max, Min: "-inf", Count: batch}).Result()
+		entries, err := sc.next(ctx, s.rdb, batch)
 		if err != nil {
 			return nil, "", fmt.Errorf("tasks: list tasks: %w", err)
 		}
-		if len(nums) == 0 {
+		if len(entries) == 0 {
 			return out, "", nil
 		}
-		taskKeys := make([]string, len(nums))
-		for i, n := range nums {
-			num, _ := strconv.ParseInt(n, 10, 64)
-			taskKeys[i] = k.task(num)
+		taskKeys := make([]string, len(entries))
+		for i, e := range entries {
+			taskKeys[i] = k.task(e.number)
 		}
 		vals, err := s.mget(ctx, taskKeys)
 		if err != nil {
@@ -148,22 +160,129 @@ func (s *Store) ListTasks(ctx context.Context, ws WorkspaceID, f TaskFilter, cur
 			var t Task
 			if v == "" || decode(v, &t) != nil || !match(&t) {
 				if scanned >= maxScan {
-					return out, encodeCursor(mustInt(nums[i])), nil
+					return out, entries[i].cursor(), nil
 				}
 				continue
 			}
 			if len(out) == limit {
-				return out, encodeCursor(out[limit-1].Number), nil
+				return out, outPos[limit-1].cursor(), nil
 			}
 			out = append(out, t)
+			outPos = append(outPos, entries[i])
 		}
-		if int64(len(nums)) < batch {
+		if int64(len(entries)) < batch {
 			return out, "", nil
 		}
-		max = "(" + nums[len(nums)-1]
 		// Sparse matches: read bigger batches so the round trips stay few.
 		batch = min(batch*2, 1000)
 	}
+}
+
+// position is where a task sits in the scan order of a list, and so where
+// the next page starts.
+type position struct {
+	due    bool
+	score  int64 // due time in Unix seconds, for due scans
+	number int64
+}
+
+func (p position) cursor() string {
+	if p.due {
+		return encodeCursor("d:" + strconv.FormatInt(p.score, 10) + ":" + strconv.FormatInt(p.number, 10))
+	}
+	return encodeCursor("n:" + strconv.FormatInt(p.number, 10))
+}
+
+// scanner walks an index in a list's order, a batch at a time.
+type scanner interface {
+	next(ctx context.Context, rdb redis.UniversalClient, count int64) ([]position, error)
+}
+
+// numberScan walks an index of task numbers from the newest.
+type numberScan struct {
+	key string
+	max string // exclusive upper bound of the next batch
+}
+
+func (n *numberScan) next(ctx context.Context, rdb redis.UniversalClient, count int64) ([]position, error) {
+	nums, err := rdb.ZRevRangeByScore(ctx, n.key, &redis.ZRangeBy{Max: n.max, Min: "-inf", Count: count}).Result()
+	if err != nil || len(nums) == 0 {
+		return nil, err
+	}
+	out := make([]position, len(nums))
+	for i, m := range nums {
+		out[i] = position{number: mustInt(m)}
+	}
+	n.max = "(" + nums[len(nums)-1]
+	return out, nil
+}
+
+// dueScan walks the due index from the soonest, by rank, because many tasks
+// may share one due time and a score bound alone cannot step past them.
+type dueScan struct {
+	key   string
+	rank  int64 // rank of the next entry
+	limit int64 // exclusive upper score bound, or math.MaxInt64
+}
+
+func (s *Store) newDueScan(ctx context.Context, k keys, after, before *time.Time, cursor string) (*dueScan, error) {
+	d := &dueScan{key: k.idxDue(), limit: math.MaxInt64}
+	if before != nil {
+		d.limit = before.Unix()
+	}
+	var err error
+	switch {
+	case cursor != "":
+		c, cerr := decodeCursor(cursor)
+		if cerr != nil || !c.due {
+			return nil, invalid(map[string]string{"cursor": "invalid"})
+		}
+		d.rank, err = s.rankAfter(ctx, d.key, c.score, c.number)
+	case after != nil:
+		d.rank, err = s.rdb.ZCount(ctx, d.key, "-inf", strconv.FormatInt(after.Unix(), 10)).Result()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("tasks: list tasks: %w", err)
+	}
+	return d, nil
+}
+
+// rankAfter is the rank just past member number at score in the due index,
+// found even when that member has since left the index.
+func (s *Store) rankAfter(ctx context.Context, key string, score, number int64) (int64, error) {
+	sc := strconv.FormatInt(score, 10)
+	below, err := s.rdb.ZCount(ctx, key, "-inf", "("+sc).Result()
+	if err != nil {
+		return 0, err
+	}
+	ties, err := s.rdb.ZRangeByScore(ctx, key, &redis.ZRangeBy{Min: sc, Max: sc}).Result()
+	if err != nil {
+		return 0, err
+	}
+	member := strconv.FormatInt(number, 10)
+	for _, t := range ties {
+		if t <= member { // Redis orders equal scores by member bytes
+			below++
+		}
+	}
+	return below, nil
+}
+
+func (d *dueScan) next(ctx context.Context, rdb redis.UniversalClient, count int64) ([]position, error) {
+	zs, err := rdb.ZRangeWithScores(ctx, d.key, d.rank, d.rank+count-1).Result()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]position, 0, len(zs))
+	for _, z := range zs {
+		if int64(z.Score) >= d.limit {
+			break
+		}
+		m, _ := z.Member.(string)
+		out = append(out, position{due: true, score: int64(z.Score), number: mustInt(m)})
+	}
+	d.rank += int64(len(out))
+	return out, nil
 }
 
 // smallest returns whichever of keys has the fewest members, or fallback
@@ -226,18 +345,29 @@ func clampLimit(limit int) int {
 	return limit
 }
 
-// Cursors are opaque to clients: a prefix and the position, base64-encoded,
-// so no one builds them by hand and depends on the format.
-func encodeCursor(n int64) string {
-	return base64.RawURLEncoding.EncodeToString([]byte("n:" + strconv.FormatInt(n, 10)))
-}
+// Cursors are opaque to clients: the position, base64-encoded, so no one
+// builds them by hand and depends on the format.
+func encodeCursor(pos string) string { return base64.RawURLEncoding.EncodeToString([]byte(pos)) }
 
-func decodeCursor(c string) (int64, error) {
+func decodeCursor(c string) (position, error) {
 	b, err := base64.RawURLEncoding.DecodeString(c)
-	if err == nil && strings.HasPrefix(string(b), "n:") {
-		if n, err := strconv.ParseInt(string(b[2:]), 10, 64); err == nil && n > 0 {
-			return n, nil
-		}
+	if err != nil {
+		return position{}, invalid(map[string]string{"cursor": "invalid"})
 	}
-	return 0, invalid(map[string]string{"cursor": "invalid"})
+	parts := strings.Split(string(b), ":")
+	nums := make([]int64, 0, 2)
+	for _, p := range parts[1:] {
+		n, err := strconv.ParseInt(p, 10, 64)
+		if err != nil {
+			return position{}, invalid(map[string]string{"cursor": "invalid"})
+		}
+		nums = append(nums, n)
+	}
+	switch {
+	case parts[0] == "n" && len(nums) == 1 && nums[0] > 0:
+		return position{number: nums[0]}, nil
+	case parts[0] == "d" && len(nums) == 2 && nums[1] > 0:
+		return position{due: true, score: nums[0], number: nums[1]}, nil
+	}
+	return position{}, invalid(map[string]string{"cursor": "invalid"})
 }

@@ -391,7 +391,9 @@ func TestListPaginationAndFilters(t *testing.T) {
 			{"Words", tasks.TaskFilter{Query: "Deploy KEY"}, want(func(n int64) bool { return n%3 == 0 })},
 			{"WordsAndTag", tasks.TaskFilter{Query: "deploy", Tag: "even"}, want(func(n int64) bool { return n%6 == 0 })},
 			{"NoSuchWord", tasks.TaskFilter{Query: "zebra"}, nil},
-			{"DueRange", tasks.TaskFilter{DueAfter: ptr(day.Add(5 * time.Hour)), DueBefore: ptr(day.Add(9 * time.Hour))}, []int64{8, 7, 6}},
+			{"DueRange", tasks.TaskFilter{DueAfter: ptr(day.Add(5 * time.Hour)), DueBefore: ptr(day.Add(9 * time.Hour))}, []int64{6, 7, 8}},
+			{"DueBefore", tasks.TaskFilter{DueBefore: ptr(day.Add(4 * time.Hour)), Tag: "even"}, []int64{2}},
+			{"DueAfter", tasks.TaskFilter{DueAfter: ptr(day.Add(20 * time.Hour))}, []int64{21, 22, 23}},
 			{"UnknownAssignee", tasks.TaskFilter{Assignee: "nobody@example.com"}, nil},
 		}
 		for _, c := range cases {
@@ -409,6 +411,49 @@ func TestListPaginationAndFilters(t *testing.T) {
 		}
 		if _, _, err := s.ListTasks(ctx, ws, tasks.TaskFilter{Status: "nope"}, "", 10); err == nil {
 			t.Error("bad status accepted")
+		}
+	})
+}
+
+// TestListByDueWithTies pages through tasks sharing one due time, which a
+// score bound alone could not step past.
+func TestListByDueWithTies(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, s *tasks.Store, ws tasks.WorkspaceID) {
+		ctx := context.Background()
+		at := time.Date(2026, 12, 1, 17, 0, 0, 0, time.UTC)
+		later := at.Add(time.Hour)
+		for i := 1; i <= 12; i++ {
+			due := at
+			if i > 9 {
+				due = later
+			}
+			mustCreate(t, s, ws, tasks.NewTask{Title: fmt.Sprint(i), DueAt: &due})
+		}
+		var got []string
+		cursor := ""
+		for range 20 {
+			page, next, err := s.ListTasks(ctx, ws, tasks.TaskFilter{DueAfter: ptr(at.Add(-time.Minute))}, cursor, 5)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range page {
+				got = append(got, p.Title)
+			}
+			if next == "" {
+				break
+			}
+			// A task of the page just read leaves the index meanwhile; the
+			// next page must neither skip nor repeat.
+			if len(got) == 5 {
+				if err := s.DeleteTask(ctx, ws, tasks.Actor{}, page[len(page)-1].ID); err != nil {
+					t.Fatal(err)
+				}
+			}
+			cursor = next
+		}
+		// Equal due times order by number text, as Redis orders equal scores.
+		if want := "[1 2 3 4 5 6 7 8 9 10 11 12]"; fmt.Sprint(got) != want {
+			t.Fatalf("due order pages = %v, want %v", got, want)
 		}
 	})
 }
