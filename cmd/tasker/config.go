@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/kelseyhightower/envconfig"
+	"github.com/robfig/cron/v3"
 
 	"github.com/taskerhq/tasker/cliq"
 	"github.com/taskerhq/tasker/tasks"
@@ -148,6 +149,9 @@ func (c *config) validate() error {
 	}
 	if c.ReminderLead < 0 {
 		return bad("REMINDER_LEAD", "must not be negative")
+	}
+	if _, err := cron.ParseStandard(c.SchedulerSpec); err != nil {
+		return bad("SCHEDULER_SPEC", "not a cron spec: %v", err)
 	}
 	if c.DigestTime != "" && !digestRe.MatchString(c.DigestTime) {
 		return bad("DIGEST_TIME", "must be HH:MM, not %q", c.DigestTime)

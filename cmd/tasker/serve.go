@@ -22,6 +22,7 @@ import (
 
 	"github.com/taskerhq/tasker/api"
 	"github.com/taskerhq/tasker/pipeline"
+	"github.com/taskerhq/tasker/scheduler"
 	"github.com/taskerhq/tasker/tasks"
 )
 
@@ -35,6 +36,7 @@ type service struct {
 	workers *asynq.Server
 	mux     *asynq.ServeMux
 	disp    *pipeline.Dispatcher
+	sched   *scheduler.Scheduler
 }
 
 // serve builds the service, listens on cfg.Addr and runs until ctx ends,
@@ -107,6 +109,8 @@ func build(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Write
 	}
 	svc.closers = append(svc.closers, closeRedis)
 	store := tasks.NewStore(rdb, time.Now)
+	store.SetReminderLead(cfg.ReminderLead)
+	loc, _ := time.LoadLocation(cfg.Timezone) // validated with the config
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -150,6 +154,14 @@ func build(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Write
 		svc.mux = asynq.NewServeMux()
 		pipeline.Register(svc.mux, targets)
 	}
+	if roles["scheduler"] {
+		svc.sched, err = scheduler.New(logger, store, reg,
+			scheduler.WithSpec(cfg.SchedulerSpec), scheduler.WithLocation(loc), scheduler.WithDigestTime(cfg.DigestTime))
+		if err != nil {
+			svc.close()
+			return nil, fmt.Errorf("config: TASKER_SCHEDULER_SPEC or TASKER_DIGEST_TIME: %v", err)
+		}
+	}
 	return svc, nil
 }
 
@@ -163,6 +175,13 @@ func (s *service) start(ctx context.Context, wg *sync.WaitGroup) error {
 			if err := s.disp.Run(ctx); err != nil {
 				s.logger.Error("dispatcher stopped", "err", err)
 			}
+		})
+	}
+	if s.sched != nil {
+		s.sched.Start(ctx)
+		wg.Go(func() {
+			<-ctx.Done()
+			<-s.sched.Stop().Done()
 		})
 	}
 	return nil

@@ -109,6 +109,7 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		"TASKER_LOG_FORMAT":      "xml",
 		"TASKER_LOG_LEVEL":       "loud",
 		"TASKER_CLIQ_PUBLIC_KEY": "not pem",
+		"TASKER_SCHEDULER_SPEC":  "every so often",
 	}
 	for name, value := range cases {
 		t.Run(name, func(t *testing.T) {
