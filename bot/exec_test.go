@@ -220,3 +220,16 @@ func TestDefaultListPages(t *testing.T) {
 		}
 	}
 }
+
+func TestHelpExamplesParse(t *testing.T) {
+	for _, row := range helpRows {
+		ex, ok := strings.CutPrefix(row[1], "/task ")
+		if !ok {
+			continue
+		}
+		ex = strings.TrimSuffix(ex, " (in a channel)")
+		if _, err := ParseCommand(ex, nil); err != nil {
+			t.Errorf("help example %q: %v", row[1], err)
+		}
+	}
+}

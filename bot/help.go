@@ -14,7 +14,7 @@ import (
 // helpRows are the help card's table: every form of the grammar with an
 // example that works as typed.
 var helpRows = [][]string{
-	{"/task add TITLE [due:WHEN] [@user] [!priority] [#tag]", "/task add Review PR due:friday 5pm @Lars !high #backend"},
+	{"/task add TITLE [due:WHEN] [@user] [!priority] [#tag]", "/task add Review PR due:friday 5pm @me !high #backend"},
 	{"/task new", "opens a form with every field"},
 	{"/task list [mine|all|today|overdue|@user|#tag]", "/task list overdue"},
 	{"/task show N | done N | reopen N | delete N", "/task done 42"},

@@ -79,7 +79,10 @@ func (c *call) listPage(ctx context.Context, spec listSpec, cursor string) (cliq
 		if cursor != "" {
 			return cliq.Text("That was the last page: there are no more tasks in this list."), nil
 		}
-		return cliq.Text(empty + " Add one: /task add Water plants due:tomorrow"), nil
+		if spec.filter == FilterDefault || spec.filter == FilterMine {
+			return cliq.Text(empty + " Add one: /task add Water plants due:tomorrow"), nil
+		}
+		return cliq.Text(empty + " See every open task with /task list all."), nil
 	}
 	names := make(map[string]string)
 	for _, t := range page {
