@@ -42,7 +42,7 @@ func BenchmarkTaskAddSigned(b *testing.B) {
 		})
 		headers[i] = tb.sign(bodies[i])
 	}
-	b.SetParallelism(8)
+	b.SetParallelism(4)
 	b.ResetTimer()
 	start := time.Now()
 	b.RunParallel(func(pb *testing.PB) {
