@@ -1,0 +1,962 @@
+package tasks
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Storage of outgoing webhooks (SPEC 8): subscriptions, the messages sent to
+// them (one per event and subscription) with every attempt, the per-message
+// lease that keeps attempts of one message from overlapping, and the
+// per-task queues of subscriptions that asked for "ordering":"task". The
+// rules (which status follows which outcome, when to disable) are decided by
+// package webhooks; this file makes each decision one atomic script call.
+//
+// A message's state moves only inside scripts:
+//
+//	pending --attempt--> delivered | failed      (or stays pending, seq+1)
+//	failed/delivered --requeue--> pending        (redeliver, recover)
+//
+// seq numbers the message's queued attempts; a delivery job carries the seq
+// it was queued for, so a job that is no longer current (its message moved
+// on while it waited, or a crashed worker's job recovered late) is told so
+// and does nothing.
+
+// WebhookRetention is how long messages, their attempts and the failed
+// index are kept.
+const WebhookRetention = 30 * 24 * time.Hour
+
+// webhookOutcomeWindow is how many finished messages delivery_success_rate
+// looks back over.
+const webhookOutcomeWindow = 100
+
+// WebhookSubscription is an outgoing webhook endpoint. The JSON form is its
+// stored configuration; the state fields after it are kept apart, so the
+// delivery path can change them in a script without rewriting JSON.
+type WebhookSubscription struct {
+	ID     string   `json:"id"`
+	URL    string   `json:"url"`
+	Events []string `json:"events"` // event types, or "*" for all
+	Secret string   `json:"secret"`
+	// OldSecret keeps signing beside Secret until OldSecretUntil, after a
+	// rotation, so receivers can switch keys without losing messages.
+	OldSecret      string    `json:"old_secret,omitempty"`
+	OldSecretUntil time.Time `json:"old_secret_until,omitzero"`
+	Description    string    `json:"description"`
+	Ordering       string    `json:"ordering"` // "none" or "task"
+	CreatedBy      string    `json:"created_by,omitempty"`
+	CreatedAt      time.Time `json:"created_at"`
+	UpdatedAt      time.Time `json:"updated_at"`
+
+	// Enabled is false once the owner or the delivery path disabled it.
+	Enabled bool `json:"-"`
+	// DisabledReason says why the delivery path disabled it; "" otherwise.
+	DisabledReason string `json:"-"`
+	// LastTriggered is the time of the last attempt to it, nil before any.
+	LastTriggered *time.Time `json:"-"`
+	// SuccessRate is the share of its last finished non-test messages that
+	// were delivered, nil before any finished.
+	SuccessRate *float64 `json:"-"`
+	// ConsecutiveFailures counts non-test messages failed for good since the
+	// last delivered one.
+	ConsecutiveFailures int `json:"-"`
+}
+
+// WebhookStatus is where a message stands.
+type WebhookStatus string
+
+// The statuses of a webhook message.
+const (
+	WebhookPending   WebhookStatus = "pending"
+	WebhookDelivered WebhookStatus = "delivered"
+	WebhookFailed    WebhookStatus = "failed"
+)
+
+// WebhookAttempt is one logged delivery attempt; its JSON is the wire form
+// of an entry of "attempts" in GET /api/v1/webhooks/{id}/deliveries.
+type WebhookAttempt struct {
+	ID         string    `json:"id"`
+	At         time.Time `json:"at"`
+	StatusCode *int      `json:"status_code"` // null when no response arrived
+	DurationMS *int64    `json:"duration_ms"` // null for an attempt not made yet
+	Error      *string   `json:"error"`
+	Response   *string   `json:"response"` // first 1 KiB; null without a response
+	// Pending marks the queued attempt a pending message waits for.
+	Pending bool `json:"pending,omitempty"`
+}
+
+// WebhookMessage is one event for one subscription, with its attempts.
+type WebhookMessage struct {
+	ID             string    `json:"id"`
+	SubscriptionID string    `json:"subscription_id"`
+	EventID        string    `json:"event_id"`
+	EventType      EventType `json:"event_type"`
+	Test           bool      `json:"test,omitempty"`
+	// Body is the exact JSON sent, signed byte for byte on every attempt.
+	Body string `json:"body"`
+	// OrderKey is the task id whose messages to this subscription go one at
+	// a time; "" for an unordered message. OrderScore places it in that
+	// queue (the task version).
+	OrderKey   string    `json:"order_key,omitempty"`
+	OrderScore int64     `json:"order_score,omitempty"`
+	CreatedAt  time.Time `json:"created_at"`
+
+	// The state, kept beside the document.
+	Status WebhookStatus `json:"-"`
+	// Seq is the number of the attempt queued or made last.
+	Seq int64 `json:"-"`
+	// Round counts the attempts since it was (re)queued: the index into the
+	// retry schedule.
+	Round int `json:"-"`
+	// NextAt is when the queued attempt is due; NextDeliveryID its id.
+	NextAt         time.Time `json:"-"`
+	NextDeliveryID string    `json:"-"`
+	// Attempts are the attempts made, oldest first.
+	Attempts []WebhookAttempt `json:"-"`
+}
+
+// member is the message's entry in its ordering queue: members of equal
+// score sort by event id, which follows event order within a write.
+func (m WebhookMessage) member() string {
+	if m.OrderKey == "" {
+		return ""
+	}
+	return m.EventID + " " + m.ID
+}
+
+// whSubs is a HASH: subscription id → WebhookSubscription JSON.
+func (k keys) whSubs() string { return k.p + "wh:subs" }
+
+// whState is a HASH of a subscription's state: en ("1" enabled, "0" not),
+// dr (disabled reason), lt (last attempt, Unix ms), cf (consecutive failed
+// messages).
+func (k keys) whState(sub string) string { return k.p + "wh:st:" + sub }
+
+// whOutcomes is a LIST of "1" (delivered) and "0" (failed) for the last
+// finished non-test messages of a subscription, newest first.
+func (k keys) whOutcomes(sub string) string { return k.p + "wh:oc:" + sub }
+
+// whMsg is a HASH with a TTL of WebhookRetention: d the message document
+// JSON; s status, q seq, r round, t next attempt (Unix ms), nd next
+// delivery id, n attempts made.
+func (k keys) whMsg(id string) string { return k.p + "wh:m:" + id }
+
+// whAttempts is a LIST with a TTL of WebhookRetention: WebhookAttempt JSON,
+// oldest first.
+func (k keys) whAttempts(id string) string { return k.p + "wh:a:" + id }
+
+// whLease is a STRING "token|deadline" (deadline in Unix ms) with the same
+// TTL: the worker making an attempt of the message, and until when. Until
+// the deadline nobody else may start one. Scripts compare the deadline with
+// the caller's clock instead of trusting the TTL, because the embedded
+// backend does not expire keys on its own.
+func (k keys) whLease(id string) string { return k.p + "wh:l:" + id }
+
+// whLeases is a ZSET of message ids scored by their lease's deadline (Unix
+// ms), so a sweep finds attempts whose worker died.
+func (k keys) whLeases() string { return k.p + "wh:leases" }
+
+// whMsgs is a ZSET of a subscription's message ids, all scored 0, paged
+// newest first with ZREVRANGEBYLEX (ids are time-ordered).
+func (k keys) whMsgs(sub string) string { return k.p + "wh:ms:" + sub }
+
+// whMsgKey is a STRING with a TTL of WebhookRetention: the id of the message
+// made for (subscription, event), so an event becomes one message however
+// often its fan-out runs.
+func (k keys) whMsgKey(sub, eventID string) string { return k.p + "wh:mk:" + sub + ":" + eventID }
+
+// whFailed is a ZSET of a subscription's failed message ids scored by
+// their creation (Unix ms), for recover.
+func (k keys) whFailed(sub string) string { return k.p + "wh:f:" + sub }
+
+// whFIFO is a ZSET: the waiting messages of one task to an ordered
+// subscription, members "eventID msgID" scored by task version.
+func (k keys) whFIFO(sub, orderKey string) string { return k.p + "wh:q:" + sub + ":" + orderKey }
+
+// whFIFOCur is a STRING: the whFIFO member whose turn it is. Only that
+// message may be attempted; it passes on when the message is final.
+func (k keys) whFIFOCur(sub, orderKey string) string { return k.p + "wh:qc:" + sub + ":" + orderKey }
+
+// whPending is a STRING counter of the workspace's pending messages.
+func (k keys) whPending() string { return k.p + "wh:pending" }
+
+// CreateWebhook stores a new subscription, enabled as sub.Enabled says,
+// unless the workspace already has limit of them (0: no limit) or one with
+// its id. It assigns a "wh_" id when sub.ID is empty. Errors: *ConflictError.
+func (s *Store) CreateWebhook(ctx context.Context, ws WorkspaceID, sub WebhookSubscription, limit int) (WebhookSubscription, error) {
+	if err := s.register(ctx, ws); err != nil {
+		return WebhookSubscription{}, err
+	}
+	now := s.clock()
+	if sub.ID == "" {
+		sub.ID = newID("wh_", now)
+	}
+	sub.CreatedAt, sub.UpdatedAt = now, now
+	k := keysFor(ws)
+	res, err := createWebhookScript.Run(ctx, s.rdb, []string{k.whSubs(), k.whState(sub.ID)},
+		sub.ID, mustJSON(sub), limit, boolFlag(sub.Enabled)).Text()
+	if err != nil {
+		return WebhookSubscription{}, fmt.Errorf("tasks: create webhook: %w", err)
+	}
+	switch res {
+	case "full":
+		return WebhookSubscription{}, conflict(fmt.Sprintf("the workspace already has %d webhook subscriptions", limit))
+	case "exists":
+		return WebhookSubscription{}, conflict("a webhook subscription with that id exists")
+	}
+	sub.DisabledReason = ""
+	return sub, nil
+}
+
+// createWebhookScript adds a subscription within the limit.
+// KEYS: subscriptions, state. ARGV: id, JSON, limit (0: none), enabled flag.
+// Returns "ok", "full" or "exists".
+var createWebhookScript = redis.NewScript(`
+if redis.call("HEXISTS", KEYS[1], ARGV[1]) == 1 then return "exists" end
+local limit = tonumber(ARGV[3])
+if limit > 0 and redis.call("HLEN", KEYS[1]) >= limit then return "full" end
+redis.call("HSET", KEYS[1], ARGV[1], ARGV[2])
+redis.call("DEL", KEYS[2])
+redis.call("HSET", KEYS[2], "en", ARGV[4], "cf", 0)
+return "ok"
+`)
+
+// GetWebhook returns the subscription with its state. Errors: ErrNotFound.
+func (s *Store) GetWebhook(ctx context.Context, ws WorkspaceID, id string) (WebhookSubscription, error) {
+	k := keysFor(ws)
+	raw, err := s.rdb.HGet(ctx, k.whSubs(), id).Result()
+	if isNil(err) {
+		return WebhookSubscription{}, ErrNotFound
+	}
+	if err != nil {
+		return WebhookSubscription{}, fmt.Errorf("tasks: get webhook: %w", err)
+	}
+	subs, err := s.webhooksWithState(ctx, k, []string{raw})
+	if err != nil {
+		return WebhookSubscription{}, err
+	}
+	return subs[0], nil
+}
+
+// ListWebhooks returns the workspace's subscriptions, newest first. There
+// are few (a limit applies), so they come in one call.
+func (s *Store) ListWebhooks(ctx context.Context, ws WorkspaceID) ([]WebhookSubscription, error) {
+	k := keysFor(ws)
+	all, err := s.rdb.HVals(ctx, k.whSubs()).Result()
+	if err != nil {
+		return nil, fmt.Errorf("tasks: list webhooks: %w", err)
+	}
+	subs, err := s.webhooksWithState(ctx, k, all)
+	if err != nil {
+		return nil, err
+	}
+	sort.Slice(subs, func(i, j int) bool { return subs[i].ID > subs[j].ID })
+	return subs, nil
+}
+
+// HasWebhooks reports whether the workspace has any subscription.
+func (s *Store) HasWebhooks(ctx context.Context, ws WorkspaceID) (bool, error) {
+	n, err := s.rdb.HLen(ctx, keysFor(ws).whSubs()).Result()
+	if err != nil {
+		return false, fmt.Errorf("tasks: count webhooks: %w", err)
+	}
+	return n > 0, nil
+}
+
+// webhooksWithState decodes stored subscriptions and reads their state in
+// one pipeline.
+func (s *Store) webhooksWithState(ctx context.Context, k keys, raws []string) ([]WebhookSubscription, error) {
+	subs := make([]WebhookSubscription, len(raws))
+	for i, raw := range raws {
+		if err := decode(raw, &subs[i]); err != nil {
+			return nil, fmt.Errorf("tasks: decode webhook: %w", err)
+		}
+	}
+	if len(subs) == 0 {
+		return subs, nil
+	}
+	pipe := s.rdb.Pipeline()
+	states := make([]*redis.MapStringStringCmd, len(subs))
+	outcomes := make([]*redis.StringSliceCmd, len(subs))
+	for i, sub := range subs {
+		states[i] = pipe.HGetAll(ctx, k.whState(sub.ID))
+		outcomes[i] = pipe.LRange(ctx, k.whOutcomes(sub.ID), 0, -1)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return nil, fmt.Errorf("tasks: webhook state: %w", err)
+	}
+	for i := range subs {
+		st := states[i].Val()
+		subs[i].Enabled = st["en"] == "1"
+		subs[i].DisabledReason = st["dr"]
+		subs[i].ConsecutiveFailures = int(mustInt(st["cf"]))
+		if lt := mustInt(st["lt"]); lt > 0 {
+			t := time.UnixMilli(lt).UTC()
+			subs[i].LastTriggered = &t
+		}
+		if oc := outcomes[i].Val(); len(oc) > 0 {
+			ok := 0
+			for _, o := range oc {
+				if o == "1" {
+					ok++
+				}
+			}
+			rate := float64(ok) / float64(len(oc))
+			subs[i].SuccessRate = &rate
+		}
+	}
+	return subs, nil
+}
+
+// UpdateWebhook applies change to the subscription and stores it, retrying
+// when a concurrent write got there first. change may set Enabled: enabling
+// clears the disabled reason and the failure count. Errors: ErrNotFound,
+// whatever change returns, *ConflictError when the key stays too hot.
+func (s *Store) UpdateWebhook(ctx context.Context, ws WorkspaceID, id string, change func(*WebhookSubscription) error) (WebhookSubscription, error) {
+	k := keysFor(ws)
+	for range maxRetries {
+		raw, err := s.rdb.HGet(ctx, k.whSubs(), id).Result()
+		if isNil(err) {
+			return WebhookSubscription{}, ErrNotFound
+		}
+		if err != nil {
+			return WebhookSubscription{}, fmt.Errorf("tasks: update webhook: %w", err)
+		}
+		cur, err := s.webhooksWithState(ctx, k, []string{raw})
+		if err != nil {
+			return WebhookSubscription{}, err
+		}
+		sub := cur[0]
+		wasEnabled := sub.Enabled
+		if err := change(&sub); err != nil {
+			return WebhookSubscription{}, err
+		}
+		sub.ID, sub.UpdatedAt = id, s.clock()
+		enable := ""
+		if sub.Enabled != wasEnabled {
+			enable = boolFlag(sub.Enabled)
+		}
+		res, err := updateWebhookScript.Run(ctx, s.rdb, []string{k.whSubs(), k.whState(id)},
+			id, raw, mustJSON(sub), enable).Text()
+		if err != nil {
+			return WebhookSubscription{}, fmt.Errorf("tasks: update webhook: %w", err)
+		}
+		switch res {
+		case "gone":
+			return WebhookSubscription{}, ErrNotFound
+		case "ok":
+			return s.GetWebhook(ctx, ws, id)
+		}
+	}
+	return WebhookSubscription{}, conflict("the webhook subscription is being changed concurrently; try again")
+}
+
+// updateWebhookScript replaces a subscription if it is unchanged since read.
+// KEYS: subscriptions, state. ARGV: id, JSON read, new JSON, "1" to enable,
+// "0" to disable, "" to leave. Returns "ok", "gone" or "stale".
+var updateWebhookScript = redis.NewScript(`
+local cur = redis.call("HGET", KEYS[1], ARGV[1])
+if not cur then return "gone" end
+if cur ~= ARGV[2] then return "stale" end
+redis.call("HSET", KEYS[1], ARGV[1], ARGV[3])
+if ARGV[4] == "1" then
+  redis.call("HSET", KEYS[2], "en", "1", "cf", 0)
+  redis.call("HDEL", KEYS[2], "dr")
+elseif ARGV[4] == "0" then
+  redis.call("HSET", KEYS[2], "en", "0")
+end
+return "ok"
+`)
+
+// DeleteWebhook removes the subscription and its indexes. Its messages
+// expire with their TTL; queued attempts find it gone and stop. Errors:
+// ErrNotFound.
+func (s *Store) DeleteWebhook(ctx context.Context, ws WorkspaceID, id string) error {
+	k := keysFor(ws)
+	var del *redis.IntCmd
+	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		del = p.HDel(ctx, k.whSubs(), id)
+		p.Del(ctx, k.whState(id), k.whOutcomes(id), k.whMsgs(id), k.whFailed(id))
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("tasks: delete webhook: %w", err)
+	}
+	if del.Val() == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// NewWebhookMessage is a message to queue for a subscription.
+type NewWebhookMessage struct {
+	SubscriptionID string
+	EventID        string
+	EventType      EventType
+	Test           bool
+	Body           string
+	// OrderKey and OrderScore place an ordered subscription's message in
+	// its task's queue; OrderKey "" means unordered.
+	OrderKey   string
+	OrderScore int64
+	// DeliveryID is the X-Tasker-Delivery id of the first attempt.
+	DeliveryID string
+}
+
+// WebhookQueued says what the caller must do about a message just queued
+// or requeued: when Runnable, make sure a delivery job for (ID, Seq) is
+// queued to run at NextAt.
+type WebhookQueued struct {
+	Message  WebhookMessage
+	Created  bool // false when the (subscription, event) pair had its message already
+	Runnable bool // false while an ordered message waits for its turn
+}
+
+// CreateWebhookMessage records a pending message once per (subscription,
+// event) and, for an ordered subscription, adds it to its task's queue.
+func (s *Store) CreateWebhookMessage(ctx context.Context, ws WorkspaceID, in NewWebhookMessage) (WebhookQueued, error) {
+	if err := s.register(ctx, ws); err != nil {
+		return WebhookQueued{}, err
+	}
+	now := s.clock()
+	m := WebhookMessage{
+		ID: newID("msg_", now), SubscriptionID: in.SubscriptionID, EventID: in.EventID, EventType: in.EventType,
+		Test: in.Test, Body: in.Body, OrderKey: in.OrderKey, OrderScore: in.OrderScore, CreatedAt: now,
+	}
+	k := keysFor(ws)
+	trim := "(msg_" + ulid(uint64(now.Add(-WebhookRetention).UnixMilli()), 0, 0)
+	res, err := createMessageScript.Run(ctx, s.rdb,
+		[]string{k.whMsgKey(m.SubscriptionID, m.EventID), k.whMsg(m.ID), k.whMsgs(m.SubscriptionID), k.whPending(),
+			k.whFIFO(m.SubscriptionID, m.OrderKey), k.whFIFOCur(m.SubscriptionID, m.OrderKey)},
+		m.ID, mustJSON(m), in.DeliveryID, now.UnixMilli(), ttlSeconds(WebhookRetention), trim,
+		m.OrderScore, m.member()).StringSlice()
+	if err != nil {
+		return WebhookQueued{}, fmt.Errorf("tasks: queue webhook message: %w", err)
+	}
+	if len(res) != 2 {
+		return WebhookQueued{}, fmt.Errorf("tasks: queue webhook message: unexpected answer %q", res)
+	}
+	if res[0] == "dup" {
+		return s.RunnableWebhookMessage(ctx, ws, res[1])
+	}
+	m.Status, m.Seq, m.NextAt, m.NextDeliveryID = WebhookPending, 1, now, in.DeliveryID
+	return WebhookQueued{Message: m, Created: true, Runnable: res[0] == "run"}, nil
+}
+
+// createMessageScript records a message once and queues it.
+// KEYS: (subscription, event) key, message, subscription's messages,
+// pending counter, task queue, task queue's current member.
+// ARGV: id, document JSON, delivery id, now (ms), TTL (s), index trim bound,
+// queue score, queue member ("" unordered).
+// Returns {"dup", existing id}, {"run", id} or {"wait", id}.
+var createMessageScript = redis.NewScript(`
+local existing = redis.call("GET", KEYS[1])
+if existing then return {"dup", existing} end
+redis.call("SET", KEYS[1], ARGV[1], "EX", ARGV[5])
+redis.call("HSET", KEYS[2], "d", ARGV[2], "s", "pending", "q", 1, "r", 0, "t", ARGV[4], "nd", ARGV[3], "n", 0)
+redis.call("EXPIRE", KEYS[2], ARGV[5])
+redis.call("ZREMRANGEBYLEX", KEYS[3], "-", ARGV[6])
+redis.call("ZADD", KEYS[3], 0, ARGV[1])
+redis.call("INCR", KEYS[4])
+if ARGV[8] == "" then return {"run", ARGV[1]} end
+redis.call("ZADD", KEYS[5], ARGV[7], ARGV[8])
+redis.call("EXPIRE", KEYS[5], ARGV[5])
+if redis.call("SET", KEYS[6], ARGV[8], "NX", "EX", ARGV[5]) then return {"run", ARGV[1]} end
+return {"wait", ARGV[1]}
+`)
+
+// RunnableWebhookMessage reads a message and whether its current attempt
+// may run now: it is pending and, when ordered, its turn has come. Errors:
+// ErrNotFound.
+func (s *Store) RunnableWebhookMessage(ctx context.Context, ws WorkspaceID, id string) (WebhookQueued, error) {
+	m, err := s.WebhookMessage(ctx, ws, id)
+	if err != nil {
+		return WebhookQueued{}, err
+	}
+	q := WebhookQueued{Message: m, Runnable: m.Status == WebhookPending}
+	if q.Runnable && m.OrderKey != "" {
+		cur, err := s.rdb.Get(ctx, keysFor(ws).whFIFOCur(m.SubscriptionID, m.OrderKey)).Result()
+		if err != nil && !isNil(err) {
+			return WebhookQueued{}, fmt.Errorf("tasks: webhook queue: %w", err)
+		}
+		q.Runnable = cur == m.member()
+	}
+	return q, nil
+}
+
+// WebhookMessage returns a message with its attempts. Errors: ErrNotFound.
+func (s *Store) WebhookMessage(ctx context.Context, ws WorkspaceID, id string) (WebhookMessage, error) {
+	ms, err := s.webhookMessages(ctx, keysFor(ws), []string{id})
+	if err != nil {
+		return WebhookMessage{}, err
+	}
+	if len(ms) == 0 {
+		return WebhookMessage{}, ErrNotFound
+	}
+	return ms[0], nil
+}
+
+// webhookMessages reads messages and their attempts in one pipeline,
+// leaving out those that expired.
+func (s *Store) webhookMessages(ctx context.Context, k keys, ids []string) ([]WebhookMessage, error) {
+	pipe := s.rdb.Pipeline()
+	hashes := make([]*redis.MapStringStringCmd, len(ids))
+	attempts := make([]*redis.StringSliceCmd, len(ids))
+	for i, id := range ids {
+		hashes[i] = pipe.HGetAll(ctx, k.whMsg(id))
+		attempts[i] = pipe.LRange(ctx, k.whAttempts(id), 0, -1)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return nil, fmt.Errorf("tasks: read webhook messages: %w", err)
+	}
+	out := make([]WebhookMessage, 0, len(ids))
+	for i := range ids {
+		h := hashes[i].Val()
+		if h["d"] == "" {
+			continue
+		}
+		var m WebhookMessage
+		if err := decode(h["d"], &m); err != nil {
+			return nil, fmt.Errorf("tasks: decode webhook message: %w", err)
+		}
+		m.Status = WebhookStatus(h["s"])
+		m.Seq, m.Round = mustInt(h["q"]), int(mustInt(h["r"]))
+		m.NextAt, m.NextDeliveryID = time.UnixMilli(mustInt(h["t"])).UTC(), h["nd"]
+		for _, raw := range attempts[i].Val() {
+			var a WebhookAttempt
+			if err := decode(raw, &a); err != nil {
+				return nil, fmt.Errorf("tasks: decode webhook attempt: %w", err)
+			}
+			m.Attempts = append(m.Attempts, a)
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+// WebhookMessages pages a subscription's messages newest first. cursor is
+// "" or a next cursor it returned; the next cursor is "" on the last page.
+func (s *Store) WebhookMessages(ctx context.Context, ws WorkspaceID, subID, cursor string, limit int) ([]WebhookMessage, string, error) {
+	limit = clampLimit(limit)
+	max := "+"
+	if cursor != "" {
+		b, err := base64.RawURLEncoding.DecodeString(cursor)
+		if err != nil || !strings.HasPrefix(string(b), "m:msg_") {
+			return nil, "", invalid(map[string]string{"cursor": "invalid"})
+		}
+		max = "(" + string(b[2:])
+	}
+	k := keysFor(ws)
+	ids, err := s.rdb.ZRevRangeByLex(ctx, k.whMsgs(subID), &redis.ZRangeBy{Max: max, Min: "-", Count: int64(limit) + 1}).Result()
+	if err != nil {
+		return nil, "", fmt.Errorf("tasks: list webhook messages: %w", err)
+	}
+	next := ""
+	if len(ids) > limit {
+		ids = ids[:limit]
+		next = base64.RawURLEncoding.EncodeToString([]byte("m:" + ids[limit-1]))
+	}
+	ms, err := s.webhookMessages(ctx, k, ids)
+	return ms, next, err
+}
+
+// WebhookBegin is what BeginWebhookAttempt decided.
+type WebhookBegin struct {
+	// Action is "run" (the caller holds the lease and makes the attempt),
+	// "done" (the message is final or gone), "stale" (a later seq is
+	// current: make sure its job is queued), "wait" (an ordered message
+	// whose turn has not come), "switch" (an earlier message of the task
+	// arrived while this one was held back: queue Next's job instead) or
+	// "busy" (another worker holds the lease).
+	Action  string
+	Message WebhookMessage
+	// Subscription is the message's subscription when Action is "run";
+	// nil when it was deleted.
+	Subscription *WebhookSubscription
+	// Next is the message to queue after "switch", or after "done" the
+	// message whose turn it is in an ordered message's task queue.
+	Next string
+}
+
+// BeginWebhookAttempt takes the lease of message id for the attempt queued
+// as seq, for leaseTTL, when that attempt is still due and the message's
+// turn has come. token identifies the taker to FinishWebhookAttempt.
+func (s *Store) BeginWebhookAttempt(ctx context.Context, ws WorkspaceID, subID, orderKey, id string, seq int64, token string, leaseTTL time.Duration) (WebhookBegin, error) {
+	k := keysFor(ws)
+	now := s.clock()
+	res, err := beginScript.Run(ctx, s.rdb,
+		[]string{k.whMsg(id), k.whLease(id), k.whLeases(), k.whSubs(), k.whFIFOCur(subID, orderKey), k.whFIFO(subID, orderKey)},
+		id, seq, token, leaseTTL.Milliseconds(), now.UnixMilli(), subID, ttlSeconds(WebhookRetention)).StringSlice()
+	if err != nil {
+		return WebhookBegin{}, fmt.Errorf("tasks: begin webhook attempt: %w", err)
+	}
+	b := WebhookBegin{Action: res[0]}
+	switch b.Action {
+	case "switch":
+		_, b.Next, _ = strings.Cut(res[1], " ")
+	case "run":
+		ms, err := s.webhookMessages(ctx, k, []string{id})
+		if err != nil || len(ms) == 0 {
+			_ = s.ReleaseWebhookLease(ctx, ws, id, token)
+			if err == nil {
+				err = ErrNotFound
+			}
+			return WebhookBegin{}, fmt.Errorf("tasks: begin webhook attempt: %w", err)
+		}
+		b.Message = ms[0]
+		if res[1] != "" {
+			subs, err := s.webhooksWithState(ctx, k, []string{res[1]})
+			if err != nil {
+				_ = s.ReleaseWebhookLease(ctx, ws, id, token)
+				return WebhookBegin{}, err
+			}
+			b.Subscription = &subs[0]
+		}
+	case "stale", "done", "wait":
+		if len(res) > 2 {
+			_, b.Next, _ = strings.Cut(res[2], " ")
+		}
+		if len(res) > 1 {
+			ms, err := s.webhookMessages(ctx, k, []string{id})
+			if err != nil {
+				return WebhookBegin{}, err
+			}
+			if len(ms) > 0 {
+				b.Message = ms[0]
+			}
+		}
+	}
+	return b, nil
+}
+
+// beginScript decides whether an attempt may start and takes the lease.
+// KEYS: message, lease, leases, subscriptions, task queue's current member,
+// task queue. ARGV: id, seq, token, lease (ms), now (ms), subscription id,
+// TTL (s).
+// Returns {"done"} (gone), {"done", "m", current member of an ordered
+// message's queue}, {"stale", "m"}, {"wait", "m"}, {"busy"},
+// {"switch", member} or {"run", subscription JSON or ""}.
+var beginScript = redis.NewScript(`
+local h = redis.call("HMGET", KEYS[1], "s", "q", "d", "n")
+if not h[1] then return {"done"} end
+if h[1] ~= "pending" then
+  local doc = cjson.decode(h[3])
+  if doc.order_key and doc.order_key ~= "" then
+    return {"done", "m", redis.call("GET", KEYS[5]) or ""}
+  end
+  return {"done", "m"}
+end
+if tonumber(h[2]) ~= tonumber(ARGV[2]) then return {"stale", "m"} end
+local doc = cjson.decode(h[3])
+if doc.order_key and doc.order_key ~= "" then
+  local mine = doc.event_id .. " " .. ARGV[1]
+  local cur = redis.call("GET", KEYS[5])
+  if not cur then
+    cur = mine
+    redis.call("SET", KEYS[5], mine, "EX", ARGV[7])
+  end
+  if cur ~= mine then return {"wait", "m"} end
+  if tonumber(h[4]) == 0 then
+    local first = redis.call("ZRANGE", KEYS[6], 0, 0)[1]
+    if first and first ~= mine then
+      redis.call("SET", KEYS[5], first, "EX", ARGV[7])
+      return {"switch", first}
+    end
+  end
+end
+local lease = redis.call("GET", KEYS[2])
+if lease and tonumber(string.match(lease, "|(%d+)$")) > tonumber(ARGV[5]) then return {"busy"} end
+redis.call("SET", KEYS[2], ARGV[3] .. "|" .. (tonumber(ARGV[5]) + tonumber(ARGV[4])), "PX", ARGV[4])
+redis.call("ZADD", KEYS[3], tonumber(ARGV[5]) + tonumber(ARGV[4]), ARGV[1])
+return {"run", redis.call("HGET", KEYS[4], ARGV[6]) or ""}
+`)
+
+// ReleaseWebhookLease gives up the lease token holds without recording
+// anything, so the same attempt can run again (a worker shutting down).
+func (s *Store) ReleaseWebhookLease(ctx context.Context, ws WorkspaceID, id, token string) error {
+	k := keysFor(ws)
+	if err := releaseScript.Run(ctx, s.rdb, []string{k.whLease(id), k.whLeases()}, id, token).Err(); err != nil && !isNil(err) {
+		return fmt.Errorf("tasks: release webhook lease: %w", err)
+	}
+	return nil
+}
+
+// releaseScript drops a lease held by ARGV[2]. KEYS: lease, leases.
+// ARGV: id, token.
+var releaseScript = redis.NewScript(`
+local lease = redis.call("GET", KEYS[1])
+if lease and string.match(lease, "^[^|]*") == ARGV[2] then
+  redis.call("DEL", KEYS[1])
+  redis.call("ZREM", KEYS[2], ARGV[1])
+end
+return 1
+`)
+
+// WebhookResult is what an attempt means for its message, decided by the
+// caller from the retry rules.
+type WebhookResult struct {
+	// Status is WebhookPending to retry at NextAt, or the final status.
+	Status         WebhookStatus
+	NextAt         time.Time
+	NextDeliveryID string
+	// Attempt is the attempt to log; nil when none was made (the
+	// subscription was deleted or disabled meanwhile).
+	Attempt *WebhookAttempt
+	// Disable disables the subscription now with this reason (410 Gone).
+	Disable string
+	// DisableAfter disables it when a failure makes this many consecutive
+	// failed messages (0: never); the reason is DisableAfterReason.
+	DisableAfter       int
+	DisableAfterReason string
+	// Count makes the outcome count toward the success rate and the
+	// failure streak; test messages and failures not caused by the endpoint
+	// do not count.
+	Count bool
+}
+
+// WebhookFinished is what FinishWebhookAttempt did.
+type WebhookFinished struct {
+	// Lost is true when the lease had expired and another worker took the
+	// message over: the attempt was logged, nothing else changed.
+	Lost bool
+	// Disabled is true when this attempt disabled the subscription.
+	Disabled bool
+	// Next is the ordered message whose turn came, "" when none.
+	Next string
+}
+
+// FinishWebhookAttempt logs the attempt made under token's lease of message
+// m (as read at its start) and applies r, releasing the lease, all at once.
+func (s *Store) FinishWebhookAttempt(ctx context.Context, ws WorkspaceID, m WebhookMessage, token string, r WebhookResult) (WebhookFinished, error) {
+	k := keysFor(ws)
+	now := s.clock()
+	attempt := ""
+	if r.Attempt != nil {
+		attempt = mustJSON(r.Attempt)
+	}
+	res, err := finishScript.Run(ctx, s.rdb,
+		[]string{k.whMsg(m.ID), k.whAttempts(m.ID), k.whLease(m.ID), k.whLeases(), k.whState(m.SubscriptionID),
+			k.whOutcomes(m.SubscriptionID), k.whFailed(m.SubscriptionID), k.whPending(), k.whSubs(),
+			k.whFIFO(m.SubscriptionID, m.OrderKey), k.whFIFOCur(m.SubscriptionID, m.OrderKey)},
+		m.ID, token, attempt, string(r.Status), r.NextAt.UnixMilli(), r.NextDeliveryID, now.UnixMilli(),
+		boolFlag(r.Count), r.DisableAfter, r.Disable, r.DisableAfterReason, m.SubscriptionID,
+		ttlSeconds(WebhookRetention), m.CreatedAt.UnixMilli(), m.member(), webhookOutcomeWindow).StringSlice()
+	if err != nil {
+		return WebhookFinished{}, fmt.Errorf("tasks: finish webhook attempt: %w", err)
+	}
+	f := WebhookFinished{Lost: res[0] == "lost"}
+	if len(res) == 3 {
+		f.Disabled = res[1] == "1"
+		_, f.Next, _ = strings.Cut(res[2], " ")
+	}
+	return f, nil
+}
+
+// finishScript logs an attempt and moves its message on.
+// KEYS: message, attempts, lease, leases, state, outcomes, failed,
+// pending counter, subscriptions, task queue, task queue's current member.
+// ARGV: id, token, attempt JSON (""), status, next at (ms), next delivery
+// id, now (ms), count flag, disable after, disable reason, disable-after
+// reason, subscription id, TTL (s), created (ms), queue member, outcome
+// window.
+// Returns {"lost"}, {"retry"} or {status, disabled flag, next member or ""}.
+var finishScript = redis.NewScript(`
+local lease = redis.call("GET", KEYS[3])
+local held = lease and string.match(lease, "^[^|]*") == ARGV[2]
+if ARGV[3] ~= "" then
+  redis.call("RPUSH", KEYS[2], ARGV[3])
+  redis.call("EXPIRE", KEYS[2], ARGV[13])
+  redis.call("HINCRBY", KEYS[1], "n", 1)
+  if redis.call("EXISTS", KEYS[5]) == 1 then redis.call("HSET", KEYS[5], "lt", ARGV[7]) end
+end
+if not held then return {"lost"} end
+redis.call("DEL", KEYS[3])
+redis.call("ZREM", KEYS[4], ARGV[1])
+if ARGV[4] == "pending" then
+  redis.call("HINCRBY", KEYS[1], "q", 1)
+  redis.call("HINCRBY", KEYS[1], "r", 1)
+  redis.call("HSET", KEYS[1], "t", ARGV[5], "nd", ARGV[6])
+  return {"retry"}
+end
+redis.call("HSET", KEYS[1], "s", ARGV[4])
+redis.call("DECR", KEYS[8])
+if ARGV[4] == "failed" then
+  redis.call("ZADD", KEYS[7], ARGV[14], ARGV[1])
+  redis.call("EXPIRE", KEYS[7], ARGV[13])
+else
+  redis.call("ZREM", KEYS[7], ARGV[1])
+end
+local live = redis.call("HEXISTS", KEYS[9], ARGV[12]) == 1
+local disabled = "0"
+if live and ARGV[8] == "1" then
+  redis.call("LPUSH", KEYS[6], ARGV[4] == "delivered" and "1" or "0")
+  redis.call("LTRIM", KEYS[6], 0, tonumber(ARGV[16]) - 1)
+  local reason = ARGV[10]
+  if ARGV[4] == "delivered" then
+    redis.call("HSET", KEYS[5], "cf", 0)
+  else
+    local cf = redis.call("HINCRBY", KEYS[5], "cf", 1)
+    local after = tonumber(ARGV[9])
+    if reason == "" and after > 0 and cf >= after then reason = ARGV[11] end
+  end
+  if reason ~= "" and redis.call("HGET", KEYS[5], "en") == "1" then
+    redis.call("HSET", KEYS[5], "en", "0", "dr", reason)
+    disabled = "1"
+  end
+end
+local nextMember = ""
+if ARGV[15] ~= "" then
+  redis.call("ZREM", KEYS[10], ARGV[15])
+  if redis.call("GET", KEYS[11]) == ARGV[15] then
+    local first = redis.call("ZRANGE", KEYS[10], 0, 0)[1]
+    if first then
+      redis.call("SET", KEYS[11], first, "EX", ARGV[13])
+      nextMember = first
+    else
+      redis.call("DEL", KEYS[11])
+    end
+  end
+end
+return {ARGV[4], disabled, nextMember}
+`)
+
+// RequeueWebhookMessage queues a new attempt of a message now, with a fresh
+// retry round: redeliver and recover. An ordered message rejoins its task's
+// queue. Errors: ErrNotFound, *ConflictError while an attempt is in flight.
+func (s *Store) RequeueWebhookMessage(ctx context.Context, ws WorkspaceID, subID, id, deliveryID string) (WebhookQueued, error) {
+	k := keysFor(ws)
+	m, err := s.WebhookMessage(ctx, ws, id)
+	if err != nil {
+		return WebhookQueued{}, err
+	}
+	if m.SubscriptionID != subID {
+		return WebhookQueued{}, ErrNotFound
+	}
+	now := s.clock()
+	res, err := requeueScript.Run(ctx, s.rdb,
+		[]string{k.whMsg(id), k.whLease(id), k.whFailed(subID), k.whPending(), k.whFIFO(subID, m.OrderKey), k.whFIFOCur(subID, m.OrderKey)},
+		now.UnixMilli(), deliveryID, m.OrderScore, m.member(), ttlSeconds(WebhookRetention), id).Text()
+	if err != nil {
+		return WebhookQueued{}, fmt.Errorf("tasks: requeue webhook message: %w", err)
+	}
+	switch res {
+	case "gone":
+		return WebhookQueued{}, ErrNotFound
+	case "busy":
+		return WebhookQueued{}, conflict("an attempt of this message is in flight; try again when it ends")
+	}
+	m, err = s.WebhookMessage(ctx, ws, id)
+	if err != nil {
+		return WebhookQueued{}, err
+	}
+	return WebhookQueued{Message: m, Created: true, Runnable: res == "run"}, nil
+}
+
+// requeueScript makes a message pending with a new current attempt.
+// KEYS: message, lease, failed, pending counter, task queue, task queue's
+// current member. ARGV: now (ms), delivery id, queue score, queue member
+// (""), TTL (s), id. Returns "gone", "busy", "run" or "wait".
+var requeueScript = redis.NewScript(`
+if redis.call("EXISTS", KEYS[1]) == 0 then return "gone" end
+local lease = redis.call("GET", KEYS[2])
+if lease and tonumber(string.match(lease, "|(%d+)$")) > tonumber(ARGV[1]) then return "busy" end
+if redis.call("HGET", KEYS[1], "s") ~= "pending" then redis.call("INCR", KEYS[4]) end
+redis.call("ZREM", KEYS[3], ARGV[6])
+redis.call("HINCRBY", KEYS[1], "q", 1)
+redis.call("HSET", KEYS[1], "s", "pending", "r", 0, "t", ARGV[1], "nd", ARGV[2])
+if ARGV[4] == "" then return "run" end
+redis.call("ZADD", KEYS[5], ARGV[3], ARGV[4])
+redis.call("EXPIRE", KEYS[5], ARGV[5])
+local cur = redis.call("GET", KEYS[6])
+if not cur or cur == ARGV[4] then
+  redis.call("SET", KEYS[6], ARGV[4], "EX", ARGV[5])
+  return "run"
+end
+return "wait"
+`)
+
+// FailedWebhookMessages returns up to count ids of the subscription's failed
+// messages created at or after since, oldest first, skipping offset of them.
+func (s *Store) FailedWebhookMessages(ctx context.Context, ws WorkspaceID, subID string, since time.Time, offset, count int) ([]string, error) {
+	ids, err := s.rdb.ZRangeByScore(ctx, keysFor(ws).whFailed(subID), &redis.ZRangeBy{
+		Min: strconv.FormatInt(since.UnixMilli(), 10), Max: "+inf", Offset: int64(offset), Count: int64(count),
+	}).Result()
+	if err != nil {
+		return nil, fmt.Errorf("tasks: failed webhook messages: %w", err)
+	}
+	return ids, nil
+}
+
+// ExpiredWebhookLeases returns up to count ids of messages whose attempt's
+// lease ran out before now: their worker died or hangs.
+func (s *Store) ExpiredWebhookLeases(ctx context.Context, ws WorkspaceID, now time.Time, count int) ([]string, error) {
+	ids, err := s.rdb.ZRangeByScore(ctx, keysFor(ws).whLeases(), &redis.ZRangeBy{
+		Min: "-inf", Max: strconv.FormatInt(now.UnixMilli(), 10), Count: int64(count),
+	}).Result()
+	if err != nil {
+		return nil, fmt.Errorf("tasks: expired webhook leases: %w", err)
+	}
+	return ids, nil
+}
+
+// ReapWebhookLease takes over the message whose lease expired: the lost
+// attempt is logged as interrupted and a new attempt (seq+1) queued now.
+// It returns the message and true when the caller must queue that attempt;
+// false when the lease is still held or the message no longer pending.
+func (s *Store) ReapWebhookLease(ctx context.Context, ws WorkspaceID, id string, interrupted WebhookAttempt, deliveryID string) (WebhookMessage, bool, error) {
+	k := keysFor(ws)
+	now := s.clock()
+	res, err := reapScript.Run(ctx, s.rdb, []string{k.whMsg(id), k.whLease(id), k.whLeases(), k.whAttempts(id)},
+		id, now.UnixMilli(), mustJSON(interrupted), deliveryID, ttlSeconds(WebhookRetention)).Text()
+	if err != nil {
+		return WebhookMessage{}, false, fmt.Errorf("tasks: reap webhook lease: %w", err)
+	}
+	if res != "requeued" {
+		return WebhookMessage{}, false, nil
+	}
+	m, err := s.WebhookMessage(ctx, ws, id)
+	return m, err == nil, err
+}
+
+// reapScript requeues a message whose lease is gone.
+// KEYS: message, lease, leases, attempts. ARGV: id, now (ms), attempt JSON,
+// delivery id, TTL (s). Returns "held", "none" or "requeued".
+var reapScript = redis.NewScript(`
+local lease = redis.call("GET", KEYS[2])
+if lease and tonumber(string.match(lease, "|(%d+)$")) > tonumber(ARGV[2]) then return "held" end
+redis.call("DEL", KEYS[2])
+redis.call("ZREM", KEYS[3], ARGV[1])
+if redis.call("HGET", KEYS[1], "s") ~= "pending" then return "none" end
+redis.call("RPUSH", KEYS[4], ARGV[3])
+redis.call("EXPIRE", KEYS[4], ARGV[5])
+redis.call("HINCRBY", KEYS[1], "n", 1)
+redis.call("HINCRBY", KEYS[1], "q", 1)
+redis.call("HSET", KEYS[1], "t", ARGV[2], "nd", ARGV[4])
+return "requeued"
+`)
+
+// WebhookPending returns how many of the workspace's messages are pending.
+func (s *Store) WebhookPending(ctx context.Context, ws WorkspaceID) (int64, error) {
+	n, err := s.rdb.Get(ctx, keysFor(ws).whPending()).Int64()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return 0, fmt.Errorf("tasks: pending webhook messages: %w", err)
+	}
+	return n, nil
+}
+
+func boolFlag(b bool) string {
+	if b {
+		return "1"
+	}
+	return "0"
+}
+
+func ttlSeconds(d time.Duration) int64 { return int64(d / time.Second) }

@@ -1,0 +1,234 @@
+package tasks_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/taskerhq/tasker/tasks"
+)
+
+func newTestWebhook(t *testing.T, s *tasks.Store, ws tasks.WorkspaceID, ordering string) tasks.WebhookSubscription {
+	t.Helper()
+	sub, err := s.CreateWebhook(context.Background(), ws, tasks.WebhookSubscription{
+		URL: "https://example.com/hook", Events: []string{"*"}, Secret: "s", Enabled: true, Ordering: ordering,
+	}, 50)
+	if err != nil {
+		t.Fatalf("CreateWebhook() = %v", err)
+	}
+	return sub
+}
+
+func TestWebhookLimitIsAtomic(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, s *tasks.Store, ws tasks.WorkspaceID) {
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		created, conflicts := 0, 0
+		for range 60 {
+			wg.Go(func() {
+				_, err := s.CreateWebhook(context.Background(), ws, tasks.WebhookSubscription{URL: "https://example.com", Events: []string{"*"}, Secret: "s", Enabled: true}, 50)
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case err == nil:
+					created++
+				case errors.Is(err, tasks.ErrConflict):
+					conflicts++
+				default:
+					t.Errorf("CreateWebhook() = %v", err)
+				}
+			})
+		}
+		wg.Wait()
+		if created != 50 || conflicts != 10 {
+			t.Fatalf("60 concurrent creates: %d created, %d conflicts; want 50, 10", created, conflicts)
+		}
+		subs, err := s.ListWebhooks(context.Background(), ws)
+		if err != nil || len(subs) != 50 {
+			t.Fatalf("ListWebhooks() = %d, %v; want 50", len(subs), err)
+		}
+	})
+}
+
+func TestWebhookMessageOnce(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, s *tasks.Store, ws tasks.WorkspaceID) {
+		ctx := context.Background()
+		sub := newTestWebhook(t, s, ws, "none")
+		in := tasks.NewWebhookMessage{SubscriptionID: sub.ID, EventID: "evt_1", EventType: tasks.EventTaskCreated, Body: "{}", DeliveryID: "del_1"}
+		a, err := s.CreateWebhookMessage(ctx, ws, in)
+		if err != nil || !a.Created || !a.Runnable {
+			t.Fatalf("first CreateWebhookMessage() = %+v, %v", a, err)
+		}
+		b, err := s.CreateWebhookMessage(ctx, ws, in)
+		if err != nil || b.Created || b.Message.ID != a.Message.ID || !b.Runnable || b.Message.Seq != 1 {
+			t.Fatalf("second CreateWebhookMessage() = %+v, %v; want the first message again", b, err)
+		}
+		if n, _ := s.WebhookPending(ctx, ws); n != 1 {
+			t.Fatalf("WebhookPending() = %d, want 1", n)
+		}
+	})
+}
+
+func TestWebhookAttemptLifecycle(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, s *tasks.Store, ws tasks.WorkspaceID) {
+		ctx := context.Background()
+		sub := newTestWebhook(t, s, ws, "none")
+		q, _ := s.CreateWebhookMessage(ctx, ws, tasks.NewWebhookMessage{SubscriptionID: sub.ID, EventID: "evt_1", EventType: tasks.EventTaskCreated, Body: "{}", DeliveryID: "del_1"})
+		id := q.Message.ID
+
+		b, err := s.BeginWebhookAttempt(ctx, ws, sub.ID, "", id, 1, "tok", time.Minute)
+		if err != nil || b.Action != "run" || b.Subscription == nil || b.Message.NextDeliveryID != "del_1" {
+			t.Fatalf("BeginWebhookAttempt() = %+v, %v; want run", b, err)
+		}
+		if b2, _ := s.BeginWebhookAttempt(ctx, ws, sub.ID, "", id, 1, "other", time.Minute); b2.Action != "busy" {
+			t.Fatalf("second BeginWebhookAttempt() = %q, want busy", b2.Action)
+		}
+		code, dur := 500, int64(3)
+		f, err := s.FinishWebhookAttempt(ctx, ws, b.Message, "tok", tasks.WebhookResult{
+			Status: tasks.WebhookPending, NextAt: time.Now(), NextDeliveryID: "del_2", Count: true,
+			Attempt: &tasks.WebhookAttempt{ID: "del_1", At: time.Now(), StatusCode: &code, DurationMS: &dur},
+		})
+		if err != nil || f.Lost {
+			t.Fatalf("FinishWebhookAttempt(retry) = %+v, %v", f, err)
+		}
+		if b, _ := s.BeginWebhookAttempt(ctx, ws, sub.ID, "", id, 1, "tok", time.Minute); b.Action != "stale" {
+			t.Fatalf("BeginWebhookAttempt(old seq) = %q, want stale", b.Action)
+		}
+		b, _ = s.BeginWebhookAttempt(ctx, ws, sub.ID, "", id, 2, "tok2", time.Minute)
+		if b.Action != "run" || b.Message.Round != 1 || len(b.Message.Attempts) != 1 {
+			t.Fatalf("BeginWebhookAttempt(seq 2) = %+v", b)
+		}
+		code = 200
+		if _, err := s.FinishWebhookAttempt(ctx, ws, b.Message, "tok2", tasks.WebhookResult{
+			Status: tasks.WebhookDelivered, Count: true,
+			Attempt: &tasks.WebhookAttempt{ID: "del_2", At: time.Now(), StatusCode: &code, DurationMS: &dur},
+		}); err != nil {
+			t.Fatal(err)
+		}
+		m, err := s.WebhookMessage(ctx, ws, id)
+		if err != nil || m.Status != tasks.WebhookDelivered || len(m.Attempts) != 2 || m.Attempts[0].ID != "del_1" {
+			t.Fatalf("WebhookMessage() = %+v, %v; want delivered after two attempts, oldest first", m, err)
+		}
+		got, _ := s.GetWebhook(ctx, ws, sub.ID)
+		if got.SuccessRate == nil || *got.SuccessRate != 1 || got.LastTriggered == nil {
+			t.Fatalf("GetWebhook() state = rate %v, last %v; want 1 and set", got.SuccessRate, got.LastTriggered)
+		}
+		if n, _ := s.WebhookPending(ctx, ws); n != 0 {
+			t.Fatalf("WebhookPending() = %d, want 0", n)
+		}
+	})
+}
+
+func TestWebhookOrderedQueue(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, s *tasks.Store, ws tasks.WorkspaceID) {
+		ctx := context.Background()
+		sub := newTestWebhook(t, s, ws, "task")
+		var ids []string
+		// Version 2 arrives before version 1: it takes the turn first.
+		for _, v := range []int64{2, 1, 3} {
+			q, err := s.CreateWebhookMessage(ctx, ws, tasks.NewWebhookMessage{
+				SubscriptionID: sub.ID, EventID: fmt.Sprintf("evt_%d", v), EventType: tasks.EventTaskUpdated,
+				Body: "{}", OrderKey: "tsk_1", OrderScore: v, DeliveryID: "del",
+			})
+			if err != nil || q.Runnable != (v == 2) {
+				t.Fatalf("CreateWebhookMessage(v%d) = runnable %v, %v", v, q.Runnable, err)
+			}
+			ids = append(ids, q.Message.ID)
+		}
+		// Held back and never attempted, v2 gives its turn to v1.
+		b, err := s.BeginWebhookAttempt(ctx, ws, sub.ID, "tsk_1", ids[0], 1, "t", time.Minute)
+		if err != nil || b.Action != "switch" || b.Next != ids[1] {
+			t.Fatalf("BeginWebhookAttempt(v2) = %+v, %v; want switch to v1", b, err)
+		}
+		if b, _ := s.BeginWebhookAttempt(ctx, ws, sub.ID, "tsk_1", ids[2], 1, "t", time.Minute); b.Action != "wait" {
+			t.Fatalf("BeginWebhookAttempt(v3) = %q, want wait", b.Action)
+		}
+		for i, want := range []string{ids[1], ids[0], ids[2]} {
+			b, err := s.BeginWebhookAttempt(ctx, ws, sub.ID, "tsk_1", want, 1, "t", time.Minute)
+			if err != nil || b.Action != "run" {
+				t.Fatalf("step %d: BeginWebhookAttempt() = %+v, %v; want run", i, b, err)
+			}
+			f, err := s.FinishWebhookAttempt(ctx, ws, b.Message, "t", tasks.WebhookResult{Status: tasks.WebhookFailed, Count: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantNext := ""
+			if i == 0 {
+				wantNext = ids[0]
+			} else if i == 1 {
+				wantNext = ids[2]
+			}
+			if f.Next != wantNext {
+				t.Fatalf("step %d: next = %q, want %q", i, f.Next, wantNext)
+			}
+		}
+	})
+}
+
+func TestWebhookDisableAfterFailures(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, s *tasks.Store, ws tasks.WorkspaceID) {
+		ctx := context.Background()
+		sub := newTestWebhook(t, s, ws, "none")
+		disabled := 0
+		for i := range 4 {
+			q, _ := s.CreateWebhookMessage(ctx, ws, tasks.NewWebhookMessage{SubscriptionID: sub.ID, EventID: fmt.Sprintf("evt_%d", i), Body: "{}"})
+			b, _ := s.BeginWebhookAttempt(ctx, ws, sub.ID, "", q.Message.ID, 1, "t", time.Minute)
+			f, err := s.FinishWebhookAttempt(ctx, ws, b.Message, "t", tasks.WebhookResult{
+				Status: tasks.WebhookFailed, Count: true, DisableAfter: 3, DisableAfterReason: "3 failed",
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if f.Disabled {
+				disabled++
+			}
+		}
+		got, _ := s.GetWebhook(ctx, ws, sub.ID)
+		if disabled != 1 || got.Enabled || got.DisabledReason != "3 failed" {
+			t.Fatalf("after 4 failures: disabled %d times, enabled %v, reason %q; want once, false, 3 failed", disabled, got.Enabled, got.DisabledReason)
+		}
+		failed, err := s.FailedWebhookMessages(ctx, ws, sub.ID, time.Now().Add(-time.Hour), 0, 100)
+		if err != nil || len(failed) != 4 {
+			t.Fatalf("FailedWebhookMessages() = %d, %v; want 4", len(failed), err)
+		}
+		got, err = s.UpdateWebhook(ctx, ws, sub.ID, func(w *tasks.WebhookSubscription) error { w.Enabled = true; return nil })
+		if err != nil || !got.Enabled || got.DisabledReason != "" || got.ConsecutiveFailures != 0 {
+			t.Fatalf("re-enable = %+v, %v", got, err)
+		}
+	})
+}
+
+func TestWebhookReap(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, s *tasks.Store, ws tasks.WorkspaceID) {
+		ctx := context.Background()
+		sub := newTestWebhook(t, s, ws, "none")
+		q, _ := s.CreateWebhookMessage(ctx, ws, tasks.NewWebhookMessage{SubscriptionID: sub.ID, EventID: "evt_1", Body: "{}"})
+		if b, _ := s.BeginWebhookAttempt(ctx, ws, sub.ID, "", q.Message.ID, 1, "t", 50*time.Millisecond); b.Action != "run" {
+			t.Fatalf("BeginWebhookAttempt() = %q", b.Action)
+		}
+		if _, ok, _ := s.ReapWebhookLease(ctx, ws, q.Message.ID, tasks.WebhookAttempt{ID: "del_lost"}, "del_next"); ok {
+			t.Fatal("ReapWebhookLease() took a live lease")
+		}
+		deadline := time.Now().Add(5 * time.Second)
+		var ids []string
+		for len(ids) == 0 && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+			ids, _ = s.ExpiredWebhookLeases(ctx, ws, time.Now(), 10)
+		}
+		if len(ids) != 1 {
+			t.Fatalf("ExpiredWebhookLeases() = %v, want the message", ids)
+		}
+		var m tasks.WebhookMessage
+		var ok bool
+		for time.Now().Before(deadline) && !ok { // the lease key's own TTL may lag the score by a moment
+			m, ok, _ = s.ReapWebhookLease(ctx, ws, ids[0], tasks.WebhookAttempt{ID: "del_lost"}, "del_next")
+			time.Sleep(10 * time.Millisecond)
+		}
+		if !ok || m.Seq != 2 || m.NextDeliveryID != "del_next" || len(m.Attempts) != 1 {
+			t.Fatalf("ReapWebhookLease() = %+v, %v; want seq 2 with the lost attempt logged", m, ok)
+		}
+	})
+}
