@@ -13,7 +13,9 @@ import (
 	"github.com/kelseyhightower/envconfig"
 	"github.com/robfig/cron/v3"
 
+	"github.com/taskerhq/tasker/api"
 	"github.com/taskerhq/tasker/cliq"
+	"github.com/taskerhq/tasker/extension"
 	"github.com/taskerhq/tasker/tasks"
 )
 
@@ -166,6 +168,17 @@ func (c *config) validate() error {
 		if err := checkURL(c.WebhookURL, "http", "https"); err != nil {
 			return bad("WEBHOOK_URL", "%v", err)
 		}
+	}
+	if _, err := tasks.ParseRate(c.CliqRate); err != nil {
+		return bad("CLIQ_RATE", "must be a rate such as 45/min, not %q", c.CliqRate)
+	}
+	if c.APIKeys != "" {
+		if _, err := api.ParseKeys(c.APIKeys); err != nil {
+			return bad("API_KEYS", "%v", err)
+		}
+	}
+	if _, err := extension.ParseIncomingSecrets(c.IncomingSecret); err != nil {
+		return bad("INCOMING_SECRET", "must be a comma list of SECRET or SECRET@WORKSPACE")
 	}
 	if c.MaxBody < 1024 {
 		return bad("MAX_BODY", "must be at least 1KiB")

@@ -21,6 +21,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/taskerhq/tasker/api"
+	"github.com/taskerhq/tasker/bot"
+	"github.com/taskerhq/tasker/cliq"
+	"github.com/taskerhq/tasker/extension"
+	"github.com/taskerhq/tasker/notify"
 	"github.com/taskerhq/tasker/pipeline"
 	"github.com/taskerhq/tasker/scheduler"
 	"github.com/taskerhq/tasker/tasks"
@@ -129,12 +133,40 @@ func build(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Write
 		fmt.Fprintf(stdout, "No TASKER_CLIQ_SECRET: generated a development secret for the Deluge scripts and tasker sim:\n  %s\n", cfg.CliqSecret)
 	}
 
-	var targets []pipeline.Target
+	verifier, err := cliq.NewVerifier(cfg.CliqSecret, []byte(cfg.CliqPublicKey), store, int64(cfg.MaxBody), time.Now)
+	if err != nil {
+		svc.close()
+		return nil, fmt.Errorf("config: TASKER_CLIQ_SECRET or TASKER_CLIQ_PUBLIC_KEY: %v", err)
+	}
+	cliqClient, err := newCliqClient(cfg, store)
+	if err != nil {
+		svc.close()
+		return nil, err
+	}
+	if cliqClient == nil {
+		logger.Info("no Cliq OAuth credentials: dry run, notifications are only written to the outbox log")
+	}
+	rate, _ := tasks.ParseRate(cfg.CliqRate) // validated with the config
+	aq := asynq.NewClientFromRedisClient(rdb)
+	notifier := notify.New(logger, store, cliqClient, aq, store.RateLimiter("cliq", rate), reg, time.Now, notify.Config{
+		Bot: cfg.CliqBot, Channel: cfg.CliqChannel, Location: loc, ChannelServes: channelServes(cfg),
+	})
+	targets := []pipeline.Target{notifier}
 
 	router := httprouter.New()
 	api.AddOpsRoutes(router, store, reg)
 	if roles["api"] {
 		api.AddRoutes(router, logger, store, keys)
+		bot.AddRoutes(router, logger, store, verifier, bot.Options{
+			Tenancy: tasks.Tenancy(cfg.Tenancy), DefaultTimezone: cfg.Timezone, BotName: cfg.CliqBot,
+			PublicURL: cfg.PublicURL, Track: extension.Track, ErrInvalidRef: extension.ErrInvalidRef, Poster: notifier,
+		})
+		incoming, _ := extension.ParseIncomingSecrets(cfg.IncomingSecret) // validated with the config
+		extension.AddRoutes(router, logger, store, verifier, notifier, keys.Authenticate, extension.Config{
+			Tenancy: tasks.Tenancy(cfg.Tenancy), DefaultChannel: cfg.CliqChannel, DefaultTimezone: cfg.Timezone,
+			IncomingSecrets: incoming, GitLabToken: cfg.GitLabToken, GitHubSecret: cfg.GitHubSecret,
+			MaxBody: int64(cfg.MaxBody),
+		})
 	}
 	svc.handler, err = api.Middleware(router, logger, reg, int64(cfg.MaxBody))
 	if err != nil {
@@ -143,16 +175,17 @@ func build(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Write
 	}
 
 	if roles["worker"] {
-		aq := asynq.NewClientFromRedisClient(rdb)
 		svc.disp = pipeline.NewDispatcher(logger, store, aq, targets, reg, pipeline.Options{Consumer: consumerName()})
 		svc.workers = asynq.NewServerFromRedisClient(rdb, asynq.Config{
 			Concurrency:     10,
-			Queues:          map[string]int{pipeline.Queue: 3},
+			Queues:          map[string]int{pipeline.Queue: 3, notify.Queue: 2},
 			ShutdownTimeout: cfg.ShutdownTimeout,
+			RetryDelayFunc:  notify.RetryDelay(nil),
 			Logger:          asynqLogger{logger},
 		})
 		svc.mux = asynq.NewServeMux()
 		pipeline.Register(svc.mux, targets)
+		notifier.Register(svc.mux)
 	}
 	if roles["scheduler"] {
 		svc.sched, err = scheduler.New(logger, store, reg,
@@ -191,6 +224,34 @@ func (s *service) close() {
 	for i := len(s.closers) - 1; i >= 0; i-- {
 		s.closers[i]()
 	}
+}
+
+// newCliqClient returns the Cliq API client, or nil (dry run) without
+// OAuth credentials. Its access token is shared by every replica through
+// Redis, so a refresh token's mint limit is never exceeded.
+func newCliqClient(cfg config, store *tasks.Store) (*cliq.Client, error) {
+	if cfg.CliqClientID == "" {
+		return nil, nil
+	}
+	hc := &http.Client{Timeout: 30 * time.Second}
+	ts := cliq.NewTokenSource(hc, cliq.OAuthConfig{
+		AccountsURL: cfg.CliqAccountsURL, ClientID: cfg.CliqClientID,
+		ClientSecret: cfg.CliqClientSecret, RefreshToken: cfg.CliqRefreshToken,
+	}, store.TokenCache(cfg.CliqClientID), time.Now)
+	client, err := cliq.NewClient(&http.Client{Timeout: 30 * time.Second, Transport: &cliq.Transport{Source: ts}}, cfg.CliqAPIURL)
+	if err != nil {
+		return nil, fmt.Errorf("config: TASKER_CLIQ_API_URL: %v", err)
+	}
+	return client, nil
+}
+
+// channelServes says which workspaces TASKER_CLIQ_CHANNEL serves: every
+// organisation's in org tenancy, only the default one in single (SPEC 12).
+func channelServes(cfg config) func(tasks.WorkspaceID) bool {
+	if tasks.Tenancy(cfg.Tenancy) == tasks.OrgTenancy {
+		return func(tasks.WorkspaceID) bool { return true }
+	}
+	return nil
 }
 
 // devSecret is a random secret for development mode.

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/taskerhq/tasker/cliq"
 	"github.com/taskerhq/tasker/internal/redistest"
 )
 
@@ -26,7 +27,9 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 func newTestService(t testing.TB, mutate func(*config)) (*service, *httptest.Server) {
 	t.Helper()
 	t.Setenv("TASKER_REDIS_URL", "redis://"+redistest.Addr(t))
-	t.Setenv("TASKER_API_KEYS", "test-key,other-key@other")
+	// Each service's keys reach workspaces of its own on the shared server.
+	ws := fmt.Sprint("ws", time.Now().UnixNano())
+	t.Setenv("TASKER_API_KEYS", "test-key@"+ws+",other-key@other"+ws)
 	t.Setenv("TASKER_CLIQ_SECRET", "test-secret")
 	cfg, err := loadConfig()
 	if err != nil {
@@ -214,4 +217,52 @@ func BenchmarkCreateTask(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestCliqCommandReachesTheOutbox plays the whole path of a chat command: a
+// signed /task add creates the task, the dispatcher hands its event to the
+// Cliq notifier, and in dry run the default channel's post is in the outbox log.
+func TestCliqCommandReachesTheOutbox(t *testing.T) {
+	// Org tenancy gives the test a workspace of its own on the shared server.
+	org := fmt.Sprint(time.Now().UnixNano())
+	_, srv := newTestService(t, func(c *config) {
+		c.CliqChannel, c.Tenancy, c.APIKeys = "devtasks", "org", "org-key@"+org
+	})
+	body := `{"handler":"command","component":"task","arguments":"add Water plants due:tomorrow !high",
+		"user":{"id":"600100","first_name":"Priya","email":"priya@example.com","timezone":"Europe/Berlin","organization_id":"` + org + `"},
+		"chat":{"id":"CT_1","type":"channel","channel_unique_name":"devtasks"}}`
+	ts := time.Now().Unix()
+	req, _ := http.NewRequest("POST", srv.URL+"/cliq/commands/task", strings.NewReader(body))
+	req.Header.Set("X-Tasker-Timestamp", fmt.Sprint(ts))
+	req.Header.Set("X-Tasker-Signature", cliq.Sign("test-secret", ts, []byte(body)))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reply, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(reply), "Water plants") {
+		t.Fatalf("command = %d %s", resp.StatusCode, reply)
+	}
+	code, task := do(t, "GET", srv.URL+"/api/v1/tasks/1", "org-key", "")
+	if code != http.StatusOK || task["priority"] != "high" || task["due_at"] == nil {
+		t.Fatalf("task = %d %v", code, task)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		_, page := do(t, "GET", srv.URL+"/api/v1/notifications", "org-key", "")
+		list, _ := page["notifications"].([]any)
+		if len(list) > 0 {
+			n := list[0].(map[string]any)
+			dest, _ := n["destination"].(map[string]any)
+			if n["status"] != "dry_run" || dest["kind"] != "channel" || dest["name"] != "devtasks" {
+				t.Fatalf("notification = %v", n)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no notification recorded")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
