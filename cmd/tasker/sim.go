@@ -73,16 +73,25 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		o.mentions = append(o.mentions, m)
 		return nil
 	})
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
+	// Flags may come after the words of TEXT too ("tasker sim list --json"),
+	// so parse again after each word.
+	var words []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil
+			}
+			return err
 		}
-		return err
+		if fs.NArg() == 0 {
+			break
+		}
+		words, args = append(words, fs.Arg(0)), fs.Args()[1:]
 	}
 	if o.secret == "" {
 		return errors.New("sim: no secret: pass --secret or set TASKER_CLIQ_SECRET (a server without one prints the secret it generated)")
 	}
-	path, payload, err := simPayload(o, strings.TrimSpace(strings.Join(fs.Args(), " ")), time.Now())
+	path, payload, err := simPayload(o, strings.TrimSpace(strings.Join(words, " ")), time.Now())
 	if err != nil {
 		fs.Usage()
 		return err

@@ -53,8 +53,8 @@ func TestSimSession(t *testing.T) {
 		want []string
 	}{
 		{[]string{"/task", "add", "Water plants due:tomorrow 9am !high #home"}, []string{"▌ #1 Water plants", "Created task #1.", "Priority: High", "Tags: #home", "[Complete] --button done:1", "[Snooze 1h] --button snooze:1:60"}},
-		{[]string{"add Call the plumber"}, []string{"Created task #2."}},
-		{[]string{"list"}, []string{"▌ Your tasks", "#  Title", "2  Call the plumber", "1  Water plants"}},
+		{[]string{"add", "Call", "the", "plumber", "--mention", "60087654321:Lars Becker", "@Lars", "Becker"}, []string{"Created task #2.", "Assignee: {@60087654321}"}},
+		{[]string{"list", "all"}, []string{"▌ All open tasks", "#  Title", "2  Call the plumber  -                   Lars Becker", "1  Water plants"}},
 		{[]string{"--button", "done:1"}, []string{"(replaces the message that held the button)", "Task #1 was completed by Priya Raman", "[Reopen] --button reopen:1"}},
 		{[]string{"/task new"}, []string{"▌ Form: New task", "title", "notify_channel", "Submit it with: tasker sim --form"}},
 		{[]string{"--form", `{"title":"Ship it","due":"2026-12-01T17:00","labels":[{"label":"release","value":"release"}]}`}, []string{"Created task #3.", "Tags: #release"}},
