@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -141,7 +142,8 @@ func messageText(req *cliq.Request) string {
 // typed to a task bot.
 func (c *call) botMessage(ctx context.Context, text string) (any, error) {
 	reply, err := c.runText(ctx, text)
-	if se, ok := err.(*SyntaxError); ok && se.Reason == "" && se.Example == "/task help" {
+	var se *SyntaxError
+	if errors.As(err, &se) && se.Reason == "" && se.Example == "/task help" {
 		if _, perr := ParseCommand("add "+text, c.mentionNames()); perr == nil {
 			se.Example = "add " + strings.Join(strings.Fields(text), " ") + " (or /task help for everything I understand)"
 		}
