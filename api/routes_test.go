@@ -31,7 +31,7 @@ func TestRoutesLeaveRoomForOthers(t *testing.T) {
 		{"GET", "/api/v1/webhooks/:id"}, {"PATCH", "/api/v1/webhooks/:id"}, {"DELETE", "/api/v1/webhooks/:id"},
 		{"POST", "/api/v1/webhooks/:id/rotate-secret"}, {"POST", "/api/v1/webhooks/:id/test"},
 		{"GET", "/api/v1/webhooks/:id/deliveries"}, {"POST", "/api/v1/webhooks/:id/deliveries/:message_id/redeliver"},
-		{"POST", "/api/v1/webhooks/:id/recover"}, {"GET", "/api/v1/notifications"},
+		{"POST", "/api/v1/webhooks/:id/recover"},
 		{"POST", "/api/cliq/webhook"}, {"POST", "/api/incoming-webhook"},
 		{"POST", "/hooks/gitlab"}, {"POST", "/hooks/github"},
 		{"POST", "/cliq/commands/task"}, {"POST", "/cliq/functions/:name"},
