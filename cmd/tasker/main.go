@@ -32,6 +32,7 @@ const usage = `usage: tasker [command]
 
 commands:
   serve              run the service (the default)
+  sim [flags] TEXT   play a Cliq user against a running server (--button KEY, --form JSON, --json)
   deluge [--out DIR] print or write the Cliq Deluge scripts for this deployment
   version            print the version
 
@@ -54,6 +55,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		return serve(ctx, cfg, newLogger(stderr, cfg.LogLevel, cfg.LogFormat), stdout)
+	case "sim":
+		return runSim(ctx, args, stdout, stderr)
 	case "deluge":
 		return runDeluge(args, stdout, stderr)
 	case "version", "--version", "-v":
