@@ -1,9 +1,12 @@
 // Package webhooks sends Tasker's outgoing webhooks (SPEC.md section 8).
 //
-// This half of the package holds the transport pieces that need no storage:
+// One half of the package holds the transport pieces that need no storage:
 // secrets and Standard Webhooks signatures (sign.go), the SSRF guard for
 // subscriber URLs and the HTTP client that enforces it when dialling
 // (ssrf.go), the retry rules (retry.go) and one delivery attempt (send.go).
+// The other half, Service, keeps subscriptions and the delivery log in
+// Redis through tasks.Store and delivers through asynq jobs (service.go,
+// deliver.go, deliveries.go).
 package webhooks
 
 import (

@@ -1,0 +1,155 @@
+package webhooks
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/taskerhq/tasker/tasks"
+)
+
+// Delivery is one message (an event for one endpoint) in the delivery log:
+// an entry of GET /api/v1/webhooks/{id}/deliveries.
+type Delivery struct {
+	ID        string              `json:"id"`
+	EventID   string              `json:"event_id"`
+	EventType tasks.EventType     `json:"event_type"`
+	Status    tasks.WebhookStatus `json:"status"`
+	Test      bool                `json:"test,omitempty"`
+	CreatedAt time.Time           `json:"created_at"`
+	// Attempts are oldest first; a pending message ends with the attempt
+	// it waits for, marked "pending", with its due time and null results.
+	Attempts []tasks.WebhookAttempt `json:"attempts"`
+}
+
+// deliveryOf turns a stored message into its delivery-log entry.
+func deliveryOf(m tasks.WebhookMessage) Delivery {
+	d := Delivery{
+		ID: m.ID, EventID: m.EventID, EventType: m.EventType, Status: m.Status, Test: m.Test,
+		CreatedAt: m.CreatedAt, Attempts: m.Attempts,
+	}
+	if d.Attempts == nil {
+		d.Attempts = []tasks.WebhookAttempt{}
+	}
+	if m.Status == tasks.WebhookPending {
+		d.Attempts = append(d.Attempts, tasks.WebhookAttempt{ID: m.NextDeliveryID, At: m.NextAt, Pending: true})
+	}
+	return d
+}
+
+// Deliveries pages the delivery log of subscription id, newest first.
+// cursor is "" or a next cursor it returned; the next cursor is "" on the
+// last page. Errors: tasks.ErrNotFound, *tasks.ValidationError for a bad
+// cursor.
+func (s *Service) Deliveries(ctx context.Context, ws tasks.WorkspaceID, id, cursor string, limit int) ([]Delivery, string, error) {
+	if _, err := s.store.GetWebhook(ctx, ws, id); err != nil {
+		return nil, "", err
+	}
+	ms, next, err := s.store.WebhookMessages(ctx, ws, id, cursor, limit)
+	if err != nil {
+		return nil, "", err
+	}
+	out := make([]Delivery, len(ms))
+	for i, m := range ms {
+		out[i] = deliveryOf(m)
+	}
+	return out, next, nil
+}
+
+// Redeliver queues a new attempt of one message of subscription id now,
+// whatever its status, with a fresh retry schedule, and returns the message
+// with that pending attempt. An ordered message waits for its task's turn.
+// Errors: tasks.ErrNotFound, *tasks.ConflictError while an attempt of it is
+// in flight.
+func (s *Service) Redeliver(ctx context.Context, ws tasks.WorkspaceID, id, messageID string) (Delivery, error) {
+	if _, err := s.store.GetWebhook(ctx, ws, id); err != nil {
+		return Delivery{}, err
+	}
+	q, err := s.store.RequeueWebhookMessage(ctx, ws, id, messageID, NewDeliveryID())
+	if err != nil {
+		return Delivery{}, err
+	}
+	if q.Runnable {
+		if err := s.enqueue(ctx, ws, q.Message, 0); err != nil {
+			return Delivery{}, err
+		}
+	}
+	return deliveryOf(q.Message), nil
+}
+
+// recoverBatch is how many failed message ids Recover reads at a time.
+const recoverBatch = 500
+
+// Recover re-sends every failed message of subscription id created since
+// then (30 days at most are kept), and returns how many it queued. It is
+// the Retry failed button of the alert. Errors: tasks.ErrNotFound.
+func (s *Service) Recover(ctx context.Context, ws tasks.WorkspaceID, id string, since time.Time) (int, error) {
+	if _, err := s.store.GetWebhook(ctx, ws, id); err != nil {
+		return 0, err
+	}
+	queued, skipped := 0, 0
+	for {
+		// Requeued messages leave the failed index, so each read starts
+		// over past only the ones that could not be requeued.
+		ids, err := s.store.FailedWebhookMessages(ctx, ws, id, since, skipped, recoverBatch)
+		if err != nil {
+			return queued, err
+		}
+		for _, msgID := range ids {
+			q, err := s.store.RequeueWebhookMessage(ctx, ws, id, msgID, NewDeliveryID())
+			switch {
+			case errors.Is(err, tasks.ErrNotFound), errors.Is(err, tasks.ErrConflict):
+				skipped++
+				continue
+			case err != nil:
+				return queued, err
+			}
+			if q.Runnable {
+				if err := s.enqueue(ctx, ws, q.Message, 0); err != nil {
+					return queued, err
+				}
+			}
+			queued++
+		}
+		if len(ids) < recoverBatch {
+			return queued, nil
+		}
+	}
+}
+
+// Test queues a sample event of type typ, marked "test":true, to
+// subscription id, and returns its message. Test messages never enter the
+// event log and count neither toward the success rate nor toward
+// disabling; they are sent even to a disabled endpoint, to check it before
+// re-enabling. Errors: tasks.ErrNotFound, *tasks.ValidationError for an
+// unknown type.
+func (s *Service) Test(ctx context.Context, ws tasks.WorkspaceID, id string, typ tasks.EventType) (Delivery, error) {
+	if !typ.Valid() {
+		return Delivery{}, &tasks.ValidationError{Fields: map[string]string{"event_type": fmt.Sprintf("unknown event type %q", typ)}}
+	}
+	if _, err := s.store.GetWebhook(ctx, ws, id); err != nil {
+		return Delivery{}, err
+	}
+	ev := Sample(ws, typ, s.cfg.Now())
+	body, err := json.Marshal(ev)
+	if err != nil {
+		return Delivery{}, fmt.Errorf("webhooks: encode test event: %w", err)
+	}
+	q, err := s.store.CreateWebhookMessage(ctx, ws, tasks.NewWebhookMessage{
+		SubscriptionID: id, EventID: ev.ID, EventType: typ, Test: true, Body: string(body), DeliveryID: NewDeliveryID(),
+	})
+	if err != nil {
+		return Delivery{}, err
+	}
+	if err := s.enqueue(ctx, ws, q.Message, 0); err != nil {
+		return Delivery{}, err
+	}
+	return deliveryOf(q.Message), nil
+}
+
+// newEventID returns an id in the form of event ids for a test event,
+// which the event log never holds.
+func newEventID() string { return "evt_" + rand.Text() }
