@@ -197,6 +197,7 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 func BenchmarkCreateTask(b *testing.B) {
 	_, srv := newTestService(b, func(c *config) { c.Roles = "api" })
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	b.SetParallelism(8)
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		i := 0
