@@ -153,3 +153,33 @@ func (s *Service) Test(ctx context.Context, ws tasks.WorkspaceID, id string, typ
 // newEventID returns an id in the form of event ids for a test event,
 // which the event log never holds.
 func newEventID() string { return "evt_" + rand.Text() }
+
+// The alert buttons. The Cliq DM sent through OnDisabled offers Retry
+// failed, Show deliveries and Re-enable; the bot, which may not import this
+// package, calls these through an interface of its own, so their
+// signatures use only tasks and standard types.
+
+// RetryFailed re-sends every failed message of subscription id still kept
+// (the last WebhookRetention): the Retry failed button. It returns how many
+// were queued. Errors: tasks.ErrNotFound.
+func (s *Service) RetryFailed(ctx context.Context, ws tasks.WorkspaceID, id string) (int, error) {
+	return s.Recover(ctx, ws, id, s.cfg.Now().Add(-tasks.WebhookRetention))
+}
+
+// Reenable re-enables subscription id: the Re-enable button. Errors:
+// tasks.ErrNotFound.
+func (s *Service) Reenable(ctx context.Context, ws tasks.WorkspaceID, id string) error {
+	_, err := s.Enable(ctx, ws, id)
+	return err
+}
+
+// RecentDeliveries returns the n newest messages of subscription id with
+// their attempts, oldest attempt first: the Show deliveries button.
+// Errors: tasks.ErrNotFound.
+func (s *Service) RecentDeliveries(ctx context.Context, ws tasks.WorkspaceID, id string, n int) ([]tasks.WebhookMessage, error) {
+	if _, err := s.store.GetWebhook(ctx, ws, id); err != nil {
+		return nil, err
+	}
+	ms, _, err := s.store.WebhookMessages(ctx, ws, id, "", n)
+	return ms, err
+}

@@ -240,9 +240,34 @@ func TestDisableAfterConsecutiveFailures(t *testing.T) {
 		t.Fatalf("OnDisabled called again for %s", s.ID)
 	case <-time.After(50 * time.Millisecond):
 	}
-	got, err := e.svc.Enable(ctx, e.ws, sub.ID)
-	if err != nil || got.Status != "active" || got.DisabledReason != nil || got.ConsecutiveFailures != 0 {
-		t.Fatalf("Enable() = %+v, %v", got, err)
+	// The alert's buttons, as the bot calls them.
+	recent, err := e.svc.RecentDeliveries(ctx, e.ws, sub.ID, 5)
+	if err != nil || len(recent) != 5 || recent[0].Status != tasks.WebhookFailed || len(recent[0].Attempts) != 1 {
+		t.Fatalf("RecentDeliveries() = %d messages, %v", len(recent), err)
+	}
+	if err := e.svc.Reenable(ctx, e.ws, sub.ID); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = e.svc.Get(ctx, e.ws, sub.ID)
+	if got.Status != "active" || got.DisabledReason != nil || got.ConsecutiveFailures != 0 {
+		t.Fatalf("after Reenable: %+v", got)
+	}
+	if n, err := e.svc.RetryFailed(ctx, e.ws, sub.ID); err != nil || n != 7 {
+		t.Fatalf("RetryFailed() = %d, %v; want all 7 failed messages, test ones included", n, err)
+	}
+	families, err := e.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]bool{}
+	for _, f := range families {
+		names[f.GetName()] = true
+	}
+	for _, want := range []string{"tasker_webhook_attempts_total", "tasker_webhook_deliveries_total", "tasker_webhook_attempt_duration_seconds",
+		"tasker_webhook_endpoints_disabled_total", "tasker_webhook_pending_messages", "tasker_webhook_endpoints_disabled"} {
+		if !names[want] {
+			t.Errorf("metric %s not registered", want)
+		}
 	}
 }
 
