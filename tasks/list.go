@@ -96,6 +96,7 @@ func (s *Store) ListTasks(ctx context.Context, ws WorkspaceID, f TaskFilter, cur
 	}
 
 	var sc scanner
+	var others []string // index sets every match is in, besides the driver
 	if f.DueBefore != nil || f.DueAfter != nil {
 		d, err := s.newDueScan(ctx, k, f.DueAfter, f.DueBefore, cursor)
 		if err != nil {
@@ -124,6 +125,11 @@ func (s *Store) ListTasks(ctx context.Context, ws WorkspaceID, f TaskFilter, cur
 		if err != nil {
 			return nil, "", err
 		}
+		for _, c := range candidates {
+			if c != driver {
+				others = append(others, c)
+			}
+		}
 		n := &numberScan{key: driver, max: "+inf"}
 		if cursor != "" {
 			c, err := decodeCursor(cursor)
@@ -147,30 +153,45 @@ func (s *Store) ListTasks(ctx context.Context, ws WorkspaceID, f TaskFilter, cur
 		if len(entries) == 0 {
 			return out, "", nil
 		}
-		taskKeys := make([]string, len(entries))
-		for i, e := range entries {
-			taskKeys[i] = k.task(e.number)
-		}
-		vals, err := s.mget(ctx, taskKeys)
+		full := int64(len(entries)) == batch
+		// Entries missing from another filter's set cannot match: drop them
+		// with one ZMSCORE per set instead of reading their records.
+		kept, err := s.inAll(ctx, others, entries)
 		if err != nil {
 			return nil, "", fmt.Errorf("tasks: list tasks: %w", err)
 		}
-		for i, v := range vals {
-			scanned++
-			var t Task
-			if v == "" || decode(v, &t) != nil || !match(&t) {
-				if scanned >= maxScan {
-					return out, entries[i].cursor(), nil
+		scanned += len(entries) - len(kept)
+		last := entries[len(entries)-1]
+		entries = kept
+		if len(entries) > 0 {
+			taskKeys := make([]string, len(entries))
+			for i, e := range entries {
+				taskKeys[i] = k.task(e.number)
+			}
+			vals, err := s.mget(ctx, taskKeys)
+			if err != nil {
+				return nil, "", fmt.Errorf("tasks: list tasks: %w", err)
+			}
+			for i, v := range vals {
+				scanned++
+				var t Task
+				if v == "" || decode(v, &t) != nil || !match(&t) {
+					if scanned >= maxScan {
+						return out, entries[i].cursor(), nil
+					}
+					continue
 				}
-				continue
+				if len(out) == limit {
+					return out, outPos[limit-1].cursor(), nil
+				}
+				out = append(out, t)
+				outPos = append(outPos, entries[i])
 			}
-			if len(out) == limit {
-				return out, outPos[limit-1].cursor(), nil
-			}
-			out = append(out, t)
-			outPos = append(outPos, entries[i])
 		}
-		if int64(len(entries)) < batch {
+		if scanned >= maxScan && full {
+			return out, last.cursor(), nil
+		}
+		if !full {
 			return out, "", nil
 		}
 		// Sparse matches: read bigger batches so the round trips stay few.
@@ -283,6 +304,42 @@ func (d *dueScan) next(ctx context.Context, rdb redis.UniversalClient, count int
 	}
 	d.rank += int64(len(out))
 	return out, nil
+}
+
+// inAll keeps the entries whose task number is a member of every set.
+// Index scores are task numbers, never 0, so a 0 score means absent.
+func (s *Store) inAll(ctx context.Context, sets []string, entries []position) ([]position, error) {
+	if len(sets) == 0 || len(entries) == 0 {
+		return entries, nil
+	}
+	members := make([]string, len(entries))
+	for i, e := range entries {
+		members[i] = strconv.FormatInt(e.number, 10)
+	}
+	cmds := make([]*redis.FloatSliceCmd, len(sets))
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, set := range sets {
+			cmds[i] = p.ZMScore(ctx, set, members...)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	kept := entries[:0:0]
+	for i, e := range entries {
+		in := true
+		for _, c := range cmds {
+			if c.Val()[i] == 0 {
+				in = false
+				break
+			}
+		}
+		if in {
+			kept = append(kept, e)
+		}
+	}
+	return kept, nil
 }
 
 // smallest returns whichever of keys has the fewest members, or fallback
