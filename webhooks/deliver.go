@@ -247,7 +247,8 @@ const wantedFor = 5 * time.Second
 // Wants reports whether the event's workspace has subscriptions. Test
 // events never come through the pipeline.
 func (t *Target) Wants(ev tasks.Event) bool {
-	if ev.Test {
+	// Internal events (the daily digest) are for chat, not for subscribers.
+	if ev.Test || ev.Type.Internal() {
 		return false
 	}
 	now := time.Now()

@@ -543,3 +543,23 @@ func TestEnsureStatic(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestTargetSkipsInternalAndTestEvents: the daily digest is for chat and a
+// test event is sent by its own route; neither becomes a subscriber message.
+func TestTargetSkipsInternalAndTestEvents(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t, true, nil)
+	e.subscribe(t, "http://127.0.0.1/hook", nil)
+	target := e.svc.Target()
+	if ev := e.event(tasks.EventTaskCreated, "tsk_1", 1); !target.Wants(ev) {
+		t.Fatal("Wants(task.created) = false with a \"*\" subscriber")
+	}
+	if ev := e.event(tasks.EventDailyDigest, "tsk_1", 1); target.Wants(ev) {
+		t.Error("Wants(digest.daily) = true")
+	}
+	ev := e.event(tasks.EventTaskCreated, "tsk_1", 1)
+	ev.Test = true
+	if target.Wants(ev) {
+		t.Error("Wants(test event) = true")
+	}
+}
