@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/taskerhq/tasker/cards"
 	"github.com/taskerhq/tasker/cliq"
 	"github.com/taskerhq/tasker/tasks"
 )
@@ -20,6 +21,7 @@ import (
 //	list:SPEC:CURSOR  (a list card's "Next page"; see listSpec)
 //	new               (opens the create_task form)
 //	help
+//	wh_retry:ID  wh_deliveries:ID  wh_enable:ID  (a disabled webhook's alert)
 //
 // Answers about one task replace the clicked card (a message edit), so the
 // card shows what the click did; list pages replace the list card.
@@ -34,6 +36,8 @@ func (c *call) pressButton(ctx context.Context, key string) (any, error) {
 		return helpCard(), nil
 	case "track":
 		return c.track(ctx, rest)
+	case cards.KeyWebhookRetry, cards.KeyWebhookDeliveries, cards.KeyWebhookEnable:
+		return c.webhookAction(ctx, action, rest)
 	case "list":
 		i := strings.LastIndex(rest, ":")
 		if i < 0 {

@@ -41,6 +41,10 @@ type Options struct {
 	// queue, for the create_task form's notify_channel. nil: the form's own
 	// answer is the only copy of the new task's card.
 	Poster Poster
+	// Webhooks answers the buttons of a disabled webhook endpoint's alert;
+	// cmd passes the webhooks service. nil: those buttons explain that
+	// webhooks are managed through the REST API.
+	Webhooks WebhookActions
 }
 
 // TrackFunc is the signature of extension.Track, which bot cannot import

@@ -17,6 +17,7 @@ import (
 	"github.com/taskerhq/tasker/cliq"
 	"github.com/taskerhq/tasker/extension"
 	"github.com/taskerhq/tasker/tasks"
+	"github.com/taskerhq/tasker/webhooks"
 )
 
 // config comes from TASKER_* variables (SPEC section 3). No Zoho URL is
@@ -160,6 +161,9 @@ func (c *config) validate() error {
 	}
 	if c.WebhookTimeout <= 0 {
 		return bad("WEBHOOK_TIMEOUT", "must be positive")
+	}
+	if _, err := webhooks.ParseSchedule(c.WebhookRetrySchedule); err != nil {
+		return bad("WEBHOOK_RETRY_SCHEDULE", "must be a comma list of durations such as 5s,5m,30m")
 	}
 	if c.WebhookDisableAfter < 1 {
 		return bad("WEBHOOK_DISABLE_AFTER", "must be at least 1")

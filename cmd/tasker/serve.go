@@ -22,12 +22,14 @@ import (
 
 	"github.com/taskerhq/tasker/api"
 	"github.com/taskerhq/tasker/bot"
+	"github.com/taskerhq/tasker/cards"
 	"github.com/taskerhq/tasker/cliq"
 	"github.com/taskerhq/tasker/extension"
 	"github.com/taskerhq/tasker/notify"
 	"github.com/taskerhq/tasker/pipeline"
 	"github.com/taskerhq/tasker/scheduler"
 	"github.com/taskerhq/tasker/tasks"
+	"github.com/taskerhq/tasker/webhooks"
 )
 
 // service is the wired application: an HTTP handler and the background
@@ -41,6 +43,7 @@ type service struct {
 	mux     *asynq.ServeMux
 	disp    *pipeline.Dispatcher
 	sched   *scheduler.Scheduler
+	hooks   *webhooks.Service
 }
 
 // serve builds the service, listens on cfg.Addr and runs until ctx ends,
@@ -151,7 +154,23 @@ func build(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Write
 	notifier := notify.New(logger, store, cliqClient, aq, store.RateLimiter("cliq", rate), reg, time.Now, notify.Config{
 		Bot: cfg.CliqBot, Channel: cfg.CliqChannel, Location: loc, ChannelServes: channelServes(cfg),
 	})
-	targets := []pipeline.Target{notifier}
+	schedule, _ := webhooks.ParseSchedule(cfg.WebhookRetrySchedule) // validated with the config
+	hooks, err := webhooks.NewService(logger, store, aq, reg, webhooks.Config{
+		Timeout: cfg.WebhookTimeout, Schedule: schedule, DisableAfter: cfg.WebhookDisableAfter,
+		AllowPrivate: cfg.WebhookAllowPrivate, OnDisabled: alertOwner(logger, store, notifier),
+	})
+	if err != nil {
+		svc.close()
+		return nil, fmt.Errorf("webhooks: %w", err)
+	}
+	svc.hooks = hooks
+	if cfg.WebhookURL != "" {
+		if _, err := hooks.EnsureStatic(ctx, tasks.DefaultWorkspace, cfg.WebhookURL, cfg.WebhookSecret); err != nil {
+			svc.close()
+			return nil, fmt.Errorf("config: TASKER_WEBHOOK_URL: %v", err)
+		}
+	}
+	targets := []pipeline.Target{notifier, hooks.Target()}
 
 	router := httprouter.New()
 	api.AddOpsRoutes(router, store, reg)
@@ -160,7 +179,9 @@ func build(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Write
 		bot.AddRoutes(router, logger, store, verifier, bot.Options{
 			Tenancy: tasks.Tenancy(cfg.Tenancy), DefaultTimezone: cfg.Timezone, BotName: cfg.CliqBot,
 			PublicURL: cfg.PublicURL, Track: extension.Track, ErrInvalidRef: extension.ErrInvalidRef, Poster: notifier,
+			Webhooks: hooks,
 		})
+		api.AddWebhookRoutes(router, logger, hooks, keys)
 		incoming, _ := extension.ParseIncomingSecrets(cfg.IncomingSecret) // validated with the config
 		extension.AddRoutes(router, logger, store, verifier, notifier, keys.Authenticate, extension.Config{
 			Tenancy: tasks.Tenancy(cfg.Tenancy), DefaultChannel: cfg.CliqChannel, DefaultTimezone: cfg.Timezone,
@@ -178,7 +199,7 @@ func build(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Write
 		svc.disp = pipeline.NewDispatcher(logger, store, aq, targets, reg, pipeline.Options{Consumer: consumerName()})
 		svc.workers = asynq.NewServerFromRedisClient(rdb, asynq.Config{
 			Concurrency:     10,
-			Queues:          map[string]int{pipeline.Queue: 3, notify.Queue: 2},
+			Queues:          map[string]int{pipeline.Queue: 3, notify.Queue: 2, webhooks.Queue: 3},
 			ShutdownTimeout: cfg.ShutdownTimeout,
 			RetryDelayFunc:  notify.RetryDelay(nil),
 			Logger:          asynqLogger{logger},
@@ -186,6 +207,7 @@ func build(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Write
 		svc.mux = asynq.NewServeMux()
 		pipeline.Register(svc.mux, targets)
 		notifier.Register(svc.mux)
+		hooks.Register(svc.mux)
 	}
 	if roles["scheduler"] {
 		svc.sched, err = scheduler.New(logger, store, reg,
@@ -209,6 +231,11 @@ func (s *service) start(ctx context.Context, wg *sync.WaitGroup) error {
 				s.logger.Error("dispatcher stopped", "err", err)
 			}
 		})
+		wg.Go(func() {
+			if err := s.hooks.Run(ctx); err != nil {
+				s.logger.Error("webhook lease sweep stopped", "err", err)
+			}
+		})
 	}
 	if s.sched != nil {
 		s.sched.Start(ctx)
@@ -223,6 +250,29 @@ func (s *service) start(ctx context.Context, wg *sync.WaitGroup) error {
 func (s *service) close() {
 	for i := len(s.closers) - 1; i >= 0; i-- {
 		s.closers[i]()
+	}
+}
+
+// alertOwner tells a disabled webhook endpoint's creator, when linked to
+// Cliq, through a bot DM with buttons to retry, inspect and re-enable it.
+func alertOwner(logger *slog.Logger, store *tasks.Store, notifier *notify.Notifier) func(context.Context, tasks.WorkspaceID, webhooks.Subscription) {
+	return func(ctx context.Context, ws tasks.WorkspaceID, sub webhooks.Subscription) {
+		if sub.CreatedBy == nil {
+			return
+		}
+		u, err := store.GetUser(ctx, ws, *sub.CreatedBy)
+		if err != nil || u.CliqUserID == nil {
+			return
+		}
+		reason := ""
+		if sub.DisabledReason != nil {
+			reason = *sub.DisabledReason
+		}
+		dest := tasks.Destination{Kind: tasks.DestinationUser, Name: *u.CliqUserID}
+		msg := cards.WebhookDisabled(sub.ID, sub.URL, reason)
+		if err := notifier.Post(ctx, ws, dest, msg, "webhook-disabled|"+sub.ID+"|"+sub.UpdatedAt.String()); err != nil {
+			logger.ErrorContext(ctx, "webhook alert not queued", "webhook_id", sub.ID, "err", err)
+		}
 	}
 }
 

@@ -267,3 +267,76 @@ func TestCliqCommandReachesTheOutbox(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestDisabledWebhookAlertsItsOwner follows a failing endpoint from its
+// first failure to the owner's Cliq DM, and the DM's Re-enable button.
+func TestDisabledWebhookAlertsItsOwner(t *testing.T) {
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusBadRequest) // fails the message at once
+	}))
+	defer receiver.Close()
+	org := fmt.Sprint(time.Now().UnixNano())
+	_, srv := newTestService(t, func(c *config) {
+		c.Tenancy, c.APIKeys = "org", "org-key@"+org
+		c.WebhookAllowPrivate, c.WebhookDisableAfter = true, 1
+	})
+	code, user := do(t, "POST", srv.URL+"/api/v1/users", "org-key", `{"name":"Ann","email":"ann@example.com","cliq_user_id":"600200"}`)
+	if code != http.StatusCreated {
+		t.Fatalf("create user = %d %v", code, user)
+	}
+	code, hook := do(t, "POST", srv.URL+"/api/v1/webhooks", "org-key",
+		fmt.Sprintf(`{"url":%q,"events":["*"],"created_by":%q}`, receiver.URL+"/hook", user["id"]))
+	if code != http.StatusCreated {
+		t.Fatalf("create webhook = %d %v", code, hook)
+	}
+	id := hook["id"].(string)
+	if code, _ := do(t, "POST", srv.URL+"/api/v1/tasks", "org-key", `{"title":"Trigger"}`); code != http.StatusCreated {
+		t.Fatalf("create task = %d", code)
+	}
+	waitUntil(t, "the endpoint to be disabled and its owner told", func() bool {
+		_, got := do(t, "GET", srv.URL+"/api/v1/webhooks/"+id, "org-key", "")
+		if got["status"] != "disabled" {
+			return false
+		}
+		_, page := do(t, "GET", srv.URL+"/api/v1/notifications", "org-key", "")
+		list, _ := page["notifications"].([]any)
+		for _, n := range list {
+			dest, _ := n.(map[string]any)["destination"].(map[string]any)
+			if dest["kind"] == "user" && dest["name"] == "600200" {
+				return true
+			}
+		}
+		return false
+	})
+
+	body := `{"handler":"button","arguments":{"key":"wh_enable:` + id + `"},
+		"user":{"id":"600200","first_name":"Ann","email":"ann@example.com","organization_id":"` + org + `"}}`
+	ts := time.Now().Unix()
+	req, _ := http.NewRequest("POST", srv.URL+"/cliq/functions/taskaction", strings.NewReader(body))
+	req.Header.Set("X-Tasker-Timestamp", fmt.Sprint(ts))
+	req.Header.Set("X-Tasker-Signature", cliq.Sign("test-secret", ts, []byte(body)))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reply, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(reply), "enabled again") {
+		t.Fatalf("Re-enable = %d %s", resp.StatusCode, reply)
+	}
+	if _, got := do(t, "GET", srv.URL+"/api/v1/webhooks/"+id, "org-key", ""); got["status"] != "active" {
+		t.Errorf("after Re-enable: %v", got)
+	}
+}
+
+// waitUntil polls cond; the deadline only bounds a broken test.
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
