@@ -268,5 +268,3 @@ func taskEvent(id string, typ tasks.EventType, task tasks.Task, actor tasks.Acto
 	return tasks.Event{ID: id, Type: typ, Timestamp: at, Workspace: tasks.DefaultWorkspace,
 		Data: tasks.EventData{Task: &task, Actor: actor}}
 }
-
-func ptr[T any](v T) *T { return &v }

@@ -51,14 +51,6 @@ func allEvents(t *testing.T, s *tasks.Store, ws tasks.WorkspaceID) []tasks.Event
 	return evs
 }
 
-func eventTypes(evs []tasks.Event) []tasks.EventType {
-	out := make([]tasks.EventType, len(evs))
-	for i, e := range evs {
-		out[i] = e.Type
-	}
-	return out
-}
-
 func TestCreateTaskValidation(t *testing.T) {
 	long := func(n int) string {
 		r := make([]rune, n)
