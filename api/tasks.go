@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -194,24 +195,12 @@ func handleDeleteTask(logger *slog.Logger, store *tasks.Store) http.Handler {
 	})
 }
 
-// handleCompleteTask serves POST /api/v1/tasks/{id}/complete.
-func handleCompleteTask(logger *slog.Logger, store *tasks.Store) http.Handler {
+// handleTaskAction serves POST /api/v1/tasks/{id}/complete and /reopen:
+// act is store.CompleteTask or store.ReopenTask.
+func handleTaskAction(logger *slog.Logger, act func(context.Context, tasks.WorkspaceID, tasks.Actor, string) (tasks.Task, error)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ref := taskRef(r)
-		t, err := store.CompleteTask(r.Context(), workspace(r), apiActor, ref)
-		if err != nil {
-			respondError(w, r, logger, notFoundTask(ref, err))
-			return
-		}
-		encodeTask(w, http.StatusOK, t)
-	})
-}
-
-// handleReopenTask serves POST /api/v1/tasks/{id}/reopen.
-func handleReopenTask(logger *slog.Logger, store *tasks.Store) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ref := taskRef(r)
-		t, err := store.ReopenTask(r.Context(), workspace(r), apiActor, ref)
+		t, err := act(r.Context(), workspace(r), apiActor, ref)
 		if err != nil {
 			respondError(w, r, logger, notFoundTask(ref, err))
 			return
