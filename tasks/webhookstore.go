@@ -284,15 +284,28 @@ func (s *Store) webhooksWithState(ctx context.Context, k keys, raws []string) ([
 		return subs, nil
 	}
 	pipe := s.rdb.Pipeline()
+	read := queueWebhookState(ctx, pipe, k, subs)
+	if _, err := pipe.Exec(ctx); err != nil {
+		return nil, fmt.Errorf("tasks: webhook state: %w", err)
+	}
+	read()
+	return subs, nil
+}
+
+// queueWebhookState queues on pipe the reads of subs' state; the function
+// it returns fills the state in once the pipeline has run.
+func queueWebhookState(ctx context.Context, pipe redis.Pipeliner, k keys, subs []WebhookSubscription) func() {
 	states := make([]*redis.MapStringStringCmd, len(subs))
 	outcomes := make([]*redis.StringSliceCmd, len(subs))
 	for i, sub := range subs {
 		states[i] = pipe.HGetAll(ctx, k.whState(sub.ID))
 		outcomes[i] = pipe.LRange(ctx, k.whOutcomes(sub.ID), 0, -1)
 	}
-	if _, err := pipe.Exec(ctx); err != nil {
-		return nil, fmt.Errorf("tasks: webhook state: %w", err)
-	}
+	return func() { fillWebhookState(subs, states, outcomes) }
+}
+
+// fillWebhookState sets subs' state from the replies of queueWebhookState.
+func fillWebhookState(subs []WebhookSubscription, states []*redis.MapStringStringCmd, outcomes []*redis.StringSliceCmd) {
 	for i := range subs {
 		st := states[i].Val()
 		subs[i].Enabled = st["en"] == "1"
@@ -313,7 +326,6 @@ func (s *Store) webhooksWithState(ctx context.Context, k keys, raws []string) ([
 			subs[i].SuccessRate = &rate
 		}
 	}
-	return subs, nil
 }
 
 // UpdateWebhook applies change to the subscription and stores it, retrying
@@ -423,32 +435,77 @@ type WebhookQueued struct {
 // CreateWebhookMessage records a pending message once per (subscription,
 // event) and, for an ordered subscription, adds it to its task's queue.
 func (s *Store) CreateWebhookMessage(ctx context.Context, ws WorkspaceID, in NewWebhookMessage) (WebhookQueued, error) {
-	if err := s.register(ctx, ws); err != nil {
+	qs, err := s.CreateWebhookMessages(ctx, ws, []NewWebhookMessage{in})
+	if err != nil {
 		return WebhookQueued{}, err
 	}
-	now := s.clock()
-	m := WebhookMessage{
-		ID: newID("msg_", now), SubscriptionID: in.SubscriptionID, EventID: in.EventID, EventType: in.EventType,
-		Test: in.Test, Body: in.Body, OrderKey: in.OrderKey, OrderScore: in.OrderScore, CreatedAt: now,
+	return qs[0], nil
+}
+
+// CreateWebhookMessages is CreateWebhookMessage for several messages at
+// once (an event's fan-out), in one round trip; each is still recorded by
+// its own atomic script call. The answers follow ins.
+func (s *Store) CreateWebhookMessages(ctx context.Context, ws WorkspaceID, ins []NewWebhookMessage) ([]WebhookQueued, error) {
+	if err := s.register(ctx, ws); err != nil {
+		return nil, err
 	}
+	if len(ins) == 0 {
+		return nil, nil
+	}
+	now := s.clock()
 	k := keysFor(ws)
 	trim := "(msg_" + ulid(uint64(now.Add(-WebhookRetention).UnixMilli()), 0, 0)
-	res, err := createMessageScript.Run(ctx, s.rdb,
-		[]string{k.whMsgKey(m.SubscriptionID, m.EventID), k.whMsg(m.ID), k.whMsgs(m.SubscriptionID), k.whPending(),
-			k.whFIFO(m.SubscriptionID, m.OrderKey), k.whFIFOCur(m.SubscriptionID, m.OrderKey)},
-		m.ID, mustJSON(m), in.DeliveryID, now.UnixMilli(), ttlSeconds(WebhookRetention), trim,
-		m.OrderScore, m.member()).StringSlice()
-	if err != nil {
-		return WebhookQueued{}, fmt.Errorf("tasks: queue webhook message: %w", err)
+	ms := make([]WebhookMessage, len(ins))
+	keys := make([][]string, len(ins))
+	args := make([][]any, len(ins))
+	for i, in := range ins {
+		m := WebhookMessage{
+			ID: newID("msg_", now), SubscriptionID: in.SubscriptionID, EventID: in.EventID, EventType: in.EventType,
+			Test: in.Test, Body: in.Body, OrderKey: in.OrderKey, OrderScore: in.OrderScore, CreatedAt: now,
+		}
+		ms[i] = m
+		keys[i] = []string{k.whMsgKey(m.SubscriptionID, m.EventID), k.whMsg(m.ID), k.whMsgs(m.SubscriptionID), k.whPending(),
+			k.whFIFO(m.SubscriptionID, m.OrderKey), k.whFIFOCur(m.SubscriptionID, m.OrderKey)}
+		args[i] = []any{m.ID, mustJSON(m), in.DeliveryID, now.UnixMilli(), ttlSeconds(WebhookRetention), trim,
+			m.OrderScore, m.member()}
 	}
-	if len(res) != 2 {
-		return WebhookQueued{}, fmt.Errorf("tasks: queue webhook message: unexpected answer %q", res)
+	cmds := make([]*redis.Cmd, len(ins))
+	if len(ins) == 1 {
+		cmds[0] = createMessageScript.Run(ctx, s.rdb, keys[0], args[0]...)
+	} else {
+		pipe := s.rdb.Pipeline()
+		for i := range ins {
+			cmds[i] = createMessageScript.EvalSha(ctx, pipe, keys[i], args[i]...)
+		}
+		_, _ = pipe.Exec(ctx) // errors are read per command below
+		for i, cmd := range cmds {
+			if err := cmd.Err(); err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT") {
+				// Not loaded yet (a fresh or flushed Redis): Run loads it.
+				// The script is idempotent, so a rerun of any is harmless.
+				cmds[i] = createMessageScript.Run(ctx, s.rdb, keys[i], args[i]...)
+			}
+		}
 	}
-	if res[0] == "dup" {
-		return s.RunnableWebhookMessage(ctx, ws, res[1])
+	out := make([]WebhookQueued, len(ins))
+	for i, cmd := range cmds {
+		res, err := cmd.StringSlice()
+		if err != nil {
+			return nil, fmt.Errorf("tasks: queue webhook message: %w", err)
+		}
+		if len(res) != 2 {
+			return nil, fmt.Errorf("tasks: queue webhook message: unexpected answer %q", res)
+		}
+		if res[0] == "dup" {
+			if out[i], err = s.RunnableWebhookMessage(ctx, ws, res[1]); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		m := ms[i]
+		m.Status, m.Seq, m.NextAt, m.NextDeliveryID = WebhookPending, 1, now, ins[i].DeliveryID
+		out[i] = WebhookQueued{Message: m, Created: true, Runnable: res[0] == "run"}
 	}
-	m.Status, m.Seq, m.NextAt, m.NextDeliveryID = WebhookPending, 1, now, in.DeliveryID
-	return WebhookQueued{Message: m, Created: true, Runnable: res[0] == "run"}, nil
+	return out, nil
 }
 
 // createMessageScript records a message once and queues it.
@@ -508,15 +565,28 @@ func (s *Store) WebhookMessage(ctx context.Context, ws WorkspaceID, id string) (
 // leaving out those that expired.
 func (s *Store) webhookMessages(ctx context.Context, k keys, ids []string) ([]WebhookMessage, error) {
 	pipe := s.rdb.Pipeline()
+	read := queueWebhookMessages(ctx, pipe, k, ids)
+	if _, err := pipe.Exec(ctx); err != nil {
+		return nil, fmt.Errorf("tasks: read webhook messages: %w", err)
+	}
+	return read()
+}
+
+// queueWebhookMessages queues on pipe the reads of messages ids; the
+// function it returns decodes them once the pipeline has run.
+func queueWebhookMessages(ctx context.Context, pipe redis.Pipeliner, k keys, ids []string) func() ([]WebhookMessage, error) {
 	hashes := make([]*redis.MapStringStringCmd, len(ids))
 	attempts := make([]*redis.StringSliceCmd, len(ids))
 	for i, id := range ids {
 		hashes[i] = pipe.HGetAll(ctx, k.whMsg(id))
 		attempts[i] = pipe.LRange(ctx, k.whAttempts(id), 0, -1)
 	}
-	if _, err := pipe.Exec(ctx); err != nil {
-		return nil, fmt.Errorf("tasks: read webhook messages: %w", err)
-	}
+	return func() ([]WebhookMessage, error) { return decodeWebhookMessages(ids, hashes, attempts) }
+}
+
+// decodeWebhookMessages decodes the replies of queueWebhookMessages,
+// leaving out messages that expired.
+func decodeWebhookMessages(ids []string, hashes []*redis.MapStringStringCmd, attempts []*redis.StringSliceCmd) ([]WebhookMessage, error) {
 	out := make([]WebhookMessage, 0, len(ids))
 	for i := range ids {
 		h := hashes[i].Val()
@@ -603,7 +673,23 @@ func (s *Store) BeginWebhookAttempt(ctx context.Context, ws WorkspaceID, subID, 
 	case "switch":
 		_, b.Next, _ = strings.Cut(res[1], " ")
 	case "run":
-		ms, err := s.webhookMessages(ctx, k, []string{id})
+		// The message and its subscription's state come in one round trip.
+		var subs []WebhookSubscription
+		if res[1] != "" {
+			subs = make([]WebhookSubscription, 1)
+			if err := decode(res[1], &subs[0]); err != nil {
+				_ = s.ReleaseWebhookLease(ctx, ws, id, token)
+				return WebhookBegin{}, fmt.Errorf("tasks: decode webhook: %w", err)
+			}
+		}
+		pipe := s.rdb.Pipeline()
+		readMsg := queueWebhookMessages(ctx, pipe, k, []string{id})
+		readSub := queueWebhookState(ctx, pipe, k, subs)
+		_, err := pipe.Exec(ctx)
+		var ms []WebhookMessage
+		if err == nil {
+			ms, err = readMsg()
+		}
 		if err != nil || len(ms) == 0 {
 			_ = s.ReleaseWebhookLease(ctx, ws, id, token)
 			if err == nil {
@@ -612,12 +698,8 @@ func (s *Store) BeginWebhookAttempt(ctx context.Context, ws WorkspaceID, subID, 
 			return WebhookBegin{}, fmt.Errorf("tasks: begin webhook attempt: %w", err)
 		}
 		b.Message = ms[0]
-		if res[1] != "" {
-			subs, err := s.webhooksWithState(ctx, k, []string{res[1]})
-			if err != nil {
-				_ = s.ReleaseWebhookLease(ctx, ws, id, token)
-				return WebhookBegin{}, err
-			}
+		if len(subs) > 0 {
+			readSub()
 			b.Subscription = &subs[0]
 		}
 	case "stale", "done", "wait":

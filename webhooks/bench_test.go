@@ -1,12 +1,21 @@
 package webhooks_test
 
 import (
+	"context"
+	"fmt"
+	"io"
+	"maps"
 	"net/http"
+	"net/http/httptest"
+	"os"
+	"slices"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/taskerhq/tasker/tasks"
+	"github.com/taskerhq/tasker/webhooks"
 )
 
 // BenchmarkDelivery measures end-to-end delivery throughput: events fanned
@@ -45,4 +54,212 @@ func BenchmarkDelivery(b *testing.B) {
 	if total, _, _ := rc.stats(); total != b.N {
 		b.Fatalf("receiver got %d requests for %d messages", total, b.N)
 	}
+}
+
+// fanoutSubs is the number of subscriptions of BenchmarkEventsToDeliveries.
+const fanoutSubs = 10
+
+// benchRateEnv sets the events per second BenchmarkEventsToDeliveries
+// publishes; "0" publishes as fast as its publishers can.
+const benchRateEnv = "TASKER_BENCH_EVENT_RATE"
+
+// ledgerReceiver is a lean loopback endpoint for the throughput benchmark:
+// it answers 200 and records each (webhook-id, subscription) pair once,
+// with its latency from the event's time.
+type ledgerReceiver struct {
+	srv *httptest.Server
+
+	mu       sync.Mutex
+	eventAt  map[string]time.Time // event id → event time, set by the publisher
+	seen     map[string]bool      // "event id subscription path" delivered
+	requests int
+	latency  []time.Duration // per unique pair, from event time to receipt
+	last     time.Time
+}
+
+func newLedgerReceiver(b *testing.B) *ledgerReceiver {
+	b.Helper()
+	rc := &ledgerReceiver{eventAt: make(map[string]time.Time), seen: make(map[string]bool)}
+	rc.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		now := time.Now()
+		id := r.Header.Get("webhook-id")
+		rc.mu.Lock()
+		rc.requests++
+		if key := id + " " + r.URL.Path; !rc.seen[key] {
+			rc.seen[key] = true
+			if at, ok := rc.eventAt[id]; ok {
+				rc.latency = append(rc.latency, now.Sub(at))
+			}
+			rc.last = now
+		}
+		rc.mu.Unlock()
+		w.WriteHeader(http.StatusOK)
+	}))
+	b.Cleanup(rc.srv.Close)
+	return rc
+}
+
+func (rc *ledgerReceiver) sent(id string, at time.Time) {
+	rc.mu.Lock()
+	rc.eventAt[id] = at
+	rc.mu.Unlock()
+}
+
+func (rc *ledgerReceiver) unique() int {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return len(rc.seen)
+}
+
+// quantile returns the q-quantile of ds, which it sorts.
+func quantile(ds []time.Duration, q float64) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	slices.Sort(ds)
+	return ds[min(len(ds)-1, int(q*float64(len(ds))))]
+}
+
+// BenchmarkEventsToDeliveries measures outgoing webhooks end to end: b.N
+// events of one workspace with fanoutSubs subscriptions, all pointing at
+// one loopback receiver answering 200, are handed to the pipeline target's
+// Handle (as the dispatcher's event jobs do) by 8 publishers on an open-loop
+// schedule of TASKER_BENCH_EVENT_RATE events/s (default 500, which is 5,000
+// deliveries/s). Each event's time is its scheduled time, so a publisher
+// falling behind is charged to the latency. One asynq worker of 20
+// goroutines delivers. It reports deliveries/s at the receiver (first
+// scheduled event to last unique receipt), the p50/p90/p99 from event time
+// to receipt, the p99 of one Handle call, and a ledger read at the cut-off
+// (every message delivered, or a minute after the last event): events ×
+// fanoutSubs must equal the unique (webhook-id, subscription) pairs
+// received + messages failed + messages still pending and not yet
+// received, so "lost" must be 0; "dups" counts repeated receipts.
+func BenchmarkEventsToDeliveries(b *testing.B) {
+	rate := 500.0
+	if v := os.Getenv(benchRateEnv); v != "" {
+		r, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			b.Fatalf("%s=%q: %v", benchRateEnv, v, err)
+		}
+		rate = r
+	}
+	e := newTestEnv(b, false, nil)
+	rc := newLedgerReceiver(b)
+	subs := make([]webhooks.Subscription, fanoutSubs)
+	for i := range subs {
+		subs[i] = e.subscribe(b, fmt.Sprintf("%s/s/%d", rc.srv.URL, i), nil)
+	}
+	evs := make([]tasks.Event, b.N)
+	for i := range evs {
+		evs[i] = e.event(tasks.EventTaskUpdated, fmt.Sprintf("tsk_%d", i%1000), int64(i+1))
+	}
+	emitted := b.N * fanoutSubs
+
+	b.ResetTimer()
+	start := time.Now()
+	var wg sync.WaitGroup
+	const publishers = 8
+	handled := make([]time.Duration, len(evs)) // each Handle call
+	for p := range publishers {
+		wg.Go(func() {
+			for i := p; i < len(evs); i += publishers {
+				at := time.Now()
+				if rate > 0 {
+					at = start.Add(time.Duration(float64(i) / rate * float64(time.Second)))
+					time.Sleep(time.Until(at))
+				}
+				ev := evs[i]
+				ev.Timestamp = at.UTC()
+				rc.sent(ev.ID, at)
+				t0 := time.Now()
+				if err := e.svc.Target().Handle(b.Context(), ev); err != nil {
+					b.Error(err)
+				}
+				handled[i] = time.Since(t0)
+			}
+		})
+	}
+	wg.Wait()
+	published := time.Since(start)
+	deadline := time.Now().Add(time.Minute)
+	for rc.unique() < emitted && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	b.StopTimer()
+
+	// The ledger, at the cut-off.
+	rc.mu.Lock()
+	received, requests, last := len(rc.seen), rc.requests, rc.last
+	lat := slices.Clone(rc.latency)
+	seen := maps.Clone(rc.seen)
+	rc.mu.Unlock()
+	failed, inflight := 0, 0
+	for i, sub := range subs {
+		path := fmt.Sprintf("/s/%d", i)
+		cursor := ""
+		for {
+			ds, next, err := e.svc.Deliveries(context.Background(), e.ws, sub.ID, cursor, 200)
+			if err != nil {
+				b.Fatal(err)
+			}
+			for _, d := range ds {
+				switch {
+				case seen[d.EventID+" "+path]:
+				case d.Status == tasks.WebhookFailed:
+					failed++
+				case d.Status == tasks.WebhookPending:
+					inflight++
+				}
+			}
+			if next == "" {
+				break
+			}
+			cursor = next
+		}
+	}
+	lost := emitted - received - failed - inflight
+	b.ReportMetric(float64(received)/last.Sub(start).Seconds(), "deliveries/s")
+	b.ReportMetric(float64(b.N)/published.Seconds(), "events/s")
+	b.ReportMetric(float64(quantile(lat, 0.50))/1e6, "p50-ms")
+	b.ReportMetric(float64(quantile(lat, 0.90))/1e6, "p90-ms")
+	b.ReportMetric(float64(quantile(lat, 0.99))/1e6, "p99-ms")
+	b.ReportMetric(float64(quantile(handled, 0.99))/1e6, "handle-p99-ms")
+	b.ReportMetric(float64(received), "delivered")
+	b.ReportMetric(float64(failed), "failed")
+	b.ReportMetric(float64(inflight), "inflight")
+	b.ReportMetric(float64(lost), "lost")
+	b.ReportMetric(float64(requests-received), "dups")
+	if lost != 0 {
+		b.Errorf("ledger: %d emitted = %d delivered + %d failed + %d in flight + %d lost", emitted, received, failed, inflight, lost)
+	}
+}
+
+// BenchmarkFanout50 measures Target.Handle for one event fanned out to
+// MaxSubscriptions (50) subscriptions: recording 50 messages and queueing
+// their first attempts. No worker runs, so Redis serves only the fan-out.
+// It reports the p50 and p99 of one Handle call.
+func BenchmarkFanout50(b *testing.B) {
+	e := newTestEnv(b, true, nil)
+	rc := newLedgerReceiver(b)
+	for i := range webhooks.MaxSubscriptions {
+		e.subscribe(b, fmt.Sprintf("%s/s/%d", rc.srv.URL, i), nil)
+	}
+	evs := make([]tasks.Event, b.N)
+	for i := range evs {
+		evs[i] = e.event(tasks.EventTaskUpdated, fmt.Sprintf("tsk_%d", i%1000), int64(i+1))
+	}
+	target := e.svc.Target()
+	took := make([]time.Duration, b.N)
+	b.ResetTimer()
+	for i, ev := range evs {
+		t0 := time.Now()
+		if err := target.Handle(b.Context(), ev); err != nil {
+			b.Fatal(err)
+		}
+		took[i] = time.Since(t0)
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(quantile(took, 0.50))/1e6, "p50-ms")
+	b.ReportMetric(float64(quantile(took, 0.99))/1e6, "p99-ms")
 }

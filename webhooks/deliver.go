@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -281,6 +282,7 @@ func (t *Target) Handle(ctx context.Context, ev tasks.Event) error {
 		return err
 	}
 	var body []byte
+	var ins []tasks.NewWebhookMessage
 	for _, sub := range subs {
 		if !sub.Enabled || !wants(sub, ev.Type) {
 			continue
@@ -296,28 +298,67 @@ func (t *Target) Handle(ctx context.Context, ev tasks.Event) error {
 		if sub.Ordering == OrderingTask && ev.Data.Task != nil {
 			in.OrderKey, in.OrderScore = ev.Data.Task.ID, ev.Data.Task.Version
 		}
-		if err := s.queueMessage(ctx, ev.Workspace, in); err != nil {
-			return err
-		}
+		ins = append(ins, in)
 	}
-	return nil
+	if len(ins) == 0 {
+		return nil
+	}
+	return s.queueMessages(ctx, ev.Workspace, ins)
 }
 
-// queueMessage records a message and queues its first attempt if it may
-// run. The first message of an ordered task queue is held OrderingHold.
-func (s *Service) queueMessage(ctx context.Context, ws tasks.WorkspaceID, in tasks.NewWebhookMessage) error {
-	q, err := s.store.CreateWebhookMessage(ctx, ws, in)
-	if err != nil || !q.Runnable {
+// enqueueParallel bounds how many first attempts of one event's fan-out
+// are queued at once.
+const enqueueParallel = 8
+
+// queueMessages records messages (in one round trip) and queues the first
+// attempt of each that may run, several at a time. The first message of an
+// ordered task queue is held OrderingHold.
+func (s *Service) queueMessages(ctx context.Context, ws tasks.WorkspaceID, ins []tasks.NewWebhookMessage) error {
+	qs, err := s.store.CreateWebhookMessages(ctx, ws, ins)
+	if err != nil {
 		return err
 	}
-	delay := q.Message.NextAt.Sub(s.cfg.Now())
-	if q.Created {
-		delay = 0
-		if in.OrderKey != "" {
-			delay = s.cfg.OrderingHold
+	enqueue := func(i int) error {
+		q := qs[i]
+		delay := q.Message.NextAt.Sub(s.cfg.Now())
+		if q.Created {
+			delay = 0
+			if ins[i].OrderKey != "" {
+				delay = s.cfg.OrderingHold
+			}
+		}
+		return s.enqueue(ctx, ws, q.Message, delay)
+	}
+	var runnable []int
+	for i, q := range qs {
+		if q.Runnable {
+			runnable = append(runnable, i)
 		}
 	}
-	return s.enqueue(ctx, ws, q.Message, delay)
+	if len(runnable) <= 1 {
+		for _, i := range runnable {
+			if err := enqueue(i); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	errs := make([]error, len(runnable))
+	next := make(chan int, len(runnable))
+	for j := range runnable {
+		next <- j
+	}
+	close(next)
+	var wg sync.WaitGroup
+	for range min(enqueueParallel, len(runnable)) {
+		wg.Go(func() {
+			for j := range next {
+				errs[j] = enqueue(runnable[j])
+			}
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // Run sweeps, every ReapInterval until ctx ends, for attempts whose worker

@@ -143,6 +143,7 @@ func NewHTTPClient(timeout time.Duration, allowPrivate bool, r Resolver) *http.C
 			DialContext:            g.dialContext,
 			ForceAttemptHTTP2:      true,
 			MaxIdleConns:           100,
+			MaxIdleConnsPerHost:    32, // the default, 2, makes a busy receiver cost a new connection per message
 			IdleConnTimeout:        90 * time.Second,
 			TLSHandshakeTimeout:    timeout,
 			ExpectContinueTimeout:  time.Second,
