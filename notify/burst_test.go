@@ -108,11 +108,13 @@ func checkBurst(t *testing.T, e *testEnv, alerts, perMinute, maxPosts int) {
 	}
 	at := e.calls.times()
 	slices.SortFunc(at, func(a, b time.Time) int { return a.Compare(b) })
+	busiest := 0 // the most calls in any minute
 	for i := range at {
 		j := i
 		for j < len(at) && at[j].Sub(at[i]) < time.Minute {
 			j++
 		}
+		busiest = max(busiest, j-i)
 		if j-i > perMinute {
 			t.Fatalf("%d calls in the minute from %v, limit %d", j-i, at[i].Format(time.TimeOnly), perMinute)
 		}
@@ -145,5 +147,6 @@ func checkBurst(t *testing.T, e *testEnv, alerts, perMinute, maxPosts int) {
 	if len(at) > maxPosts || digests == 0 {
 		t.Errorf("%d posts (%d digests) for %d alerts to 2 destinations; want at most %d", len(at), digests, 2*alerts, maxPosts)
 	}
-	t.Logf("%d alerts to 2 destinations in %d posts (%d digests) over %v", 2*alerts, len(at), digests, at[len(at)-1].Sub(at[0]))
+	t.Logf("%d alerts to 2 destinations in %d posts (%d digests) over %v, at most %d in any minute (limit %d)",
+		2*alerts, len(at), digests, at[len(at)-1].Sub(at[0]), busiest, perMinute)
 }

@@ -33,7 +33,7 @@ var nextDB atomic.Int32
 // isolatedRedis returns a client of its own database on the package's
 // redis-server. asynq queues are named globally, so tests that run workers
 // cannot share a database: another test's workers would take their jobs.
-func isolatedRedis(t *testing.T) redis.UniversalClient {
+func isolatedRedis(t testing.TB) redis.UniversalClient {
 	t.Helper()
 	db := int(nextDB.Add(1)%15) + 1
 	rdb := redis.NewClient(&redis.Options{Addr: redistest.Addr(t), DB: db})
