@@ -201,8 +201,11 @@ func build(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Write
 			Concurrency:     10,
 			Queues:          map[string]int{pipeline.Queue: 3, notify.Queue: 2, webhooks.Queue: 3},
 			ShutdownTimeout: cfg.ShutdownTimeout,
-			RetryDelayFunc:  notify.RetryDelay(nil),
-			Logger:          asynqLogger{logger},
+			// asynq's 1 s default wait on empty queues would be most of an
+			// event's trip to Cliq or a subscriber; 50 ms polls cost Redis little.
+			TaskCheckInterval: 50 * time.Millisecond,
+			RetryDelayFunc:    notify.RetryDelay(nil),
+			Logger:            asynqLogger{logger},
 		})
 		svc.mux = asynq.NewServeMux()
 		pipeline.Register(svc.mux, targets)
