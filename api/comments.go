@@ -39,12 +39,7 @@ func handleAddComment(logger *slog.Logger, store *tasks.Store) http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ref := taskRef(r)
-		body, err := readBody(r)
-		if err != nil {
-			respondError(w, r, logger, err)
-			return
-		}
-		req, err := decodeJSON[request](body)
+		req, err := decodeRequest[request](r)
 		if err != nil {
 			respondError(w, r, logger, err)
 			return

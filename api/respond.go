@@ -179,6 +179,17 @@ func checkJSONType(ct string) error {
 	}
 }
 
+// decodeRequest reads r's JSON body and decodes it into T, for handlers
+// that need only the decoded value.
+func decodeRequest[T any](r *http.Request) (T, error) {
+	body, err := readBody(r)
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return decodeJSON[T](body)
+}
+
 // decodeJSON decodes one JSON object of type T from b, rejecting unknown
 // fields and trailing data, and explains what is wrong in client terms.
 func decodeJSON[T any](b []byte) (T, error) {

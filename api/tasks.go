@@ -155,12 +155,7 @@ func handleUpdateTask(logger *slog.Logger, store *tasks.Store) http.Handler {
 			respondError(w, r, logger, err)
 			return
 		}
-		body, err := readBody(r)
-		if err != nil {
-			respondError(w, r, logger, err)
-			return
-		}
-		req, err := decodeJSON[request](body)
+		req, err := decodeRequest[request](r)
 		if err != nil {
 			respondError(w, r, logger, err)
 			return
@@ -218,12 +213,7 @@ func handleSnoozeTask(logger *slog.Logger, store *tasks.Store) http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ref := taskRef(r)
-		body, err := readBody(r)
-		if err != nil {
-			respondError(w, r, logger, err)
-			return
-		}
-		req, err := decodeJSON[request](body)
+		req, err := decodeRequest[request](r)
 		if err != nil {
 			respondError(w, r, logger, err)
 			return

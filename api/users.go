@@ -47,12 +47,7 @@ func handleListUsers(logger *slog.Logger, store *tasks.Store) http.Handler {
 // id is 409.
 func handleCreateUser(logger *slog.Logger, store *tasks.Store) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, err := readBody(r)
-		if err != nil {
-			respondError(w, r, logger, err)
-			return
-		}
-		in, err := decodeJSON[tasks.NewUser](body)
+		in, err := decodeRequest[tasks.NewUser](r)
 		if err != nil {
 			respondError(w, r, logger, err)
 			return
@@ -88,12 +83,7 @@ func handleLinkCliq(logger *slog.Logger, store *tasks.Store) http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ref := userRef(r)
-		body, err := readBody(r)
-		if err != nil {
-			respondError(w, r, logger, err)
-			return
-		}
-		req, err := decodeJSON[request](body)
+		req, err := decodeRequest[request](r)
 		if err != nil {
 			respondError(w, r, logger, err)
 			return

@@ -56,7 +56,7 @@ func handleCreateWebhook(logger *slog.Logger, svc *webhooks.Service) http.Handle
 		CreatedBy string `json:"created_by"`
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		in, err := readWebhookJSON[request](r)
+		in, err := decodeRequest[request](r)
 		if err != nil {
 			respondError(w, r, logger, err)
 			return
@@ -140,7 +140,7 @@ func handleUpdateWebhook(logger *slog.Logger, svc *webhooks.Service) http.Handle
 		Ordering    *string   `json:"ordering"`
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		in, err := readWebhookJSON[request](r)
+		in, err := decodeRequest[request](r)
 		if err != nil {
 			respondError(w, r, logger, err)
 			return
@@ -191,7 +191,7 @@ func handleTestWebhook(logger *slog.Logger, svc *webhooks.Service) http.Handler 
 		EventType tasks.EventType `json:"event_type"`
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		in, err := readWebhookJSON[request](r)
+		in, err := decodeRequest[request](r)
 		if err != nil {
 			respondError(w, r, logger, err)
 			return
@@ -260,7 +260,7 @@ func handleRecover(logger *slog.Logger, svc *webhooks.Service) http.Handler {
 		Queued int `json:"queued"`
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		in, err := readWebhookJSON[request](r)
+		in, err := decodeRequest[request](r)
 		if err != nil {
 			respondError(w, r, logger, err)
 			return
@@ -277,14 +277,4 @@ func handleRecover(logger *slog.Logger, svc *webhooks.Service) http.Handler {
 		}
 		encode(w, http.StatusOK, response{Queued: n})
 	})
-}
-
-// readWebhookJSON reads and decodes a request's JSON body into T.
-func readWebhookJSON[T any](r *http.Request) (T, error) {
-	body, err := readBody(r)
-	if err != nil {
-		var zero T
-		return zero, err
-	}
-	return decodeJSON[T](body)
 }
