@@ -6,6 +6,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/taskerhq/tasker/tasks"
 )
 
 // The /task grammar (SPEC 7.2), also used without "/task" by the bot's
@@ -89,18 +91,7 @@ var verbs = []struct {
 	{VerbLink, "link"},
 }
 
-// Priority is a task's priority as written after "!". The values are those
-// of the task's "priority" field (SPEC 6.2).
-type Priority string
-
-// The priorities.
-const (
-	PriorityLow    Priority = "low"
-	PriorityMedium Priority = "medium"
-	PriorityHigh   Priority = "high"
-	PriorityUrgent Priority = "urgent"
-)
-
+// priorities are what may follow "!": the task priorities of SPEC 6.2.
 var priorities = []string{"low", "medium", "high", "urgent"}
 
 // ListFilter says which tasks "list" shows.
@@ -168,15 +159,15 @@ type Mention struct {
 // limits but not against the store. Fields a verb does not use are zero.
 type Command struct {
 	Verb     Verb
-	Number   int        // show, done, reopen, delete, assign, due, snooze, comment
-	Title    string     // add: 1 to MaxTitle code points
-	When     string     // add (due:), due: canonical WHEN text, resolve with ParseWhen
-	Snooze   string     // snooze: canonical text, resolve with ParseSnooze
-	User     *Mention   // add (assignee), assign, list with FilterUser
-	Priority Priority   // add; "" when not given
-	Tags     []string   // add; list with FilterTag (one tag)
-	Filter   ListFilter // list
-	Text     string     // comment: the rest of the line, trimmed
+	Number   int            // show, done, reopen, delete, assign, due, snooze, comment
+	Title    string         // add: 1 to MaxTitle code points
+	When     string         // add (due:), due: canonical WHEN text, resolve with ParseWhen
+	Snooze   string         // snooze: canonical text, resolve with ParseSnooze
+	User     *Mention       // add (assignee), assign, list with FilterUser
+	Priority tasks.Priority // add; "" when not given
+	Tags     []string       // add; list with FilterTag (one tag)
+	Filter   ListFilter     // list
+	Text     string         // comment: the rest of the line, trimmed
 	Events   []EventName
 }
 
@@ -481,7 +472,7 @@ func (p *parser) add() (Command, error) {
 			if cmd.Priority != "" {
 				return Command{}, p.fail("a task has one priority", example(VerbAdd))
 			}
-			cmd.Priority = Priority(name)
+			cmd.Priority = tasks.Priority(name)
 		case r == '#':
 			tag, err := p.tag(VerbAdd)
 			if err != nil {

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/taskerhq/tasker/tasks"
 )
 
 // team is the mentions of most cases, in Cliq's order.
@@ -49,19 +51,19 @@ func TestParseCommand(t *testing.T) {
 		{"AddDueFirstWithComma", "add due:friday, Buy milk", nil,
 			Command{Verb: VerbAdd, Title: "Buy milk", When: "friday"}},
 		{"AddDueIn", "add Deploy due:in 3 hours !urgent", nil,
-			Command{Verb: VerbAdd, Title: "Deploy", When: "in 3 hours", Priority: PriorityUrgent}},
+			Command{Verb: VerbAdd, Title: "Deploy", When: "in 3 hours", Priority: tasks.PriorityUrgent}},
 		{"AddEverything", "add Buy milk due:tomorrow 5pm @Lars Becker !high #Home #errands", team,
-			Command{Verb: VerbAdd, Title: "Buy milk", When: "tomorrow 5pm", User: lars, Priority: PriorityHigh, Tags: []string{"home", "errands"}}},
+			Command{Verb: VerbAdd, Title: "Buy milk", When: "tomorrow 5pm", User: lars, Priority: tasks.PriorityHigh, Tags: []string{"home", "errands"}}},
 		{"AddOptionsFirst", "add !URGENT #ops @larsbecker Restart the server", team,
-			Command{Verb: VerbAdd, Title: "Restart the server", User: lars, Priority: PriorityUrgent, Tags: []string{"ops"}}},
+			Command{Verb: VerbAdd, Title: "Restart the server", User: lars, Priority: tasks.PriorityUrgent, Tags: []string{"ops"}}},
 		{"AddMentionMidTitle", "add Ask @Priya Raman about the budget", team,
 			Command{Verb: VerbAdd, Title: "Ask about the budget", User: priya}},
 		{"AddMe", "add Fix login @me", nil, Command{Verb: VerbAdd, Title: "Fix login", User: me}},
-		{"AddMediumPriority", "add Fix login !medium", nil, Command{Verb: VerbAdd, Title: "Fix login", Priority: PriorityMedium}},
+		{"AddMediumPriority", "add Fix login !medium", nil, Command{Verb: VerbAdd, Title: "Fix login", Priority: tasks.PriorityMedium}},
 		{"AddDuplicateTags", "add Buy milk #home #HOME", nil, Command{Verb: VerbAdd, Title: "Buy milk", Tags: []string{"home"}}},
 		{"AddTagCharacters", "add Ship #v1.2 #q3-launch #web/ui #Straße", nil,
 			Command{Verb: VerbAdd, Title: "Ship", Tags: []string{"v1.2", "q3-launch", "web/ui", "straße"}}},
-		{"AddQuotedTitle", `add "Review PR #42" !high`, nil, Command{Verb: VerbAdd, Title: "Review PR #42", Priority: PriorityHigh}},
+		{"AddQuotedTitle", `add "Review PR #42" !high`, nil, Command{Verb: VerbAdd, Title: "Review PR #42", Priority: tasks.PriorityHigh}},
 		{"AddSmartQuotes", "add “Review PR #42” due:friday", nil, Command{Verb: VerbAdd, Title: "Review PR #42", When: "friday"}},
 		{"AddQuoteEscapes", `add "say \"hi\" \\o/" now`, nil, Command{Verb: VerbAdd, Title: `say "hi" \o/ now`}},
 		{"AddWordsJoined", "add  Buy\tmilk \n today", nil, Command{Verb: VerbAdd, Title: "Buy milk today"}},
@@ -286,7 +288,7 @@ func TestCommandString(t *testing.T) {
 		want string
 	}{
 		{Command{Verb: VerbHelp}, "help"},
-		{Command{Verb: VerbAdd, Title: "Buy milk", When: "tomorrow 5pm", Priority: PriorityHigh, Tags: []string{"home", "errands"}, User: lars},
+		{Command{Verb: VerbAdd, Title: "Buy milk", When: "tomorrow 5pm", Priority: tasks.PriorityHigh, Tags: []string{"home", "errands"}, User: lars},
 			"add Buy milk due:tomorrow 5pm !high #home #errands @Lars Becker"},
 		{Command{Verb: VerbAdd, Title: "Review PR #42"}, `add "Review PR #42"`},
 		{Command{Verb: VerbAdd, Title: `say "hi" \o/`}, `add "say \"hi\" \\o/"`},

@@ -109,7 +109,7 @@ func (c *call) exec(ctx context.Context, cmd Command) (any, error) {
 
 // add creates a task from "/task add".
 func (c *call) add(ctx context.Context, cmd Command) (any, error) {
-	in := tasks.NewTask{Title: cmd.Title, Priority: tasks.Priority(cmd.Priority), Tags: cmd.Tags}
+	in := tasks.NewTask{Title: cmd.Title, Priority: cmd.Priority, Tags: cmd.Tags}
 	if cmd.When != "" {
 		at, err := ParseWhen(cmd.When, c.now, c.loc)
 		if err != nil {
