@@ -340,3 +340,23 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestRolesDecideWhatRuns: a worker-only replica serves the operations
+// endpoints but not the API, and runs the dispatcher and job workers; an
+// api-only replica runs neither.
+func TestRolesDecideWhatRuns(t *testing.T) {
+	svc, srv := newTestService(t, func(c *config) { c.Roles = "worker" })
+	if code, _ := do(t, "GET", srv.URL+"/api/v1/tasks", "test-key", ""); code != http.StatusNotFound {
+		t.Errorf("worker replica serves the API: %d", code)
+	}
+	if code, _ := do(t, "GET", srv.URL+"/healthz", "", ""); code != http.StatusOK {
+		t.Errorf("worker replica /healthz = %d", code)
+	}
+	if svc.workers == nil || svc.disp == nil || svc.sched != nil {
+		t.Errorf("worker replica: workers %v, dispatcher %v, scheduler %v", svc.workers != nil, svc.disp != nil, svc.sched != nil)
+	}
+	api, _ := newTestService(t, func(c *config) { c.Roles = "api" })
+	if api.workers != nil || api.disp != nil || api.sched != nil {
+		t.Error("api replica runs background roles")
+	}
+}
