@@ -249,22 +249,19 @@ func TestCliqCommandReachesTheOutbox(t *testing.T) {
 	if code != http.StatusOK || task["priority"] != "high" || task["due_at"] == nil {
 		t.Fatalf("task = %d %v", code, task)
 	}
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	var n map[string]any
+	waitUntil(t, "a notification to be recorded", func() bool {
 		_, page := do(t, "GET", srv.URL+"/api/v1/notifications", "org-key", "")
 		list, _ := page["notifications"].([]any)
-		if len(list) > 0 {
-			n := list[0].(map[string]any)
-			dest, _ := n["destination"].(map[string]any)
-			if n["status"] != "dry_run" || dest["kind"] != "channel" || dest["name"] != "devtasks" {
-				t.Fatalf("notification = %v", n)
-			}
-			return
+		if len(list) == 0 {
+			return false
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("no notification recorded")
-		}
-		time.Sleep(50 * time.Millisecond)
+		n = list[0].(map[string]any)
+		return true
+	})
+	dest, _ := n["destination"].(map[string]any)
+	if n["status"] != "dry_run" || dest["kind"] != "channel" || dest["name"] != "devtasks" {
+		t.Fatalf("notification = %v", n)
 	}
 }
 
