@@ -55,28 +55,59 @@ func TestBotHandlers(t *testing.T) {
 	got = tb.post(t, "/cliq/bot/context", botPayload("context", map[string]any{"context_id": "x", "answers": map[string]any{}}))
 	mustContain(t, "context", text(got), "I'm not waiting for an answer")
 
-	for _, c := range []struct{ target, want string }{
+	// Each menu action's script sends its name as menu_action (SPEC 7.1).
+	for _, c := range []struct{ action, want string }{
 		{"My tasks", "Your tasks"},
-		{"Overdue", ""},
-		{"Today", ""},
+		{"Overdue", "Nothing is overdue"},
 		{"Help", "Tasker commands"},
 		{"Dance", "Tasker commands"},
 	} {
-		got := tb.post(t, "/cliq/bot/menu", botPayload("menu", map[string]any{"target": map[string]any{"name": c.target}}))
-		if c.want != "" {
-			mustContain(t, "menu "+c.target, cardTitle(got), c.want)
-		}
-		if text(got) == "" {
-			t.Errorf("menu %s: empty answer", c.target)
-		}
+		got := tb.post(t, "/cliq/bot/menu", botPayload("menu", map[string]any{"menu_action": c.action, "sub_action": ""}))
+		mustContain(t, "menu "+c.action, cardTitle(got)+" "+text(got), c.want)
 	}
-	got = tb.post(t, "/cliq/bot/menu", botPayload("menu", map[string]any{"target": map[string]any{"name": "New task"}}))
+	got = tb.post(t, "/cliq/bot/menu", botPayload("menu", map[string]any{"menu_action": "New task"}))
 	if got["type"] != "form" {
 		t.Errorf("menu New task = %v, want the form", got)
+	}
+	// A script from before menu_action sent target.name; it keeps working.
+	got = tb.post(t, "/cliq/bot/menu", botPayload("menu", map[string]any{"target": map[string]any{"name": "New task"}}))
+	if got["type"] != "form" {
+		t.Errorf("menu with target New task = %v, want the form", got)
 	}
 
 	status, raw := tb.do(t, "/cliq/bot/participation", tb.body(t, map[string]any{"handler": "bot_participation", "operation": "added", "user": map[string]any{}}), nil)
 	if status != 200 || strings.TrimSpace(string(raw)) != "{}" {
 		t.Errorf("participation = %d %s, want 200 {}", status, raw)
+	}
+}
+
+// TestMessageActionAddTask runs Add as task on messages shaped as in Zoho's
+// sample: the form comes back prefilled and within Cliq's input limits.
+func TestMessageActionAddTask(t *testing.T) {
+	tb := newTestBot(t, nil)
+	sender := map[string]any{"id": "123456", "first_name": "Scott", "last_name": "Fisher", "email": "scott.fisher@example.com"}
+	long := strings.Repeat("ship it ", 30) // 240 characters: more than the form's 100
+	first := map[string]any{"sender": sender, "time": "1741602612345", "text": long + "\nsecond line", "type": "text"}
+	second := map[string]any{"sender": sender, "time": "1741602613345", "text": "and this too", "type": "text"}
+	chat := dmChat()
+	chat["title"] = "Release crew"
+	got := tb.post(t, "/cliq/messageactions/addtask", map[string]any{
+		"handler": "message_action", "component": "Add as task", "user": priyaUser(), "chat": chat,
+		"message": first, "messages": map[string]any{"count": 2, "list": []any{first, second}},
+		"attachments": []any{}, "mentions": []any{}, "location": map[string]any{},
+	})
+	if got["type"] != "form" || got["name"] != "create_task" {
+		t.Fatalf("answer = %v, want the create_task form", got)
+	}
+	inputs := got["inputs"].([]any)
+	title := inputs[0].(map[string]any)["value"].(string)
+	if n := len([]rune(title)); n != formTitleMax || !strings.HasPrefix(long, strings.TrimSuffix(title, "…")) {
+		t.Errorf("title = %q (%d characters), want the first line cut to %d", title, n, formTitleMax)
+	}
+	desc := inputs[1].(map[string]any)["value"].(string)
+	mustContain(t, "description", desc, "ship it", "— Scott Fisher, 10 Mar 2025", "and this too", "From the chat Release crew.")
+
+	if status, _ := tb.do(t, "/cliq/messageactions/other", tb.body(t, map[string]any{"user": priyaUser()}), nil); status != 404 {
+		t.Errorf("unknown message action = %d, want 404", status)
 	}
 }

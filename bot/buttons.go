@@ -31,7 +31,7 @@ func (c *call) pressButton(ctx context.Context, key string) (any, error) {
 	action, rest, _ := strings.Cut(strings.TrimSpace(key), ":")
 	switch action {
 	case "new":
-		return c.createTaskForm(ctx), nil
+		return c.createTaskForm(ctx, taskPrefill{}), nil
 	case "help":
 		return helpCard(), nil
 	case "track":

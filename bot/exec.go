@@ -31,7 +31,7 @@ func (c *call) exec(ctx context.Context, cmd Command) (any, error) {
 	case VerbHelp:
 		return helpCard(), nil
 	case VerbNew:
-		return c.createTaskForm(ctx), nil
+		return c.createTaskForm(ctx, taskPrefill{}), nil
 	case VerbAdd:
 		return c.add(ctx, cmd)
 	case VerbList:

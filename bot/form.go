@@ -28,6 +28,22 @@ var defaultLabels = []string{"bug", "docs", "feature", "release"}
 // maxFormLabels bounds the labels input's options.
 const maxFormLabels = 30
 
+// Cliq's input limits (REFERENCE.md section 8.1): the form keeps within them,
+// or Cliq refuses to show it. Longer titles and descriptions stay possible
+// through the command and the API.
+const (
+	formTitleMax         = 100  // text max_length and default value
+	formDescriptionMax   = 5000 // textarea max_length
+	formDescriptionValue = 1000 // textarea default value
+	formMaxSelections    = 10   // select max_selections
+)
+
+// taskPrefill is what the form shows filled in: the message action Add as
+// task passes the message it was run on.
+type taskPrefill struct {
+	Title, Description string
+}
+
 // remindChoices are the remind_before options, in minutes before due.
 var remindChoices = []cliq.Option{
 	{Label: "At the due time", Value: "0"},
@@ -48,7 +64,7 @@ var priorityChoices = []cliq.Option{
 // createTaskForm returns the create_task form. Its labels are the default
 // ones and the tags of the caller's recent open tasks; in a channel,
 // "Post in this chat" starts switched on.
-func (c *call) createTaskForm(ctx context.Context) cliq.Form {
+func (c *call) createTaskForm(ctx context.Context, prefill taskPrefill) cliq.Form {
 	labels := slices.Clone(defaultLabels)
 	recent, _, err := c.store.ListTasks(ctx, c.ws, tasks.TaskFilter{Status: tasks.StatusOpen, CreatedBy: c.user.ID}, "", 50)
 	if err == nil { // the form still works with the default labels
@@ -61,11 +77,12 @@ func (c *call) createTaskForm(ctx context.Context) cliq.Form {
 	if len(labels) > maxFormLabels {
 		labels = labels[:maxFormLabels]
 	}
-	return newTaskForm(labels, c.channel() != "")
+	return newTaskForm(labels, c.channel() != "", prefill)
 }
 
-// newTaskForm builds the form; see createTaskForm.
-func newTaskForm(labels []string, inChannel bool) cliq.Form {
+// newTaskForm builds the form; see createTaskForm. Select defaults are an
+// option's value, as Cliq documents, not the option.
+func newTaskForm(labels []string, inChannel bool, prefill taskPrefill) cliq.Form {
 	labelOptions := make([]cliq.Option, len(labels))
 	for i, l := range labels {
 		labelOptions[i] = cliq.Option{Label: l, Value: l}
@@ -77,13 +94,16 @@ func newTaskForm(labels []string, inChannel bool) cliq.Form {
 		ButtonLabel: "Create",
 		Action:      cliq.SubmitTo(formFunction),
 		Inputs: []cliq.FormInput{
-			{Type: cliq.InputText, Name: "title", Label: "Title", Placeholder: "What needs doing?", Mandatory: true, MaxLength: tasks.MaxTitle},
-			{Type: cliq.InputTextarea, Name: "description", Label: "Description", Placeholder: "Details, links, acceptance criteria", MaxLength: tasks.MaxDescription},
-			{Type: cliq.InputNativeSelect, Name: "assignee", Label: "Assignee", Placeholder: "Pick a person", DataSource: "users"},
-			{Type: cliq.InputSelect, Name: "priority", Label: "Priority", Placeholder: "Priority", Options: priorityChoices, Value: priorityChoices[1]},
+			{Type: cliq.InputText, Name: "title", Label: "Title", Placeholder: "What needs doing?", Mandatory: true,
+				MaxLength: min(tasks.MaxTitle, formTitleMax), Value: optional(clipRunes(prefill.Title, formTitleMax))},
+			{Type: cliq.InputTextarea, Name: "description", Label: "Description", Placeholder: "Details, links, acceptance criteria",
+				MaxLength: min(tasks.MaxDescription, formDescriptionMax), Value: optional(clipRunes(prefill.Description, formDescriptionValue))},
+			{Type: cliq.InputNativeSelect, Name: "assignee", Label: "Assignee", Placeholder: "Pick a person", DataSource: "contacts"},
+			{Type: cliq.InputSelect, Name: "priority", Label: "Priority", Placeholder: "Priority", Options: priorityChoices, Value: priorityChoices[1].Value},
 			{Type: cliq.InputDatetime, Name: "due", Label: "Due", Placeholder: "When is it due?"},
-			{Type: cliq.InputSelect, Name: "remind_before", Label: "Remind", Placeholder: "Before it is due", Options: remindChoices, Value: remindChoices[3]},
-			{Type: cliq.InputSelect, Name: "labels", Label: "Labels", Placeholder: "Tags", Options: labelOptions, Multiple: true, MaxSelections: tasks.MaxTags},
+			{Type: cliq.InputSelect, Name: "remind_before", Label: "Remind", Placeholder: "Before it is due", Options: remindChoices, Value: remindChoices[3].Value},
+			{Type: cliq.InputSelect, Name: "labels", Label: "Labels", Placeholder: "Tags", Options: labelOptions, Multiple: true,
+				MaxSelections: min(tasks.MaxTags, formMaxSelections)},
 			{Type: cliq.InputToggle, Name: "notify_channel", Label: "Post in this chat", Value: inChannel},
 		},
 	}
@@ -143,13 +163,10 @@ func (c *call) readTaskForm(ctx context.Context, v map[string]cliq.FormValue) (t
 	if in.Priority != "" && !in.Priority.Valid() {
 		problems["priority"] = "must be low, medium, high or urgent"
 	}
-	if due := strings.TrimSpace(v["due"].String()); due != "" {
-		at, err := parseFormTime(due, c.loc, c.now)
-		if err != nil {
-			problems["due"] = "is not a date and time I can read, like 2026-12-01T17:00"
-		} else {
-			in.DueAt = &at
-		}
+	if at, problem := c.formDue(v["due"]); problem != "" {
+		problems["due"] = problem
+	} else if at != nil {
+		in.DueAt = at
 	}
 	if rb := strings.TrimSpace(v["remind_before"].String()); rb != "" {
 		m, err := strconv.Atoi(rb)
@@ -205,6 +222,48 @@ func (c *call) formAssignee(ctx context.Context, cliqID, label string) (tasks.Us
 	}
 	u, _, err := c.store.EnsureCliqUser(ctx, c.ws, tasks.CliqProfile{ID: cliqID, Name: label})
 	return u, err
+}
+
+// formDue reads the due input: a datetime's {date_time, time_zone_id} in its
+// own zone (else the user's), or text as a date input or an older forwarder
+// sends it. It returns nil without a problem when the input was left empty.
+func (c *call) formDue(v cliq.FormValue) (*time.Time, string) {
+	const unreadable = "is not a date and time I can read, like 2026-12-01T17:00"
+	text, loc := strings.TrimSpace(v.String()), c.loc
+	if d, ok := v.DateTime(); ok {
+		text = strings.TrimSpace(d.DateTime)
+		if d.TimeZoneID != "" {
+			l, err := time.LoadLocation(d.TimeZoneID)
+			if err != nil {
+				return nil, "has the unknown time zone " + clipText(d.TimeZoneID, 40)
+			}
+			loc = l
+		}
+	}
+	if text == "" {
+		return nil, ""
+	}
+	at, err := parseFormTime(text, loc, c.now)
+	if err != nil {
+		return nil, unreadable
+	}
+	return &at, ""
+}
+
+// optional is v as a default value, or nil (no default) when v is empty.
+func optional(v string) any {
+	if v == "" {
+		return nil
+	}
+	return v
+}
+
+// clipRunes cuts s to at most n code points.
+func clipRunes(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return string([]rune(s)[:n])
 }
 
 // formTimeLayouts are the shapes a datetime input may arrive in: our Deluge

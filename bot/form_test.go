@@ -27,6 +27,10 @@ func TestFormSubmission(t *testing.T) {
 		{"TypedWhen", map[string]any{"title": "Typed", "due": "tomorrow 9am"}, time.Date(2025, 3, 11, 9, 0, 0, 0, berlin)},
 		{"EmptyOptional", map[string]any{"title": "Empty", "due": "", "assignee": nil, "labels": nil, "priority": nil, "notify_channel": false}, time.Time{}},
 		{"LabelsAsText", map[string]any{"title": "Text labels", "labels": "ops, Docs"}, time.Time{}},
+		// Cliq sends a datetime as an object; its zone wins over the user's.
+		{"DatetimeObject", map[string]any{"title": "Obj", "due": map[string]any{"date_time": "2025-03-14T17:00", "time_zone_id": "America/New_York"}},
+			time.Date(2025, 3, 14, 21, 0, 0, 0, time.UTC)},
+		{"DatetimeNoZone", map[string]any{"title": "NoZone", "due": map[string]any{"date_time": "2025-03-14T09:15:00"}}, time.Date(2025, 3, 14, 9, 15, 0, 0, berlin)},
 	} {
 		got := tb.post(t, "/cliq/functions/createtaskform", formPayload(c.values, dmChat()))
 		mustContain(t, c.name, text(got), "Created task #")
@@ -57,6 +61,8 @@ func TestFormSubmission(t *testing.T) {
 		{"BadRemind", map[string]any{"title": "x", "remind_before": map[string]any{"label": "x", "value": "-5"}}, []string{"remind before must be minutes"}},
 		{"BadTag", map[string]any{"title": "x", "labels": []any{"no spaces please"}}, []string{"tags"}},
 		{"Several", map[string]any{"title": "", "due": "soon-ish"}, []string{"due is not", "title is required"}},
+		{"BadZone", map[string]any{"title": "x", "due": map[string]any{"date_time": "2025-03-14T17:00", "time_zone_id": "Mars/Olympus"}}, []string{"due has the unknown time zone Mars/Olympus"}},
+		{"BadDatetime", map[string]any{"title": "x", "due": map[string]any{"date_time": "someday", "time_zone_id": "UTC"}}, []string{"due is not a date"}},
 	} {
 		got := tb.post(t, "/cliq/functions/createtaskform", formPayload(c.values, dmChat()))
 		mustContain(t, c.name, text(got), append([]string{"I couldn't create the task"}, c.want...)...)

@@ -41,7 +41,7 @@ func serveCall(logger *slog.Logger, store *tasks.Store, opts Options, zones *zon
 }
 
 // handleTaskCommand serves POST /cliq/commands/task, called by
-// deluge/scripts/commands/task.dg with the /task command's arguments.
+// the Deluge script commands/task with the /task command's arguments.
 func handleTaskCommand(logger *slog.Logger, store *tasks.Store, opts Options, zones *zoneCache) http.Handler {
 	return serveCall(logger, store, opts, zones, func(ctx context.Context, c *call) (any, error) {
 		return c.runText(ctx, c.req.Arguments.Text)
@@ -49,9 +49,9 @@ func handleTaskCommand(logger *slog.Logger, store *tasks.Store, opts Options, zo
 }
 
 // handleFunction serves POST /cliq/functions/:name: taskaction, the button
-// function of every task card (deluge/scripts/functions/taskaction.dg), and
+// function of every task card (the Deluge script functions/taskaction), and
 // createtaskform, the submit function of the create_task form
-// (deluge/scripts/functions/createtaskform.dg). Other names are 404.
+// (the Deluge script functions/createtaskform). Other names are 404.
 func handleFunction(logger *slog.Logger, store *tasks.Store, opts Options, zones *zoneCache) http.Handler {
 	functions := map[string]http.Handler{
 		"taskaction": serveCall(logger, store, opts, zones, func(ctx context.Context, c *call) (any, error) {
@@ -65,7 +65,7 @@ func handleFunction(logger *slog.Logger, store *tasks.Store, opts Options, zones
 }
 
 // handleBot serves POST /cliq/bot/:handler, one route per bot handler, each
-// called by its script in deluge/scripts/bot/. Other names are 404.
+// called by its script rendered from the deluge package's handler table. Other names are 404.
 func handleBot(logger *slog.Logger, store *tasks.Store, opts Options, zones *zoneCache) http.Handler {
 	serve := func(a answerFunc) http.Handler { return serveCall(logger, store, opts, zones, a) }
 	handlers := map[string]http.Handler{
@@ -88,7 +88,8 @@ func handleBot(logger *slog.Logger, store *tasks.Store, opts Options, zones *zon
 			msg.Text = "I'm not waiting for an answer from you. Here is what I can do:"
 			return msg, nil
 		}),
-		// menu.dg: the bot's menu actions, told apart by target.name.
+		// bot/menu-*.dg: the bot's menu actions, one script each, told
+		// apart by the menu_action they send.
 		"menu": serve(func(ctx context.Context, c *call) (any, error) {
 			return c.menu(ctx)
 		}),
@@ -178,17 +179,18 @@ func (c *call) stripBotMention(text string) string {
 	return text
 }
 
-// menu answers the bot's menu actions by their name (target.name).
+// menu answers the bot's menu actions by their name: menu_action, which
+// each action's script sends, or target.name, which scripts before it sent.
 func (c *call) menu(ctx context.Context) (any, error) {
-	action := ""
-	if c.req.Target != nil {
-		action = strings.ToLower(strings.TrimSpace(c.req.Target.Name))
+	name := c.req.MenuAction
+	if name == "" && c.req.Target != nil {
+		name = c.req.Target.Name
 	}
-	switch action {
+	switch action := strings.ToLower(strings.TrimSpace(name)); action {
 	case "my tasks", "tasks", "list":
 		return c.listPage(ctx, listSpec{}, "")
 	case "new task", "new", "add":
-		return c.createTaskForm(ctx), nil
+		return c.createTaskForm(ctx, taskPrefill{}), nil
 	case "overdue":
 		return c.listPage(ctx, listSpec{filter: FilterOverdue}, "")
 	case "today", "due today":
@@ -197,6 +199,6 @@ func (c *call) menu(ctx context.Context) (any, error) {
 		return helpCard(), nil
 	}
 	msg := helpCard()
-	msg.Text = "I don't know the menu action " + clipText(c.req.Target.Name, 30) + ". Here is what I can do:"
+	msg.Text = "I don't know the menu action " + clipText(name, 30) + ". Here is what I can do:"
 	return msg, nil
 }

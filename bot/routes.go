@@ -87,10 +87,12 @@ func (o Options) withDefaults() Options {
 func AddRoutes(r *httprouter.Router, logger *slog.Logger, store *tasks.Store, v *cliq.Verifier, opts Options) {
 	opts = opts.withDefaults()
 	zones := newZoneCache(opts.DefaultTimezone)
-	// deluge/scripts/commands/task.dg
+	// the Deluge script commands/task
 	r.Handler(http.MethodPost, "/cliq/commands/task", v.Verify(handleTaskCommand(logger, store, opts, zones)))
-	// deluge/scripts/functions/taskaction.dg and createtaskform.dg
+	// the Deluge script functions/taskaction and createtaskform.dg
 	r.Handler(http.MethodPost, "/cliq/functions/:name", v.Verify(handleFunction(logger, store, opts, zones)))
-	// deluge/scripts/bot/{welcome,message,mention,context,menu,participation}.dg
+	// deluge/scripts: bot/{welcome,message,mention,context,participation} and bot/menu-* (one per menu action)
 	r.Handler(http.MethodPost, "/cliq/bot/:handler", v.Verify(handleBot(logger, store, opts, zones)))
+	// deluge/scripts: messageactions/addtask, the message action Add as task
+	r.Handler(http.MethodPost, "/cliq/messageactions/:name", v.Verify(handleMessageAction(logger, store, opts, zones)))
 }

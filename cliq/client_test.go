@@ -401,6 +401,7 @@ func TestLookupDataCenter(t *testing.T) {
 		{"ca", "https://accounts.zohocloud.ca", "https://cliq.zohocloud.ca"},
 		{"sa", "https://accounts.zoho.sa", "https://cliq.zoho.sa"},
 		{"com.cn", "https://accounts.zoho.com.cn", "https://cliq.zoho.com.cn"},
+		{"uk", "https://accounts.zoho.uk", "https://cliq.zoho.uk"},
 	}
 	for _, tt := range tests {
 		got, err := cliq.LookupDataCenter(tt.dc)
@@ -408,7 +409,7 @@ func TestLookupDataCenter(t *testing.T) {
 			t.Errorf("LookupDataCenter(%q) = %+v, %v; want %s and %s", tt.dc, got, err, tt.accounts, tt.api)
 		}
 	}
-	for _, dc := range []string{"", "us", "uk", "COM"} {
+	for _, dc := range []string{"", "us", "gb", "COM"} {
 		if _, err := cliq.LookupDataCenter(dc); err == nil {
 			t.Errorf("LookupDataCenter(%q) succeeded, want an error", dc)
 		}

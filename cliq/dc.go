@@ -19,14 +19,17 @@ var dataCenters = map[string]DataCenter{
 	"ca":     {"https://accounts.zohocloud.ca", "https://cliq.zohocloud.ca"},
 	"sa":     {"https://accounts.zoho.sa", "https://cliq.zoho.sa"},
 	"com.cn": {"https://accounts.zoho.com.cn", "https://cliq.zoho.com.cn"},
+	// Zoho documents the UK Accounts host; the Cliq host follows the
+	// pattern of the others and is listed by a secondary source only.
+	"uk": {"https://accounts.zoho.uk", "https://cliq.zoho.uk"},
 }
 
 // LookupDataCenter returns the URLs of the data centre named dc: com, eu, in,
-// com.au, jp, ca, sa or com.cn.
+// com.au, jp, ca, sa, com.cn or uk.
 func LookupDataCenter(dc string) (DataCenter, error) {
 	d, ok := dataCenters[dc]
 	if !ok {
-		return DataCenter{}, fmt.Errorf("cliq: unknown data centre %q (want com, eu, in, com.au, jp, ca, sa or com.cn)", dc)
+		return DataCenter{}, fmt.Errorf("cliq: unknown data centre %q (want com, eu, in, com.au, jp, ca, sa, com.cn or uk)", dc)
 	}
 	return d, nil
 }

@@ -35,10 +35,18 @@ type Request struct {
 	Options   map[string]any `json:"options,omitempty"`
 	Target    *Target        `json:"target,omitempty"`
 
+	// Bot menu actions: menu_action is our envelope key naming the action
+	// (each action has its own script), sub_action Cliq's attribute.
+	MenuAction string `json:"menu_action,omitempty"`
+	SubAction  string `json:"sub_action,omitempty"`
+
 	// Bot handlers and buttons: the typed text, or the card holding a button.
 	Message        *ReceivedMessage `json:"message,omitempty"`
 	MessageDetails *MessageDetails  `json:"message_details,omitempty"`
 	NewUser        bool             `json:"newuser,omitempty"` // bot welcome
+	// Messages are the messages a message action was run on, the acted-on
+	// one included.
+	Messages *SelectedMessages `json:"messages,omitempty"`
 
 	// Form submissions.
 	Form *SubmittedForm `json:"form,omitempty"`
@@ -298,9 +306,13 @@ type Target struct {
 
 // ReceivedMessage is the message attribute: bot handlers pass the typed text
 // as a plain string, which lands in Text; a button function passes the whole
-// message map that held the button.
+// message map that held the button; mentions and message actions pass a
+// message object with its sender and time (REFERENCE section 6).
 type ReceivedMessage struct {
 	Message
+	Sender *User   `json:"sender,omitempty"`
+	Time   flexInt `json:"time,omitempty"` // epoch milliseconds, sent as text
+	Type   string  `json:"type,omitempty"`
 }
 
 // UnmarshalJSON accepts a string or a message object.
@@ -312,7 +324,22 @@ func (m *ReceivedMessage) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &m.Message); err != nil {
 		return errors.New("message is neither text nor an object")
 	}
+	var extra struct {
+		Sender *User   `json:"sender"`
+		Time   flexInt `json:"time"`
+		Type   string  `json:"type"`
+	}
+	if err := json.Unmarshal(b, &extra); err != nil {
+		return fmt.Errorf("message: %w", err)
+	}
+	m.Sender, m.Time, m.Type = extra.Sender, extra.Time, extra.Type
 	return nil
+}
+
+// SelectedMessages is a message action's messages attribute.
+type SelectedMessages struct {
+	Count int               `json:"count"`
+	List  []ReceivedMessage `json:"list"`
 }
 
 // MessageDetails accompanies bot message and mention handlers. Time (epoch
@@ -415,6 +442,25 @@ func (v FormValue) Options() ([]Option, bool) {
 	return opts, true
 }
 
+// DateTime is the value of a datetime input: the wall-clock time the user
+// picked and, when Cliq sends it, the zone it is in (REFERENCE section 8.1).
+type DateTime struct {
+	DateTime   string `json:"date_time"`
+	TimeZoneID string `json:"time_zone_id,omitempty"`
+}
+
+// DateTime returns a datetime input's {date_time, time_zone_id} object.
+func (v FormValue) DateTime() (DateTime, bool) {
+	if !isObject(v.raw) {
+		return DateTime{}, false
+	}
+	var d DateTime
+	if json.Unmarshal(v.raw, &d) != nil || d.DateTime == "" {
+		return DateTime{}, false
+	}
+	return d, true
+}
+
 // Bool returns a toggle's value; the strings "true" and "false" count too.
 func (v FormValue) Bool() (bool, bool) {
 	var b flexBool
@@ -449,6 +495,26 @@ func (s *flexString) UnmarshalJSON(b []byte) error {
 		return errors.New("want a string or a number")
 	}
 	*s = flexString(n)
+	return nil
+}
+
+// flexInt decodes a JSON number or a text of digits, or null (0).
+type flexInt int64
+
+func (f *flexInt) UnmarshalJSON(b []byte) error {
+	var s flexString
+	if err := s.UnmarshalJSON(b); err != nil {
+		return err
+	}
+	if s == "" {
+		*f = 0
+		return nil
+	}
+	n, err := strconv.ParseInt(string(s), 10, 64)
+	if err != nil {
+		return errors.New("want an integer")
+	}
+	*f = flexInt(n)
 	return nil
 }
 

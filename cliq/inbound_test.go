@@ -97,6 +97,13 @@ func TestDecodeFixtures(t *testing.T) {
 		if _, ok := v["title"].Option(); ok {
 			t.Error("title read as an option")
 		}
+		// A datetime arrives as an object, which String cannot read (REFERENCE 8.1).
+		if d, ok := v["due"].DateTime(); !ok || d != (cliq.DateTime{DateTime: "2025-03-14T17:00", TimeZoneID: "Europe/Berlin"}) {
+			t.Errorf("due = %+v, %v", d, ok)
+		}
+		if _, ok := v["title"].DateTime(); ok {
+			t.Error("title read as a datetime")
+		}
 		if !v["missing"].IsNull() || v["due"].IsNull() {
 			t.Error("IsNull wrong for missing or due")
 		}

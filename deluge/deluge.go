@@ -9,8 +9,11 @@
 // reached. The templates carry two placeholders, {{PUBLIC_URL}} and {{SECRET}},
 // which Render fills; `tasker deluge` prints the result or writes it with WriteDir.
 //
-// No script has been run on a live Cliq organisation: each uses only the Deluge
-// forms of cliq/REFERENCE.md section 13 and says at its top what is unverified.
+// The scripts are rendered from one table of handlers (handlers.go): each
+// forwards exactly the attributes Zoho documents for its handler, so Cliq's
+// editor, which refuses a script naming a variable its handler does not get,
+// saves every one. The tests run each script in a Deluge interpreter against
+// the real routes.
 package deluge
 
 import (
@@ -18,12 +21,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"net"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"text/template"
 )
 
 // The placeholders the templates carry.
@@ -35,18 +38,9 @@ const (
 //go:embed scripts
 var templates embed.FS
 
-// Script is one forwarder: a Cliq handler, where it is pasted and what it calls.
+// Script is one forwarder: a Cliq handler of the table and its script text.
 type Script struct {
-	// Name is the script's path without ".dg", e.g. "bot/message"; it names the
-	// file under scripts/ and under `tasker deluge --out DIR`.
-	Name string
-	// Handler is the envelope value the script sends as "handler" (e.g.
-	// "bot_message"), telling the backend which Cliq handler forwarded the body.
-	Handler string
-	// Location says where in Cliq's developer console the script is pasted.
-	Location string
-	// Route is the backend path the script POSTs to (SPEC.md section 7.1).
-	Route string
+	Handler
 	// Template is the script text with its {{PUBLIC_URL}} and {{SECRET}} placeholders.
 	Template string
 }
@@ -54,68 +48,60 @@ type Script struct {
 // File is the script's relative path with forward slashes, e.g. "bot/message.dg".
 func (s Script) File() string { return s.Name + ".dg" }
 
-// catalogue lists every script; the order is the order of a newcomer's setup
-// (command, functions, bot, extension), which Print and the README follow.
-var catalogue = []Script{
-	{
-		Name: "commands/task", Handler: "command", Route: "/cliq/commands/task",
-		Location: "Bots & Tools > Commands > create the command \"task\" > Edit Code > Execution Handler",
-	},
-	{
-		Name: "functions/taskaction", Handler: "button", Route: "/cliq/functions/taskaction",
-		Location: "Bots & Tools > Functions > create the function \"taskaction\", type Button > Edit Code",
-	},
-	{
-		Name: "functions/createtaskform", Handler: "form_submit", Route: "/cliq/functions/createtaskform",
-		Location: "Bots & Tools > Functions > create the function \"createtaskform\", type Form > Edit Code > Submit Handler",
-	},
-	{
-		Name: "bot/welcome", Handler: "bot_welcome", Route: "/cliq/bot/welcome",
-		Location: "Bots & Tools > Bots > the Tasker bot > Edit Handlers > Welcome Handler",
-	},
-	{
-		Name: "bot/message", Handler: "bot_message", Route: "/cliq/bot/message",
-		Location: "Bots & Tools > Bots > the Tasker bot > Edit Handlers > Message Handler",
-	},
-	{
-		Name: "bot/mention", Handler: "bot_mention", Route: "/cliq/bot/mention",
-		Location: "Bots & Tools > Bots > the Tasker bot > Edit Handlers > Mention Handler",
-	},
-	{
-		Name: "bot/context", Handler: "bot_context", Route: "/cliq/bot/context",
-		Location: "Bots & Tools > Bots > the Tasker bot > Edit Handlers > Context Handler",
-	},
-	{
-		Name: "bot/menu", Handler: "bot_menu", Route: "/cliq/bot/menu",
-		Location: "Bots & Tools > Bots > the Tasker bot > Edit Handlers > Menu Actions > each action's handler (the same script for every action)",
-	},
-	{
-		Name: "bot/participation", Handler: "bot_participation", Route: "/cliq/bot/participation",
-		Location: "Bots & Tools > Bots > the Tasker bot > Edit Handlers > Participation Handler",
-	},
-	{
-		Name: "extension/incoming", Handler: "extension_incoming_webhook", Route: "/cliq/extension/incoming",
-		Location: "Bots & Tools > Extensions > the Tasker extension > Handlers > Incoming Webhook Handler",
-	},
-	{
-		Name: "extension/install", Handler: "extension_installation", Route: "/cliq/extension/install",
-		Location: "Bots & Tools > Extensions > the Tasker extension > Handlers > Installation Handler",
-	},
-}
-
-// Scripts returns every forwarder with its template, in setup order. The slice is
-// the caller's own.
+// Scripts returns every forwarder rendered from the handler table, in setup
+// order. The slice is the caller's own.
 func Scripts() []Script {
-	out := make([]Script, len(catalogue))
-	for i, s := range catalogue {
-		b, err := fs.ReadFile(templates, "scripts/"+s.File())
-		if err != nil { // the catalogue and the embedded files disagree: a build mistake the tests catch
-			panic(fmt.Sprintf("deluge: template %s: %v", s.File(), err))
+	tmpl := template.Must(template.New("").Delims("[[", "]]").ParseFS(templates, "scripts/*.dg.tmpl"))
+	handlers := Handlers()
+	out := make([]Script, len(handlers))
+	for i, h := range handlers {
+		var b strings.Builder
+		data := struct {
+			Handler
+			Title     string
+			NoteLines []string
+		}{h, title(h), wrap(h.Note, 86)}
+		if err := tmpl.ExecuteTemplate(&b, h.template, data); err != nil { // a build mistake the tests catch
+			panic(fmt.Sprintf("deluge: template for %s: %v", h.Name, err))
 		}
-		s.Template = string(b)
-		out[i] = s
+		out[i] = Script{Handler: h, Template: b.String()}
 	}
 	return out
+}
+
+// title names a handler for its script's first line.
+func title(h Handler) string {
+	switch h.Kind {
+	case KindCommand:
+		return "/" + h.Component + " slash command, " + h.Type
+	case KindBot:
+		if h.MenuAction != "" {
+			return "bot " + h.Component + ", " + h.Type + " of the menu action \"" + h.MenuAction + "\""
+		}
+		return "bot " + h.Component + ", " + h.Type
+	default:
+		return h.Kind + " \"" + h.Component + "\", " + h.Type
+	}
+}
+
+// wrap breaks text into lines of at most width bytes at spaces.
+func wrap(text string, width int) []string {
+	var lines []string
+	line := ""
+	for _, w := range strings.Fields(text) {
+		if line != "" && len(line)+1+len(w) > width {
+			lines = append(lines, line)
+			line = ""
+		}
+		if line != "" {
+			line += " "
+		}
+		line += w
+	}
+	if line != "" {
+		lines = append(lines, line)
+	}
+	return lines
 }
 
 // Rendered is a script filled in for one deployment, ready to paste into Cliq.

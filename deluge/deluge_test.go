@@ -5,7 +5,6 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -19,17 +18,21 @@ var validRoutes = []*regexp.Regexp{
 	regexp.MustCompile(`^/cliq/commands/task$`),
 	regexp.MustCompile(`^/cliq/functions/[a-z][a-z0-9_]*$`),
 	regexp.MustCompile(`^/cliq/bot/(welcome|message|mention|context|menu|participation)$`),
+	regexp.MustCompile(`^/cliq/messageactions/[a-z][a-z0-9_]*$`),
 	regexp.MustCompile(`^/cliq/extension/incoming$`),
 	regexp.MustCompile(`^/cliq/extension/install$`),
 }
 
-// wantRoutes are the handlers SPEC.md 7.1 and 7.3 need a forwarder for.
+// wantRoutes are the handlers SPEC.md 7.1 and 7.3 need a forwarder for; the
+// menu route once per menu action.
 var wantRoutes = []string{
 	"/cliq/commands/task",
 	"/cliq/functions/taskaction",
 	"/cliq/functions/createtaskform",
 	"/cliq/bot/welcome", "/cliq/bot/message", "/cliq/bot/mention",
-	"/cliq/bot/context", "/cliq/bot/menu", "/cliq/bot/participation",
+	"/cliq/bot/context", "/cliq/bot/participation",
+	"/cliq/bot/menu", "/cliq/bot/menu", "/cliq/bot/menu", "/cliq/bot/menu",
+	"/cliq/messageactions/addtask",
 	"/cliq/extension/incoming",
 	"/cliq/extension/install",
 }
@@ -37,28 +40,13 @@ var wantRoutes = []string{
 // envelope are the keys every script adds around Cliq's attributes (SPEC 4.1).
 var envelope = []string{"handler", "component", "sent_at"}
 
-// wantAttributes are the attribute names each script forwards: REFERENCE.md section 7
-// and cliq/fixtures for the first five, the notes at the top of each script for the rest.
-var wantAttributes = map[string][]string{
-	"commands/task":            {"arguments", "options", "user", "chat", "mentions", "selections", "attachments", "location", "access", "environment"},
-	"functions/taskaction":     {"arguments", "target", "message", "user", "chat", "access", "environment"},
-	"functions/createtaskform": {"form", "user", "chat", "access", "environment"},
-	"bot/message":              {"message", "attachments", "mentions", "links", "user", "chat", "location", "message_details"},
-	"extension/incoming":       {"http_method", "headers", "parameters", "body_base64", "user"},
-	"bot/welcome":              {"user", "newuser"},
-	"bot/mention":              {"message", "mentions", "user", "chat", "location", "message_details"},
-	"bot/context":              {"context_id", "answers", "user", "chat"},
-	"bot/menu":                 {"target", "user", "chat", "location"},
-	"bot/participation":        {"operation", "data", "user", "chat"},
-	"extension/install":        {"user", "app_info"},
-}
-
 // handlerAttributes are names Cliq binds in some handler; a script assigning to one
 // would shadow Cliq's value (REFERENCE 13.1).
 var handlerAttributes = []string{
 	"arguments", "options", "user", "chat", "mentions", "selections", "attachments", "location",
-	"access", "environment", "target", "message", "form", "links", "message_details", "newuser",
+	"access", "environment", "target", "message", "messages", "form", "links", "message_details", "newuser",
 	"context_id", "answers", "operation", "data", "headers", "parameters", "body", "http_method", "app_info",
+	"sub_action",
 }
 
 // reservedWords must not name variables (REFERENCE 13.1).
@@ -67,25 +55,41 @@ var reservedWords = []string{
 	"true", "false", "null", "not", "zoho", "list", "map", "collection", "try", "catch",
 }
 
-func TestScriptsMatchEmbeddedFiles(t *testing.T) {
-	var embedded []string
-	err := fs.WalkDir(templates, "scripts", func(path string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() {
-			embedded = append(embedded, strings.TrimPrefix(path, "scripts/"))
+// TestTable checks the handler table itself: unique script names, every
+// attribute sourced, and each menu action its own handler.
+func TestTable(t *testing.T) {
+	names := map[string]bool{}
+	var menus []string
+	for _, h := range Handlers() {
+		if names[h.Name] {
+			t.Errorf("script name %s is used twice", h.Name)
 		}
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
+		names[h.Name] = true
+		if h.Kind == "" || h.Component == "" || h.Type == "" || h.Envelope == "" || h.Location == "" || h.Fallback == "" {
+			t.Errorf("%s: Kind, Component, Type, Envelope, Location and Fallback are required: %+v", h.Name, h)
+		}
+		for _, a := range h.Attrs {
+			if a.Source == "" {
+				t.Errorf("%s: attribute %s has no source", h.Name, a.Name)
+			}
+		}
+		if !slices.Contains(h.AttrNames(), "user") {
+			t.Errorf("%s does not forward user, which the backend requires", h.Name)
+		}
+		if h.Type == "menu_handler" {
+			menus = append(menus, h.MenuAction)
+			if len(h.MenuAction) > 15 {
+				t.Errorf("menu action %q is longer than Cliq's 15 characters", h.MenuAction)
+			}
+			if slices.Contains(h.AttrNames(), "target") {
+				t.Errorf("%s forwards target, which no Zoho source names for menu handlers", h.Name)
+			}
+		} else if h.MenuAction != "" {
+			t.Errorf("%s is no menu handler but has a menu action", h.Name)
+		}
 	}
-	var listed []string
-	for _, s := range Scripts() {
-		listed = append(listed, s.File())
-	}
-	slices.Sort(embedded)
-	slices.Sort(listed)
-	if !slices.Equal(embedded, listed) {
-		t.Errorf("embedded scripts = %v, catalogue = %v", embedded, listed)
+	if want := []string{MenuNewTask, MenuMyTasks, MenuOverdue, MenuHelp}; !slices.Equal(menus, want) {
+		t.Errorf("menu actions = %q, want %q", menus, want)
 	}
 }
 
@@ -103,10 +107,7 @@ func TestScriptRoutes(t *testing.T) {
 			if want := `url :"{{PUBLIC_URL}}` + s.Route + `"`; !strings.Contains(s.Template, want) {
 				t.Errorf("template does not call %s", want)
 			}
-			if s.Location == "" || s.Handler == "" {
-				t.Errorf("Location %q, Handler %q: both are required", s.Location, s.Handler)
-			}
-			if want := `payload.put("handler", "` + s.Handler + `");`; !strings.Contains(s.Template, want) {
+			if want := `payload.put("handler", "` + s.Envelope + `");`; !strings.Contains(s.Template, want) {
 				t.Errorf("template does not send %s", want)
 			}
 		})
@@ -202,11 +203,13 @@ func TestScriptFailureHandling(t *testing.T) {
 func TestScriptAttributes(t *testing.T) {
 	for _, s := range Scripts() {
 		t.Run(s.Name, func(t *testing.T) {
-			want, ok := wantAttributes[s.Name]
-			if !ok {
-				t.Fatalf("no expected attributes for %s", s.Name)
+			want := append(slices.Clone(envelope), s.AttrNames()...)
+			if s.MenuAction != "" {
+				want = append(want, "menu_action")
 			}
-			want = append(slices.Clone(envelope), want...)
+			if s.Name == "extension/incoming" { // the body goes base64-encoded (SPEC 10)
+				want[slices.Index(want, "body")] = "body_base64"
+			}
 			var got []string
 			for _, m := range rePut.FindAllStringSubmatch(s.Template, -1) {
 				got = append(got, m[1])
@@ -283,8 +286,8 @@ func TestRender(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Render: %v", err)
 	}
-	if len(rendered) != len(catalogue) {
-		t.Fatalf("Render returned %d scripts, want %d", len(rendered), len(catalogue))
+	if len(rendered) != len(table) {
+		t.Fatalf("Render returned %d scripts, want %d", len(rendered), len(table))
 	}
 	for _, r := range rendered {
 		t.Run(r.Script.Name, func(t *testing.T) {
@@ -400,7 +403,7 @@ func TestWriteDir(t *testing.T) {
 	if err := WriteDir(dir, rendered); err != nil {
 		t.Errorf("second WriteDir: %v", err)
 	}
-	bad := []Rendered{{Script: Script{Name: "../escape"}, Text: "x"}}
+	bad := []Rendered{{Script: Script{Handler: Handler{Name: "../escape"}}, Text: "x"}}
 	if err := WriteDir(dir, bad); err == nil {
 		t.Errorf("WriteDir(%q) = nil, want an error", bad[0].Script.File())
 	}

@@ -10,7 +10,7 @@ import (
 	"github.com/taskerhq/tasker/tasks"
 )
 
-// incomingAnswer is what deluge/scripts/extension/incoming.dg expects: it
+// incomingAnswer is what the Deluge script extension/incoming expects: it
 // posts Message to Channel, and posts nothing when Channel is null.
 type incomingAnswer struct {
 	Channel *string      `json:"channel"`
@@ -18,7 +18,7 @@ type incomingAnswer struct {
 }
 
 // handleExtensionIncoming serves POST /cliq/extension/incoming, called by
-// deluge/scripts/extension/incoming.dg with the third party's request
+// the Deluge script extension/incoming with the third party's request
 // (headers, parameters, body or body_base64) behind the Cliq verifier.
 // Whatever the third party sent gets a card; only a broken forwarder
 // (a body that is not a JSON object, no user object, bad base64) gets 400.
@@ -56,15 +56,16 @@ func handleExtensionIncoming(logger *slog.Logger, tenancy tasks.Tenancy, default
 }
 
 // installAnswer is the installation handler's answer: Cliq activates the
-// extension on status 200 and shows title and message to the installer.
+// extension on status 200 and shows title and message to the installer. The
+// status is the text "200", as in Zoho's Deluge sample (REFERENCE 7.1).
 type installAnswer struct {
-	Status  int    `json:"status"`
+	Status  string `json:"status"`
 	Title   string `json:"title"`
 	Message string `json:"message"`
 }
 
 // handleExtensionInstall serves POST /cliq/extension/install, called by
-// deluge/scripts/extension/install.dg when an organisation installs the
+// the script extension/install when an organisation installs the
 // extension. It records the installer as a Tasker user linked to their Cliq
 // account (the user.linked event of a first contact is the install record)
 // and allows the activation.
@@ -100,7 +101,7 @@ func handleExtensionInstall(logger *slog.Logger, store *tasks.Store, tenancy tas
 		logger.InfoContext(r.Context(), "extension installed",
 			"workspace", string(ws), "organization_id", req.User.OrganizationID, "user_id", u.ID, "new_user", created)
 		encode(w, http.StatusOK, installAnswer{
-			Status:  http.StatusOK,
+			Status:  "200",
 			Title:   "Tasker is ready",
 			Message: "Type /task to add your first task. GitLab, GitHub and other tools can post to a channel through this extension's incoming webhook URL.",
 		})

@@ -28,8 +28,8 @@ func TestExtensionInstall(t *testing.T) {
 		"email": "priya.raman@example.com", "organization_id": "60009876543", "timezone": "Asia/Kolkata"}
 	for i := range 2 {
 		rec := env.serve(signedRequest("/cliq/extension/install", installBody(t, user)))
-		got := mustDecode[installAnswer](t, rec)
-		if rec.Code != http.StatusOK || got.Status != 200 || got.Title == "" || got.Message == "" {
+		got := mustDecode[map[string]any](t, rec)
+		if rec.Code != http.StatusOK || got["status"] != "200" || got["title"] == "" || got["message"] == "" {
 			t.Fatalf("install %d: %d %s", i+1, rec.Code, rec.Body.String())
 		}
 	}

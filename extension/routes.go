@@ -41,9 +41,9 @@ func AddRoutes(r *httprouter.Router, logger *slog.Logger, store *tasks.Store, v 
 	runner := actionRunner{store: store, defaultTimezone: cfg.DefaultTimezone}
 	hooks := hookConfig{logger: logger, poster: poster, defaultChannel: cfg.DefaultChannel, maxBody: cfg.MaxBody}
 
-	// Deluge: deluge/scripts/extension/incoming.dg (extension incoming webhook handler).
+	// Deluge: the Deluge script extension/incoming (extension incoming webhook handler).
 	r.Handler(http.MethodPost, "/cliq/extension/incoming", v.Verify(handleExtensionIncoming(logger, cfg.Tenancy, cfg.DefaultChannel)))
-	// Deluge: deluge/scripts/extension/install.dg (extension installation handler).
+	// Deluge: the Deluge script extension/install (extension installation handler).
 	r.Handler(http.MethodPost, "/cliq/extension/install", v.Verify(handleExtensionInstall(logger, store, cfg.Tenancy, cfg.DefaultTimezone)))
 	// Third parties with a REST API key: the action envelope (SPEC 4.4).
 	r.Handler(http.MethodPost, "/api/cliq/webhook", handleActionWebhook(logger, runner, authenticate, cfg.MaxBody))

@@ -12,7 +12,7 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// Rate is a ceiling of N calls per Per, such as TASKER_CLIQ_RATE's "45/min".
+// Rate is a ceiling of N calls per Per, such as TASKER_CLIQ_RATE's "18/min".
 type Rate struct {
 	N   int
 	Per time.Duration

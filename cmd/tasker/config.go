@@ -44,7 +44,7 @@ type config struct {
 	CliqRefreshToken string `envconfig:"CLIQ_REFRESH_TOKEN"`
 	CliqBot          string `envconfig:"CLIQ_BOT" default:"taskerbot"`
 	CliqPublicKey    string `envconfig:"CLIQ_PUBLIC_KEY"`
-	CliqRate         string `envconfig:"CLIQ_RATE" default:"45/min"`
+	CliqRate         string `envconfig:"CLIQ_RATE" default:"18/min"`
 	CliqChannel      string `envconfig:"CLIQ_CHANNEL"`
 
 	Timezone      string        `default:"UTC"`
@@ -121,7 +121,7 @@ func (c *config) validate() error {
 	}
 	dc, err := cliq.LookupDataCenter(c.CliqDC)
 	if err != nil {
-		return bad("CLIQ_DC", "unknown data centre %q (com, eu, in, com.au, jp, ca, sa, com.cn)", c.CliqDC)
+		return bad("CLIQ_DC", "unknown data centre %q (com, eu, in, com.au, jp, ca, sa, com.cn, uk)", c.CliqDC)
 	}
 	if c.CliqAPIURL == "" {
 		c.CliqAPIURL = dc.APIURL
@@ -174,7 +174,7 @@ func (c *config) validate() error {
 		}
 	}
 	if _, err := tasks.ParseRate(c.CliqRate); err != nil {
-		return bad("CLIQ_RATE", "must be a rate such as 45/min, not %q", c.CliqRate)
+		return bad("CLIQ_RATE", "must be a rate such as 18/min, not %q", c.CliqRate)
 	}
 	if c.APIKeys != "" {
 		if _, err := api.ParseKeys(c.APIKeys); err != nil {

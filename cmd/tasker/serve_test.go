@@ -142,6 +142,11 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		if cfg.Addr != ":8080" || cfg.CliqAPIURL != "https://cliq.zoho.com" || cfg.MaxBody != 1<<20 || cfg.ReminderLead != time.Hour {
 			t.Errorf("defaults = %+v", cfg)
 		}
+		// Cards are limited to 20 a minute per user with a 10-minute lock-out
+		// (REFERENCE 4.5): the default stays below.
+		if cfg.CliqRate != "18/min" {
+			t.Errorf("TASKER_CLIQ_RATE default = %q, want 18/min", cfg.CliqRate)
+		}
 	})
 }
 

@@ -151,7 +151,8 @@ func (o object) MarshalJSON() ([]byte, error) {
 }
 
 // simPayload builds the route and body the Deluge script of the handler
-// would send (deluge/scripts/...): the same keys, in the same order.
+// would send (the deluge package's handler table): the same keys, in the
+// same order.
 func simPayload(o simOptions, text string, now time.Time) (string, object, error) {
 	local, _, _ := strings.Cut(o.email, "@")
 	first, last, _ := strings.Cut(strings.ReplaceAll(local, "_", "."), ".")
@@ -178,12 +179,12 @@ func simPayload(o simOptions, text string, now time.Time) (string, object, error
 	case o.button != "" && o.form != "":
 		return "", nil, errors.New("sim: give --button or --form, not both")
 	case o.button != "":
-		// deluge/scripts/functions/taskaction.dg
+		// the Deluge script functions/taskaction
 		return "/cliq/functions/taskaction", append(envelope("button", "taskaction"),
 			field{"arguments", object{{"key", o.button}}},
 			field{"target", object{{"name", o.button}}},
 			field{"message", object{}},
-			field{"user", user}, field{"chat", chat}, field{"access", access}, field{"environment", environment}), nil
+			field{"user", user}, field{"chat", chat}), nil
 	case o.form != "":
 		var form map[string]json.RawMessage
 		if err := json.Unmarshal([]byte(o.form), &form); err != nil {
@@ -197,7 +198,7 @@ func simPayload(o simOptions, text string, now time.Time) (string, object, error
 			}
 			submitted = object{{"name", name}, {"values", values}}
 		}
-		// deluge/scripts/functions/createtaskform.dg
+		// the Deluge script functions/createtaskform
 		return "/cliq/functions/createtaskform", append(envelope("form_submit", "createtaskform"),
 			field{"form", submitted},
 			field{"user", user}, field{"chat", chat}, field{"access", access}, field{"environment", environment}), nil
@@ -205,14 +206,13 @@ func simPayload(o simOptions, text string, now time.Time) (string, object, error
 		return "", nil, errors.New("sim: say something: TEXT, --button or --form")
 	}
 	if rest, ok := strings.CutPrefix(text, "/task"); ok && (rest == "" || rest[0] == ' ' || rest[0] == '\t') {
-		// deluge/scripts/commands/task.dg
+		// the Deluge script commands/task
 		return "/cliq/commands/task", append(envelope("command", "task"),
 			field{"arguments", strings.TrimSpace(rest)}, field{"options", object{}},
 			field{"user", user}, field{"chat", chat}, field{"mentions", mentions},
-			field{"selections", []any{}}, field{"attachments", []any{}}, field{"location", object{}},
-			field{"access", access}, field{"environment", environment}), nil
+			field{"selections", []any{}}, field{"attachments", []any{}}, field{"location", object{}}), nil
 	}
-	// deluge/scripts/bot/message.dg
+	// the Deluge script bot/message
 	details := object{{"time", now.UnixMilli()}, {"message", object{{"type", "text"}, {"text", text}, {"mentions", mentions}}}}
 	return "/cliq/bot/message", append(envelope("bot_message", "taskerbot"),
 		field{"message", text}, field{"attachments", []any{}}, field{"mentions", mentions}, field{"links", []any{}},
