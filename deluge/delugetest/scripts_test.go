@@ -35,7 +35,7 @@ var scriptAttrs = map[string][]string{
 }
 
 // readScripts returns every *.dg file under ../scripts by its path there.
-func readScripts(t *testing.T) map[string]string {
+func readScripts(t testing.TB) map[string]string {
 	t.Helper()
 	out := map[string]string{}
 	root := os.DirFS("../scripts")

@@ -28,12 +28,22 @@ func formatTime(t time.Time, pattern string) (string, error) {
 				i += 2
 				continue
 			}
-			end := strings.IndexByte(pattern[i+1:], '\'')
-			if end < 0 {
-				return "", fmt.Errorf("date pattern %q has an unclosed quote", pattern)
+			// Quoted text runs to the next lone quote; '' inside it is a quote.
+			i++
+			for {
+				if i >= len(pattern) {
+					return "", fmt.Errorf("date pattern %q has an unclosed quote", pattern)
+				}
+				if pattern[i] == '\'' {
+					if !strings.HasPrefix(pattern[i:], "''") {
+						i++
+						break
+					}
+					i++
+				}
+				b.WriteByte(pattern[i])
+				i++
 			}
-			b.WriteString(pattern[i+1 : i+1+end])
-			i += end + 2
 			continue
 		}
 		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
