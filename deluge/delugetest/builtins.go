@@ -144,7 +144,7 @@ func (in *interp) callEager(name string, args []any) (any, error) {
 		if in.env.PostToChannel == nil {
 			return nil, errors.New("not available: Env.PostToChannel is nil")
 		}
-		msg, err := toGo(args[1], 0)
+		msg, err := toGo(args[1])
 		if err != nil {
 			return nil, err
 		}

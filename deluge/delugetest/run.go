@@ -97,7 +97,7 @@ func (p *Program) Run(ctx context.Context, env Env) (result any, err error) {
 	if _, err := in.exec(p.stmts); err != nil {
 		return nil, fmt.Errorf("%s: %w", p.name, err)
 	}
-	out, err := toGo(in.ret, 0)
+	out, err := toGo(in.ret)
 	if err != nil {
 		return nil, fmt.Errorf("%s: returned value: %w", p.name, err)
 	}

@@ -442,3 +442,14 @@ type failingTransport struct{}
 func (failingTransport) RoundTrip(*http.Request) (*http.Response, error) {
 	return nil, errors.New("no network in fuzzing")
 }
+
+// TestSharedValuesAreBounded builds a list that refers to itself 2^40 times
+// without a cycle: serialising or returning it must fail, not exhaust memory.
+func TestSharedValuesAreBounded(t *testing.T) {
+	src := "l = {1};\n" + strings.Repeat("l = {l, l};\n", 40)
+	for _, tail := range []string{"return l;", "return l.toString();", "return l == l.get(0);"} {
+		if err := runErr(t, src+tail, Env{}); err == nil || !strings.Contains(err.Error(), "too large") {
+			t.Errorf("%s: err = %v, want too large", tail, err)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package delugetest
 
 import (
+	"cmp"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -13,6 +14,7 @@ import (
 	"os"
 	"path"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -280,5 +282,77 @@ func TestIncomingScriptPosts(t *testing.T) {
 	}
 	if b := sent["body_base64"]; b != "eyJhIjoiYiJ9" {
 		t.Errorf("sent body_base64 = %v", b)
+	}
+}
+
+// TestShippedScriptsRun runs every script with exactly its attributes bound, each
+// a distinct value, against a backend that checks the signature and answers.
+func TestShippedScriptsRun(t *testing.T) {
+	const secret = "topsecret"
+	const answer = `{"text":"ok"}`
+	// What a script returns on success when it is not the backend's answer, and the
+	// attributes it forwards changed (so the body cannot hold them as bound).
+	want := map[string]string{"extension/incoming.dg": `{"status":"received"}`}
+	transformed := map[string][]string{"extension/incoming.dg": {"parameters", "body"}}
+	for name, src := range readScripts(t) {
+		attrNames, ok := scriptAttrs[name]
+		if !ok {
+			continue // TestShippedScriptsCheck reports it
+		}
+		t.Run(name, func(t *testing.T) {
+			var sent map[string]any
+			var path string
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				body, _ := io.ReadAll(r.Body)
+				path = r.URL.Path
+				ts := r.Header.Get("X-Tasker-Timestamp")
+				mac := hmac.New(sha256.New, []byte(secret))
+				mac.Write([]byte(ts + "." + string(body)))
+				if got, want := r.Header.Get("X-Tasker-Signature"), "v1="+hex.EncodeToString(mac.Sum(nil)); got != want {
+					t.Errorf("signature %q, want %q", got, want)
+				}
+				if err := json.Unmarshal(body, &sent); err != nil {
+					t.Errorf("body %s: %v", body, err)
+				}
+				io.WriteString(w, answer)
+			}))
+			defer srv.Close()
+			attrs := map[string]any{}
+			for _, a := range attrNames {
+				attrs[a] = map[string]any{"attribute": a}
+			}
+			attrs["body"] = "raw third-party body" // text, as Cliq gives it
+			if !slices.Contains(attrNames, "body") {
+				delete(attrs, "body")
+			}
+			src = strings.NewReplacer("{{PUBLIC_URL}}", srv.URL, "{{SECRET}}", secret).Replace(src)
+			got, err := mustParse(t, name, src).Run(context.Background(), Env{
+				Attrs:         attrs,
+				HTTPClient:    srv.Client(),
+				PostToChannel: func(string, any) any { return map[string]any{} },
+			})
+			if name == "bot/menu.dg" { // reads target, not a menu attribute
+				if err == nil || !strings.Contains(err.Error(), `variable "target" is not defined`) {
+					t.Errorf("Run = %v, want target undefined", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Run = %v", err)
+			}
+			b, _ := json.Marshal(got)
+			wantResult := cmp.Or(want[name], answer)
+			if string(b) != wantResult {
+				t.Errorf("result = %s, want %s", b, wantResult)
+			}
+			if !strings.HasPrefix(path, "/cliq/") {
+				t.Errorf("called %s, want a /cliq/ route", path)
+			}
+			for _, a := range attrNames {
+				if !slices.Contains(transformed[name], a) && !reflect.DeepEqual(sent[a], attrs[a]) {
+					t.Errorf("sent %s = %#v, want %#v", a, sent[a], attrs[a])
+				}
+			}
+		})
 	}
 }

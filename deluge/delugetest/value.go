@@ -296,9 +296,17 @@ func (o *Object) MarshalJSON() ([]byte, error) {
 
 // toGo converts a Deluge value to JSON-shaped Go: maps to *Object, lists to []any,
 // numbers to json.Number, date-times and errors to their text.
-func toGo(v any, depth int) (any, error) {
+func toGo(v any) (any, error) {
+	budget := maxItems // shared lists and maps are copied each time they appear
+	return toGoBudget(v, 0, &budget)
+}
+
+func toGoBudget(v any, depth int, budget *int) (any, error) {
 	if depth > maxDepth {
 		return nil, errTooDeep
+	}
+	if *budget--; *budget < 0 {
+		return nil, errTooLarge
 	}
 	switch v := v.(type) {
 	case int64:
@@ -308,7 +316,7 @@ func toGo(v any, depth int) (any, error) {
 	case *dmap:
 		o := &Object{Keys: slices.Clone(v.keys), Values: make(map[string]any, len(v.keys))}
 		for _, k := range v.keys {
-			x, err := toGo(v.vals[k], depth+1)
+			x, err := toGoBudget(v.vals[k], depth+1, budget)
 			if err != nil {
 				return nil, err
 			}
@@ -318,7 +326,7 @@ func toGo(v any, depth int) (any, error) {
 	case *dlist:
 		out := make([]any, len(v.items))
 		for i, x := range v.items {
-			g, err := toGo(x, depth+1)
+			g, err := toGoBudget(x, depth+1, budget)
 			if err != nil {
 				return nil, err
 			}
