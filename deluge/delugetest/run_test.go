@@ -453,3 +453,19 @@ func TestSharedValuesAreBounded(t *testing.T) {
 		}
 	}
 }
+
+func TestUnknownNames(t *testing.T) {
+	src := "m = Map();\nm.containsKey(\"a\");\nx = zoho.crm.getRecords(\"Leads\");\ny = e.msg;\nz = List(1);"
+	err := mustParse(t, "t.dg", src).Check(nil)
+	want := "line 2: unknown method containsKey\n" +
+		"line 3: unknown function zoho.crm.getRecords\n" +
+		"line 4: variable \"e\" is not defined\n" +
+		"line 4: unknown field msg (only a caught error has message and lineNo)\n" +
+		"line 5: List takes 0 arguments, got 1"
+	if err == nil || err.Error() != want {
+		t.Errorf("Check = %v\nwant %s", err, want)
+	}
+	if err := runErr(t, src, Env{}); err == nil || err.Error() != "test.dg: line 2: map has no method containsKey" {
+		t.Errorf("Run = %v", err)
+	}
+}
