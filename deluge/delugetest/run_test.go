@@ -402,7 +402,8 @@ func TestCyclicValue(t *testing.T) {
 }
 
 func FuzzParse(f *testing.F) {
-	for _, src := range readScripts(f) {
+	texts, _ := scripts(f)
+	for _, src := range texts {
 		f.Add(src)
 	}
 	for _, seed := range []string{
