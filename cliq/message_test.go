@@ -54,14 +54,14 @@ func createTaskForm() cliq.Form {
 		Name: "create_task", Title: "New task", Hint: "Create a task", ButtonLabel: "Create",
 		Action: cliq.SubmitTo("createtaskform"),
 		Inputs: []cliq.FormInput{
-			{Type: cliq.InputText, Name: "title", Label: "Title", Placeholder: "What needs doing?", Mandatory: true, MaxLength: 300},
-			{Type: cliq.InputTextarea, Name: "description", Label: "Description", Placeholder: "Details"},
-			{Type: cliq.InputNativeSelect, Name: "assignee", Label: "Assignee", Placeholder: "Pick a user", DataSource: "users"},
-			{Type: cliq.InputSelect, Name: "priority", Label: "Priority", Placeholder: "Priority", Options: priorities, Value: priorities[1]},
+			{Type: cliq.InputText, Name: "title", Label: "Title", Placeholder: "What needs doing?", Mandatory: true, MaxLength: 100},
+			{Type: cliq.InputTextarea, Name: "description", Label: "Description", Placeholder: "Details", MaxLength: 5000},
+			{Type: cliq.InputNativeSelect, Name: "assignee", Label: "Assignee", Placeholder: "Pick a person", DataSource: "contacts", Filter: "colleagues"},
+			{Type: cliq.InputSelect, Name: "priority", Label: "Priority", Placeholder: "Priority", Options: priorities, Value: priorities[1].Value},
 			{Type: cliq.InputDatetime, Name: "due", Label: "Due", Placeholder: "When"},
 			{Type: cliq.InputSelect, Name: "remind_before", Label: "Remind me", Placeholder: "Before due",
 				Options: []cliq.Option{{Label: "15 minutes before", Value: "15"}, {Label: "1 hour before", Value: "60"}}},
-			{Type: cliq.InputSelect, Name: "labels", Label: "Labels", Placeholder: "Tags", Multiple: true, MaxSelections: 20,
+			{Type: cliq.InputSelect, Name: "labels", Label: "Labels", Placeholder: "Tags", Multiple: true, MaxSelections: 2,
 				Options: []cliq.Option{{Label: "docs", Value: "docs"}, {Label: "release", Value: "release"}}},
 			{Type: cliq.InputToggle, Name: "notify_channel", Label: "Post in this chat", Value: true},
 		},
@@ -175,7 +175,8 @@ func TestFormValidate(t *testing.T) {
 	if err == nil {
 		t.Fatal("Validate() = nil for a broken form")
 	}
-	for _, want := range []string{"form name", "title", "action", `"p" needs options`, `"p" is used twice`, `"u" needs a data source`} {
+	for _, want := range []string{"name: 51 characters", "title: is empty", "action.name: is empty",
+		"inputs[0].options: is required", `inputs[1].name: "p" is also the name of inputs[0]`, "inputs[2].data_source: is required"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("Validate() = %v, want it to mention %s", err, want)
 		}
@@ -185,7 +186,7 @@ func TestFormValidate(t *testing.T) {
 func TestValidateAndTruncate(t *testing.T) {
 	m := cliq.Message{
 		Text: strings.Repeat("é", cliq.MaxTextLength+1),
-		Card: &cliq.Card{Title: strings.Repeat("t", 201)},
+		Card: &cliq.Card{Title: strings.Repeat("t", 201), Theme: cliq.ThemeModernInline},
 	}
 	for range cliq.MaxButtons + 1 {
 		m.Buttons = append(m.Buttons, cliq.FunctionButton("A label far longer than twenty", "f", "k"))
@@ -197,7 +198,8 @@ func TestValidateAndTruncate(t *testing.T) {
 	if err == nil {
 		t.Fatal("Validate() = nil for a message over every limit")
 	}
-	for _, want := range []string{"text has 5001 characters", "card title", "6 buttons", "label", "21 slides"} {
+	for _, want := range []string{"text: 5001 characters, limit 5000", "card.title: 201 characters", "buttons: 6 items, limit 5",
+		"buttons[5].label: 30 characters, limit 20", "slides: 21 items, limit 20"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("Validate() = %v, want it to mention %q", err, want)
 		}
