@@ -437,12 +437,10 @@ func (c *checker) table(path string, v any) []string {
 	}
 	c.only(path, t, "headers", "rows")
 	hp, rp := field(path, "headers"), field(path, "rows")
-	h, ok := t["headers"]
-	if !ok {
+	var headers []string
+	if h, ok := t["headers"]; !ok {
 		c.add(hp, "is required")
-	}
-	headers := c.strings(hp, h, 0)
-	if ok && len(headers) == 0 {
+	} else if headers = c.strings(hp, h, 0); len(headers) == 0 {
 		c.add(hp, "is empty")
 	}
 	for i, name := range headers {
