@@ -293,10 +293,10 @@ func (c *checker) dateFilter(path string, in map[string]any, layout string) {
 	}
 	if v, ok := f["allowed_days"]; ok {
 		dp := field(p, "allowed_days")
-		for i, d := range c.strings(dp, v, 0) {
+		c.strings(dp, v, func(p, d string) {
 			if !slices.Contains(weekdays, d) {
-				c.add(at(dp, i), "%q is not a day from monday to sunday", d)
+				c.add(p, "%q is not a day from monday to sunday", d)
 			}
-		}
+		})
 	}
 }

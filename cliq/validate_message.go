@@ -378,7 +378,7 @@ func (c *checker) slide(path string, v any) {
 		c.only(sp, styles, "width", "sticky")
 		c.tableStyles(sp, styles, len(headers))
 	case SlideList:
-		c.strings(dp, data, 0)
+		c.strings(dp, data, nil)
 		c.only(sp, styles, "type")
 		c.oneOf(sp, styles, "type", false, "disc", "circle", "square", "decimal",
 			"lower-alpha", "upper-alpha", "lower-roman", "upper-roman")
@@ -404,15 +404,14 @@ func (c *checker) slide(path string, v any) {
 		}
 		c.only(sp, styles)
 	case SlideImages:
-		for i, u := range c.strings(dp, data, 0) {
-			c.link(at(dp, i), u, 0, "https")
-		}
+		c.strings(dp, data, func(p, u string) { c.link(p, u, 0, "https") })
 		c.only(sp, styles)
 	}
 }
 
-// strings checks that v is an array of strings and returns them.
-func (c *checker) strings(path string, v any, limit int) []string {
+// strings checks that v is an array of strings and returns them; each, if
+// not nil, is called with every string and its path.
+func (c *checker) strings(path string, v any, each func(path, s string)) []string {
 	a, _ := c.array(path, v)
 	out := make([]string, 0, len(a))
 	for i, e := range a {
@@ -421,7 +420,9 @@ func (c *checker) strings(path string, v any, limit int) []string {
 			c.add(at(path, i), "want a string, got %s", kind(e))
 			continue
 		}
-		c.length(at(path, i), s, limit)
+		if each != nil {
+			each(at(path, i), s)
+		}
 		out = append(out, s)
 	}
 	return out
@@ -440,12 +441,15 @@ func (c *checker) table(path string, v any) []string {
 	var headers []string
 	if h, ok := t["headers"]; !ok {
 		c.add(hp, "is required")
-	} else if headers = c.strings(hp, h, 0); len(headers) == 0 {
-		c.add(hp, "is empty")
-	}
-	for i, name := range headers {
-		if slices.Contains(headers[:i], name) { // rows could not tell the columns apart
-			c.add(at(hp, i), "%q appears twice", name)
+	} else {
+		c.strings(hp, h, func(p, name string) {
+			if slices.Contains(headers, name) { // rows could not tell the columns apart
+				c.add(p, "%q appears twice", name)
+			}
+			headers = append(headers, name)
+		})
+		if len(headers) == 0 {
+			c.add(hp, "is empty")
 		}
 	}
 	r, ok := t["rows"]
