@@ -65,6 +65,7 @@ type Problem struct {
 	Message string
 }
 
+// String gives "path: message", or the message alone for the whole value.
 func (p Problem) String() string {
 	if p.Path == "" {
 		return p.Message
@@ -72,6 +73,7 @@ func (p Problem) String() string {
 	return p.Path + ": " + p.Message
 }
 
+// Error lists every problem, separated by semicolons.
 func (e *ValidationError) Error() string {
 	parts := make([]string, len(e.Problems))
 	for i, p := range e.Problems {
