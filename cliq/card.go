@@ -2,8 +2,6 @@ package cliq
 
 import (
 	"encoding/json"
-	"fmt"
-	"unicode/utf8"
 )
 
 // Card themes Cliq renders. Unknown themes must not be sent.
@@ -55,22 +53,6 @@ func URLButton(label, url string) Button {
 		Type:   ButtonPositive,
 		Action: Action{Type: ActionOpenURL, Data: ActionData{Web: url}},
 	}
-}
-
-func (b Button) validate() error {
-	switch {
-	case b.Label == "":
-		return fmt.Errorf("label is empty")
-	case utf8.RuneCountInString(b.Label) > MaxButtonLabelLength:
-		return fmt.Errorf("label %q is longer than %d characters", b.Label, MaxButtonLabelLength)
-	case utf8.RuneCountInString(b.Hint) > MaxButtonHintLength:
-		return fmt.Errorf("hint is longer than %d characters", MaxButtonHintLength)
-	case utf8.RuneCountInString(b.Key) > MaxButtonKeyLength:
-		return fmt.Errorf("key is longer than %d characters", MaxButtonKeyLength)
-	case b.Action.Type == "":
-		return fmt.Errorf("action type is empty")
-	}
-	return nil
 }
 
 // Button action types.

@@ -42,13 +42,18 @@ func NewClient(hc *http.Client, baseURL string) (*Client, error) {
 
 // PostToChannel posts m to the channel with unique name channel, as the bot
 // whose unique name is bot (empty: as the token's owner). The bot must be a
-// participant of the channel. m is cut to Cliq's limits first.
+// participant of the channel. m is cut to Cliq's limits first; what cutting
+// cannot fix is returned as a *ValidationError and nothing is sent.
 func (c *Client) PostToChannel(ctx context.Context, channel, bot string, m Message) error {
+	m, err := fit(m, ChannelPost)
+	if err != nil {
+		return fmt.Errorf("cliq: post to channel %s: %w", channel, err)
+	}
 	path := "api/v2/channelsbyname/" + url.PathEscape(channel) + "/message"
 	if bot != "" {
 		path += "?bot_unique_name=" + url.QueryEscape(bot)
 	}
-	req, err := c.newRequest(ctx, http.MethodPost, path, m.Truncate())
+	req, err := c.newRequest(ctx, http.MethodPost, path, m)
 	if err != nil {
 		return err
 	}
@@ -63,16 +68,21 @@ type SentMessage struct {
 
 // PostToBotUsers sends m through the bot to each user ID (ZUID) as a direct
 // message, and returns what Cliq delivered, keyed by user ID. m is cut to
-// Cliq's limits first.
+// Cliq's limits first; what cutting cannot fix is returned as a
+// *ValidationError and nothing is sent.
 func (c *Client) PostToBotUsers(ctx context.Context, bot string, userIDs []string, m Message) (map[string]SentMessage, error) {
 	if len(userIDs) == 0 {
 		return nil, errors.New("cliq: post to bot users: no user ids")
+	}
+	m, err := fit(m, BotMessage)
+	if err != nil {
+		return nil, fmt.Errorf("cliq: post to bot users: %w", err)
 	}
 	body := struct {
 		Message
 		UserIDs     string `json:"userids"` // one comma-separated string, as Cliq wants
 		SyncMessage bool   `json:"sync_message"`
-	}{m.Truncate(), strings.Join(userIDs, ","), true}
+	}{m, strings.Join(userIDs, ","), true}
 	req, err := c.newRequest(ctx, http.MethodPost, "api/v2/bots/"+url.PathEscape(bot)+"/message", body)
 	if err != nil {
 		return nil, err
@@ -87,9 +97,14 @@ func (c *Client) PostToBotUsers(ctx context.Context, bot string, userIDs []strin
 }
 
 // PostToChat posts m into the chat with id chatID (a DM, group, channel chat
-// or thread). m is cut to Cliq's limits first.
+// or thread). m is cut to Cliq's limits first; what cutting cannot fix is
+// returned as a *ValidationError and nothing is sent.
 func (c *Client) PostToChat(ctx context.Context, chatID string, m Message) error {
-	req, err := c.newRequest(ctx, http.MethodPost, "api/v2/chats/"+url.PathEscape(chatID)+"/message", m.Truncate())
+	m, err := fit(m, ChatPost)
+	if err != nil {
+		return fmt.Errorf("cliq: post to chat %s: %w", chatID, err)
+	}
+	req, err := c.newRequest(ctx, http.MethodPost, "api/v2/chats/"+url.PathEscape(chatID)+"/message", m)
 	if err != nil {
 		return err
 	}
@@ -98,17 +113,30 @@ func (c *Client) PostToChat(ctx context.Context, chatID string, m Message) error
 
 // PostToWebhookURL posts m to a full Cliq URL authenticated by its ?zapikey=,
 // such as a channel or bot message URL. The key never appears in errors.
-// m is cut to Cliq's limits first.
+// m is cut to Cliq's limits first; what cutting cannot fix is returned as a
+// *ValidationError and nothing is sent.
 func (c *Client) PostToWebhookURL(ctx context.Context, rawURL string, m Message) error {
 	u, err := url.Parse(rawURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return fmt.Errorf("cliq: webhook url %q is not an absolute http(s) url", RedactURL(rawURL))
 	}
-	req, err := c.newRequest(ctx, http.MethodPost, u.String(), m.Truncate())
+	m, err = fit(m, ChannelPost) // channel and bot message URLs share these rules
+	if err != nil {
+		return fmt.Errorf("cliq: post to webhook url: %w", err)
+	}
+	req, err := c.newRequest(ctx, http.MethodPost, u.String(), m)
 	if err != nil {
 		return err
 	}
 	return c.do(req, nil)
+}
+
+// fit cuts m to Cliq's limits and checks what is left for d: a message
+// Cliq would refuse is not worth a call against the rate limit (REFERENCE
+// §4.5).
+func fit(m Message, d Destination) (Message, error) {
+	m = m.Truncate()
+	return m, m.ValidateFor(d)
 }
 
 // newRequest builds a request for path, resolved against the base URL (an

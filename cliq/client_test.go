@@ -415,3 +415,38 @@ func TestLookupDataCenter(t *testing.T) {
 		}
 	}
 }
+
+func TestPostRefusesWhatCuttingCannotFix(t *testing.T) {
+	srv, _, c := newTestClient(t)
+	ctx := context.Background()
+	tests := []struct {
+		name string
+		post func(cliq.Message) error
+	}{
+		{"Channel", func(m cliq.Message) error { return c.PostToChannel(ctx, "devtasks", "taskerbot", m) }},
+		{"BotUsers", func(m cliq.Message) error {
+			_, err := c.PostToBotUsers(ctx, "taskerbot", []string{"600"}, m)
+			return err
+		}},
+		{"Chat", func(m cliq.Message) error { return c.PostToChat(ctx, "CT_1", m) }},
+		{"WebhookURL", func(m cliq.Message) error {
+			return c.PostToWebhookURL(ctx, srv.URL+"/api/v2/channelsbyname/devtasks/message?zapikey="+cliqtest.ZapiKey, m)
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, m := range []cliq.Message{
+				{Text: "t", Buttons: []cliq.Button{cliq.FunctionButton("Done", "taskaction", strings.Repeat("k", 101))}},
+				{Card: &cliq.Card{Title: "no text", Theme: cliq.ThemeModernInline}},
+			} {
+				err := tt.post(m)
+				if _, ok := errors.AsType[*cliq.ValidationError](err); !ok {
+					t.Errorf("post = %v, want a *cliq.ValidationError", err)
+				}
+			}
+		})
+	}
+	if calls := srv.Calls(); len(calls) != 0 {
+		t.Errorf("%d calls for messages Cliq would refuse, want none", len(calls))
+	}
+}

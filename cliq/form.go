@@ -2,16 +2,13 @@ package cliq
 
 import (
 	"encoding/json"
-	"errors"
-	"fmt"
-	"unicode/utf8"
 )
 
 // Form limits.
 const (
 	// MaxFormInputs is the number of inputs a form may have.
 	MaxFormInputs = 25
-	// MaxFormNameLength bounds form and input names.
+	// MaxFormNameLength bounds form and input names (REFERENCE §8).
 	MaxFormNameLength = 50
 )
 
@@ -70,6 +67,19 @@ func (f Form) MarshalJSON() ([]byte, error) {
 
 // FormInput is one field of a form. Mandatory is always sent because Cliq's
 // default differs by type (true for text, false for checkbox).
+//
+// Value is the default (REFERENCE §8.1): text for text, textarea, date
+// (yyyy-MM-dd) and native_select (the picked id); for select, radio and
+// checkbox the value of one option as text (comma-separated when several may
+// be picked), never an Option; a bool for toggle; for datetime an object
+// {"date_time": "yyyy-MM-ddTHH:mm", "time_zone_id": "<IANA zone>"}.
+//
+// DataSource is what a native_select lists: "channels", "conversations",
+// "teams" or "contacts" (people come from contacts; there is no "users").
+// Filter narrows it with one text per source: channels take organization,
+// team, private or external; conversations dm, channels, adhoc or bots;
+// contacts colleagues or contacts; teams none. A date or datetime input's
+// Filter is an object {from, to, allowed_days}.
 type FormInput struct {
 	Type            string   `json:"type"`
 	Name            string   `json:"name"`
@@ -77,14 +87,15 @@ type FormInput struct {
 	Hint            string   `json:"hint,omitempty"`
 	Placeholder     string   `json:"placeholder,omitempty"`
 	Mandatory       bool     `json:"mandatory"`
-	Value           any      `json:"value,omitempty"` // default: string, bool, or Option
+	Value           any      `json:"value,omitempty"` // default, see below
 	Format          string   `json:"format,omitempty"`
 	MinLength       int      `json:"min_length,omitempty"`
 	MaxLength       int      `json:"max_length,omitempty"`
 	Options         []Option `json:"options,omitempty"`
 	Multiple        bool     `json:"multiple,omitempty"`
 	MaxSelections   int      `json:"max_selections,omitempty"`
-	DataSource      string   `json:"data_source,omitempty"` // native_select: users, channels, chats, teams
+	DataSource      string   `json:"data_source,omitempty"` // native_select: see below
+	Filter          any      `json:"filter,omitempty"`      // native_select, date, datetime: see below
 	TriggerOnChange bool     `json:"trigger_on_change,omitempty"`
 }
 
@@ -95,36 +106,8 @@ type Option struct {
 	Value string `json:"value"`
 }
 
-// Validate reports every way f breaks Cliq's form rules, joined, or nil.
+// Validate reports every way f breaks Cliq's form rules (REFERENCE §8) as a
+// *ValidationError naming each bad field, or nil.
 func (f Form) Validate() error {
-	var errs []error
-	if f.Name == "" || utf8.RuneCountInString(f.Name) > MaxFormNameLength {
-		errs = append(errs, fmt.Errorf("cliq: form name must have 1 to %d characters", MaxFormNameLength))
-	}
-	if f.Title == "" {
-		errs = append(errs, errors.New("cliq: form title is empty"))
-	}
-	if f.Action.Type == "" || f.Action.Name == "" {
-		errs = append(errs, errors.New("cliq: form action needs a type and a function name"))
-	}
-	if len(f.Inputs) == 0 || len(f.Inputs) > MaxFormInputs {
-		errs = append(errs, fmt.Errorf("cliq: form has %d inputs, want 1 to %d", len(f.Inputs), MaxFormInputs))
-	}
-	seen := make(map[string]bool, len(f.Inputs))
-	for i, in := range f.Inputs {
-		switch {
-		case in.Type == "":
-			errs = append(errs, fmt.Errorf("cliq: input %d has no type", i))
-		case in.Name == "" || utf8.RuneCountInString(in.Name) > MaxFormNameLength:
-			errs = append(errs, fmt.Errorf("cliq: input %d name must have 1 to %d characters", i, MaxFormNameLength))
-		case seen[in.Name]:
-			errs = append(errs, fmt.Errorf("cliq: input name %q is used twice", in.Name))
-		case (in.Type == InputSelect || in.Type == InputRadio || in.Type == InputCheckbox) && len(in.Options) == 0:
-			errs = append(errs, fmt.Errorf("cliq: input %q needs options", in.Name))
-		case in.Type == InputNativeSelect && in.DataSource == "":
-			errs = append(errs, fmt.Errorf("cliq: input %q needs a data source", in.Name))
-		}
-		seen[in.Name] = true
-	}
-	return errors.Join(errs...)
+	return validateValue(HandlerResponse, f)
 }

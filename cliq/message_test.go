@@ -3,6 +3,7 @@ package cliq_test
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"flag"
 	"os"
 	"path/filepath"
@@ -54,14 +55,14 @@ func createTaskForm() cliq.Form {
 		Name: "create_task", Title: "New task", Hint: "Create a task", ButtonLabel: "Create",
 		Action: cliq.SubmitTo("createtaskform"),
 		Inputs: []cliq.FormInput{
-			{Type: cliq.InputText, Name: "title", Label: "Title", Placeholder: "What needs doing?", Mandatory: true, MaxLength: 300},
-			{Type: cliq.InputTextarea, Name: "description", Label: "Description", Placeholder: "Details"},
-			{Type: cliq.InputNativeSelect, Name: "assignee", Label: "Assignee", Placeholder: "Pick a user", DataSource: "users"},
-			{Type: cliq.InputSelect, Name: "priority", Label: "Priority", Placeholder: "Priority", Options: priorities, Value: priorities[1]},
+			{Type: cliq.InputText, Name: "title", Label: "Title", Placeholder: "What needs doing?", Mandatory: true, MaxLength: 100},
+			{Type: cliq.InputTextarea, Name: "description", Label: "Description", Placeholder: "Details", MaxLength: 5000},
+			{Type: cliq.InputNativeSelect, Name: "assignee", Label: "Assignee", Placeholder: "Pick a person", DataSource: "contacts", Filter: "colleagues"},
+			{Type: cliq.InputSelect, Name: "priority", Label: "Priority", Placeholder: "Priority", Options: priorities, Value: priorities[1].Value},
 			{Type: cliq.InputDatetime, Name: "due", Label: "Due", Placeholder: "When"},
 			{Type: cliq.InputSelect, Name: "remind_before", Label: "Remind me", Placeholder: "Before due",
 				Options: []cliq.Option{{Label: "15 minutes before", Value: "15"}, {Label: "1 hour before", Value: "60"}}},
-			{Type: cliq.InputSelect, Name: "labels", Label: "Labels", Placeholder: "Tags", Multiple: true, MaxSelections: 20,
+			{Type: cliq.InputSelect, Name: "labels", Label: "Labels", Placeholder: "Tags", Multiple: true, MaxSelections: 2,
 				Options: []cliq.Option{{Label: "docs", Value: "docs"}, {Label: "release", Value: "release"}}},
 			{Type: cliq.InputToggle, Name: "notify_channel", Label: "Post in this chat", Value: true},
 		},
@@ -175,7 +176,8 @@ func TestFormValidate(t *testing.T) {
 	if err == nil {
 		t.Fatal("Validate() = nil for a broken form")
 	}
-	for _, want := range []string{"form name", "title", "action", `"p" needs options`, `"p" is used twice`, `"u" needs a data source`} {
+	for _, want := range []string{"name: 51 characters", "title: is empty", "action.name: is empty",
+		"inputs[0].options: is required", `inputs[1].name: "p" is also the name of inputs[0]`, "inputs[2].data_source: is required"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("Validate() = %v, want it to mention %s", err, want)
 		}
@@ -185,7 +187,7 @@ func TestFormValidate(t *testing.T) {
 func TestValidateAndTruncate(t *testing.T) {
 	m := cliq.Message{
 		Text: strings.Repeat("é", cliq.MaxTextLength+1),
-		Card: &cliq.Card{Title: strings.Repeat("t", 201)},
+		Card: &cliq.Card{Title: strings.Repeat("t", 201), Theme: cliq.ThemeModernInline},
 	}
 	for range cliq.MaxButtons + 1 {
 		m.Buttons = append(m.Buttons, cliq.FunctionButton("A label far longer than twenty", "f", "k"))
@@ -197,7 +199,8 @@ func TestValidateAndTruncate(t *testing.T) {
 	if err == nil {
 		t.Fatal("Validate() = nil for a message over every limit")
 	}
-	for _, want := range []string{"text has 5001 characters", "card title", "6 buttons", "label", "21 slides"} {
+	for _, want := range []string{"text: 5001 characters, limit 5000", "card.title: 201 characters", "buttons: 6 items, limit 5",
+		"buttons[5].label: 30 characters, limit 20", "slides: 21 items, limit 20"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("Validate() = %v, want it to mention %q", err, want)
 		}
@@ -223,5 +226,100 @@ func TestEmptyMessageMarshalsToEmptyObject(t *testing.T) {
 	b, err := json.Marshal(cliq.Message{})
 	if err != nil || !bytes.Equal(b, []byte("{}")) {
 		t.Errorf("Marshal(Message{}) = %s, %v; want {}", b, err)
+	}
+}
+
+func TestTruncateKeepsMentionsAndLinksWhole(t *testing.T) {
+	pad := strings.Repeat("a", cliq.MaxTextLength-10)
+	tests := []struct {
+		name, text, want string
+	}{
+		{"Mention", pad + " hi {@60012345678} there", pad + " hi …"},
+		{"Channel", pad + " in {#O123456789} now", pad + " in …"},
+		{"Link", pad + " see [the task](https://x.example/t/1) now", pad + " see …"},
+		{"SilentMention", pad + "[Priya Raman](zohoid:600123) ok", pad + "…"},
+		{"ClosedMention", pad + "{@1} b c d e f g h", pad + "{@1} b c …"},
+		{"PlainBrackets", pad + " [a] and {b} and more words", pad + " [a] and …"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := cliq.Text(tt.text).Truncate().Text
+			if got != tt.want {
+				t.Errorf("Truncate() ends %q, want %q", got[len(pad)-5:], tt.want[len(pad)-5:])
+			}
+			if n := utf8.RuneCountInString(got); n > cliq.MaxTextLength {
+				t.Errorf("Truncate() has %d characters, limit %d", n, cliq.MaxTextLength)
+			}
+		})
+	}
+}
+
+func TestTruncateFitsSlides(t *testing.T) {
+	long := strings.Repeat("x", 4000)
+	m := cliq.Message{Text: "t", Slides: []cliq.Slide{
+		cliq.TextSlide("A", long),
+		cliq.ListSlide("B", long, long, "short"),
+		cliq.TextSlide("C", "dropped after the slide that was cut"),
+	}}
+	got := m.Truncate()
+	if err := got.Validate(); err != nil {
+		t.Fatalf("Truncate().Validate() = %v", err)
+	}
+	want := []cliq.Slide{cliq.TextSlide("A", long), cliq.ListSlide("B", long)}
+	if diff := cmp.Diff(want, got.Slides); diff != "" {
+		t.Errorf("Truncate() slides (-want +got):\n%s", diff)
+	}
+
+	rows := make([][]string, 3000)
+	for i := range rows {
+		rows[i] = []string{"n", "v"}
+	}
+	got = cliq.Message{Text: "t", Slides: []cliq.Slide{cliq.TableSlide("T", []string{"N", "V"}, rows...)}}.Truncate()
+	if err := got.Validate(); err != nil {
+		t.Fatalf("Truncate().Validate() of a long table = %v", err)
+	}
+	if n := len(got.Slides[0].Data.(cliq.Table).Rows); n == 0 || n == len(rows) {
+		t.Errorf("Truncate() kept %d of %d rows, want some", n, len(rows))
+	}
+
+	got = cliq.Message{Text: "t", Slides: []cliq.Slide{cliq.TextSlide("T", strings.Repeat("y", 12000))}}.Truncate()
+	if n := utf8.RuneCountInString(got.Slides[0].Data.(string)); n != cliq.MaxSlidesText-1 {
+		t.Errorf("Truncate() cut a text slide to %d characters, want %d", n, cliq.MaxSlidesText-1)
+	}
+}
+
+func TestTruncateCutsConfirmButNotKeys(t *testing.T) {
+	b := cliq.FunctionButton("Done", "taskaction", strings.Repeat("k", 101))
+	b.Action.Confirm = &cliq.Confirm{Title: strings.Repeat("t", 101), Input: strings.Repeat("i", 301)}
+	m := cliq.Message{Text: "t", Buttons: []cliq.Button{b}}
+	got := m.Truncate()
+	var verr *cliq.ValidationError
+	if err := got.Validate(); !errors.As(err, &verr) || len(verr.Problems) != 1 || verr.Problems[0].Path != "buttons[0].key" {
+		t.Errorf("Truncate().Validate() = %v, want only the key reported", err)
+	}
+	if got.Buttons[0].Key != b.Key || m.Buttons[0].Action.Confirm.Title != b.Action.Confirm.Title {
+		t.Error("Truncate() cut the key or changed the original confirm")
+	}
+}
+
+func TestWithFunctionOwner(t *testing.T) {
+	mine := cliq.FunctionButton("Done", "taskaction", "done:1")
+	theirs := cliq.FunctionButton("Other", "otherfn", "x")
+	theirs.Action.Data.Owner = "them@example.com"
+	m := cliq.Message{Text: "t", Buttons: []cliq.Button{mine, theirs, cliq.URLButton("Open", "https://x.example")}}
+
+	got := m.WithFunctionOwner("me@example.com")
+	owners := []string{got.Buttons[0].Action.Data.Owner, got.Buttons[1].Action.Data.Owner, got.Buttons[2].Action.Data.Owner}
+	if diff := cmp.Diff([]string{"me@example.com", "them@example.com", ""}, owners); diff != "" {
+		t.Errorf("WithFunctionOwner() owners (-want +got):\n%s", diff)
+	}
+	if m.Buttons[0].Action.Data.Owner != "" {
+		t.Error("WithFunctionOwner() changed the original message")
+	}
+	if err := got.Validate(); err != nil {
+		t.Errorf("WithFunctionOwner().Validate() = %v", err)
+	}
+	if got := m.WithFunctionOwner(""); got.Buttons[0].Action.Data.Owner != "" {
+		t.Error("WithFunctionOwner(\"\") set an owner")
 	}
 }
