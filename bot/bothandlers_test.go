@@ -111,3 +111,22 @@ func TestMessageActionAddTask(t *testing.T) {
 		t.Errorf("unknown message action = %d, want 404", status)
 	}
 }
+
+// TestAnswersNameTheFunctionOwner: functions are personal in Cliq, so a
+// button sent to anyone but their owner must name the owner.
+func TestAnswersNameTheFunctionOwner(t *testing.T) {
+	for _, owner := range []string{"", "admin@example.com"} {
+		tb := newTestBot(t, func(o *Options) { o.FunctionOwner = owner })
+		got := tb.command(t, "add Water plants", nil)
+		bs, _ := got["buttons"].([]any)
+		if len(bs) == 0 {
+			t.Fatalf("answer %v has no buttons", got)
+		}
+		for _, b := range bs {
+			data, _ := b.(map[string]any)["action"].(map[string]any)["data"].(map[string]any)
+			if got, _ := data["owner"].(string); got != owner {
+				t.Errorf("owner %q: button %v names owner %q", owner, b, got)
+			}
+		}
+	}
+}

@@ -36,6 +36,10 @@ func serveCall(logger *slog.Logger, store *tasks.Store, opts Options, zones *zon
 			respondError(w, r, logger, err)
 			return
 		}
+		if m, ok := reply.(cliq.Message); ok {
+			// Cut to Cliq's limits rather than have the answer refused.
+			reply = m.Truncate().WithFunctionOwner(opts.FunctionOwner)
+		}
 		encode(w, http.StatusOK, reply)
 	}
 }

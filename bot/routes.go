@@ -41,6 +41,10 @@ type Options struct {
 	// queue, for the create_task form's notify_channel. nil: the form's own
 	// answer is the only copy of the new task's card.
 	Poster Poster
+	// FunctionOwner is TASKER_CLIQ_FUNCTION_OWNER, the email of the Cliq
+	// user who owns the functions; every button of an answer names it, so
+	// Cliq finds the function whoever clicks. "" names none.
+	FunctionOwner string
 	// Webhooks answers the buttons of a disabled webhook endpoint's alert;
 	// cmd passes the webhooks service. nil: those buttons explain that
 	// webhooks are managed through the REST API.

@@ -21,6 +21,10 @@ type Client struct {
 	hc      *http.Client
 	baseURL *url.URL // ends in "/"
 	now     func() time.Time
+	// FunctionOwner is the email of the Cliq user whose functions the
+	// buttons invoke (TASKER_CLIQ_FUNCTION_OWNER); set, every function
+	// button sent names it, so Cliq finds the function for other users.
+	FunctionOwner string
 }
 
 // NewClient returns a client for the Cliq API at baseURL, e.g.
@@ -45,7 +49,7 @@ func NewClient(hc *http.Client, baseURL string) (*Client, error) {
 // participant of the channel. m is cut to Cliq's limits first; what cutting
 // cannot fix is returned as a *ValidationError and nothing is sent.
 func (c *Client) PostToChannel(ctx context.Context, channel, bot string, m Message) error {
-	m, err := fit(m, ChannelPost)
+	m, err := c.fit(m, ChannelPost)
 	if err != nil {
 		return fmt.Errorf("cliq: post to channel %s: %w", channel, err)
 	}
@@ -74,7 +78,7 @@ func (c *Client) PostToBotUsers(ctx context.Context, bot string, userIDs []strin
 	if len(userIDs) == 0 {
 		return nil, errors.New("cliq: post to bot users: no user ids")
 	}
-	m, err := fit(m, BotMessage)
+	m, err := c.fit(m, BotMessage)
 	if err != nil {
 		return nil, fmt.Errorf("cliq: post to bot users: %w", err)
 	}
@@ -100,7 +104,7 @@ func (c *Client) PostToBotUsers(ctx context.Context, bot string, userIDs []strin
 // or thread). m is cut to Cliq's limits first; what cutting cannot fix is
 // returned as a *ValidationError and nothing is sent.
 func (c *Client) PostToChat(ctx context.Context, chatID string, m Message) error {
-	m, err := fit(m, ChatPost)
+	m, err := c.fit(m, ChatPost)
 	if err != nil {
 		return fmt.Errorf("cliq: post to chat %s: %w", chatID, err)
 	}
@@ -120,7 +124,7 @@ func (c *Client) PostToWebhookURL(ctx context.Context, rawURL string, m Message)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return fmt.Errorf("cliq: webhook url %q is not an absolute http(s) url", RedactURL(rawURL))
 	}
-	m, err = fit(m, ChannelPost) // channel and bot message URLs share these rules
+	m, err = c.fit(m, ChannelPost) // channel and bot message URLs share these rules
 	if err != nil {
 		return fmt.Errorf("cliq: post to webhook url: %w", err)
 	}
@@ -134,8 +138,8 @@ func (c *Client) PostToWebhookURL(ctx context.Context, rawURL string, m Message)
 // fit cuts m to Cliq's limits and checks what is left for d: a message
 // Cliq would refuse is not worth a call against the rate limit (REFERENCE
 // §4.5).
-func fit(m Message, d Destination) (Message, error) {
-	m = m.Truncate()
+func (c *Client) fit(m Message, d Destination) (Message, error) {
+	m = m.Truncate().WithFunctionOwner(c.FunctionOwner)
 	return m, m.ValidateFor(d)
 }
 

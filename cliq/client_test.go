@@ -358,6 +358,20 @@ func TestPostTruncatesToLimits(t *testing.T) {
 	}
 }
 
+func TestPostNamesTheFunctionOwner(t *testing.T) {
+	srv, _, c := newTestClient(t)
+	c.FunctionOwner = "admin@example.com"
+	msg := cliq.Text("Task #7 is due")
+	msg.Buttons = []cliq.Button{cliq.FunctionButton("Done", "taskaction", "done:7"), cliq.URLButton("Open", "https://tasks.example.com")}
+	if _, err := c.PostToBotUsers(context.Background(), "taskerbot", []string{"60012345678"}, msg); err != nil {
+		t.Fatal(err)
+	}
+	got := srv.Messages()[0].Buttons
+	if got[0].Action.Data.Owner != "admin@example.com" || got[1].Action.Data.Owner != "" {
+		t.Errorf("sent buttons %+v, want the function button alone to name its owner", got)
+	}
+}
+
 func TestRenewSharedAcrossReplicas(t *testing.T) {
 	srv := cliqtest.NewServer(t)
 	clock := cliqtest.NewClock(t0)

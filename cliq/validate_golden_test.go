@@ -14,16 +14,6 @@ import (
 	"github.com/taskerhq/tasker/cliq"
 )
 
-// knownBadGoldens are golden files, relative to the module root, that break
-// Cliq's rules today. bot/testdata/create_task_form.golden: native_select
-// data_source "users", select defaults as option objects, text max_length
-// 300, textarea max_length 10000 and max_selections 20 (bot/form.go is being
-// fixed). Remove an entry once its file validates; TestGoldensValidate fails
-// while a listed file passes, so the list cannot go stale.
-var knownBadGoldens = []string{
-	"bot/testdata/create_task_form.golden",
-}
-
 // TestGoldensValidate checks every *.golden file of the module as what it
 // is (see validateGolden).
 func TestGoldensValidate(t *testing.T) {
@@ -53,24 +43,13 @@ func TestGoldensValidate(t *testing.T) {
 			t.Errorf("no golden files under %s: is the walk looking in the right place?", dir)
 		}
 	}
-	for _, known := range knownBadGoldens {
-		if !slices.Contains(files, known) {
-			t.Errorf("knownBadGoldens lists %s, which does not exist", known)
-		}
-	}
 	for _, file := range files {
 		t.Run(file, func(t *testing.T) {
 			raw, err := os.ReadFile(filepath.Join(root, file))
 			if err != nil {
 				t.Fatal(err)
 			}
-			err = validateGolden(raw)
-			switch known := slices.Contains(knownBadGoldens, file); {
-			case known && err == nil:
-				t.Errorf("%s validates now: remove it from knownBadGoldens", file)
-			case known:
-				t.Logf("known bad: %v", err)
-			case err != nil:
+			if err := validateGolden(raw); err != nil {
 				t.Error(err)
 			}
 		})

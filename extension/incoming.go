@@ -22,7 +22,9 @@ type incomingAnswer struct {
 // (headers, parameters, body or body_base64) behind the Cliq verifier.
 // Whatever the third party sent gets a card; only a broken forwarder
 // (a body that is not a JSON object, no user object, bad base64) gets 400.
-func handleExtensionIncoming(logger *slog.Logger, tenancy tasks.Tenancy, defaultChannel string) http.Handler {
+// The card is cut to Cliq's limits, since the script posts it as it is, and
+// its buttons name functionOwner.
+func handleExtensionIncoming(logger *slog.Logger, tenancy tasks.Tenancy, defaultChannel, functionOwner string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		raw, err := io.ReadAll(r.Body) // the verifier has read and capped it already
 		if err != nil {
@@ -47,7 +49,8 @@ func handleExtensionIncoming(logger *slog.Logger, tenancy tasks.Tenancy, default
 		for k, v := range req.Headers {
 			header.Add(k, v) // Add canonicalises keys: Cliq's casing is undocumented
 		}
-		answer := incomingAnswer{Message: Format(Payload{Header: header, Body: body})}
+		msg := Format(Payload{Header: header, Body: body}).Truncate().WithFunctionOwner(functionOwner)
+		answer := incomingAnswer{Message: msg}
 		if ch := firstNonEmpty(req.Parameters["channel"], defaultChannel); ch != "" {
 			answer.Channel = &ch
 		}

@@ -20,6 +20,7 @@ type Config struct {
 	GitLabToken     string           // TASKER_GITLAB_TOKEN
 	GitHubSecret    string           // TASKER_GITHUB_SECRET
 	MaxBody         int64            // TASKER_MAX_BODY; 0 means 1 MiB
+	FunctionOwner   string           // TASKER_CLIQ_FUNCTION_OWNER: named by the buttons of cards the scripts post
 	Now             func() time.Time // the clock; nil means time.Now
 }
 
@@ -42,7 +43,7 @@ func AddRoutes(r *httprouter.Router, logger *slog.Logger, store *tasks.Store, v 
 	hooks := hookConfig{logger: logger, poster: poster, defaultChannel: cfg.DefaultChannel, maxBody: cfg.MaxBody}
 
 	// Deluge: the Deluge script extension/incoming (extension incoming webhook handler).
-	r.Handler(http.MethodPost, "/cliq/extension/incoming", v.Verify(handleExtensionIncoming(logger, cfg.Tenancy, cfg.DefaultChannel)))
+	r.Handler(http.MethodPost, "/cliq/extension/incoming", v.Verify(handleExtensionIncoming(logger, cfg.Tenancy, cfg.DefaultChannel, cfg.FunctionOwner)))
 	// Deluge: the Deluge script extension/install (extension installation handler).
 	r.Handler(http.MethodPost, "/cliq/extension/install", v.Verify(handleExtensionInstall(logger, store, cfg.Tenancy, cfg.DefaultTimezone)))
 	// Third parties with a REST API key: the action envelope (SPEC 4.4).

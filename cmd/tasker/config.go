@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/mail"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -36,16 +37,17 @@ type config struct {
 	APIKeys    string `envconfig:"API_KEYS"`
 	CliqSecret string `envconfig:"CLIQ_SECRET"`
 
-	CliqDC           string `envconfig:"CLIQ_DC" default:"com"`
-	CliqAPIURL       string `envconfig:"CLIQ_API_URL"`
-	CliqAccountsURL  string `envconfig:"CLIQ_ACCOUNTS_URL"`
-	CliqClientID     string `envconfig:"CLIQ_CLIENT_ID"`
-	CliqClientSecret string `envconfig:"CLIQ_CLIENT_SECRET"`
-	CliqRefreshToken string `envconfig:"CLIQ_REFRESH_TOKEN"`
-	CliqBot          string `envconfig:"CLIQ_BOT" default:"taskerbot"`
-	CliqPublicKey    string `envconfig:"CLIQ_PUBLIC_KEY"`
-	CliqRate         string `envconfig:"CLIQ_RATE" default:"18/min"`
-	CliqChannel      string `envconfig:"CLIQ_CHANNEL"`
+	CliqDC            string `envconfig:"CLIQ_DC" default:"com"`
+	CliqAPIURL        string `envconfig:"CLIQ_API_URL"`
+	CliqAccountsURL   string `envconfig:"CLIQ_ACCOUNTS_URL"`
+	CliqClientID      string `envconfig:"CLIQ_CLIENT_ID"`
+	CliqClientSecret  string `envconfig:"CLIQ_CLIENT_SECRET"`
+	CliqRefreshToken  string `envconfig:"CLIQ_REFRESH_TOKEN"`
+	CliqBot           string `envconfig:"CLIQ_BOT" default:"taskerbot"`
+	CliqPublicKey     string `envconfig:"CLIQ_PUBLIC_KEY"`
+	CliqRate          string `envconfig:"CLIQ_RATE" default:"18/min"`
+	CliqChannel       string `envconfig:"CLIQ_CHANNEL"`
+	CliqFunctionOwner string `envconfig:"CLIQ_FUNCTION_OWNER"`
 
 	Timezone      string        `default:"UTC"`
 	ReminderLead  time.Duration `envconfig:"REMINDER_LEAD" default:"1h"`
@@ -118,6 +120,11 @@ func (c *config) validate() error {
 	case tasks.SingleTenancy, tasks.OrgTenancy:
 	default:
 		return bad("TENANCY", "must be single or org, not %q", c.Tenancy)
+	}
+	if o := c.CliqFunctionOwner; o != "" {
+		if _, err := mail.ParseAddress(o); err != nil || strings.ContainsAny(o, "<> ") {
+			return bad("CLIQ_FUNCTION_OWNER", "must be the email address of the Cliq user who owns the functions, e.g. admin@example.com")
+		}
 	}
 	dc, err := cliq.LookupDataCenter(c.CliqDC)
 	if err != nil {

@@ -179,14 +179,14 @@ func build(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Write
 		bot.AddRoutes(router, logger, store, verifier, bot.Options{
 			Tenancy: tasks.Tenancy(cfg.Tenancy), DefaultTimezone: cfg.Timezone, BotName: cfg.CliqBot,
 			PublicURL: cfg.PublicURL, Track: extension.Track, ErrInvalidRef: extension.ErrInvalidRef, Poster: notifier,
-			Webhooks: hooks,
+			Webhooks: hooks, FunctionOwner: cfg.CliqFunctionOwner,
 		})
 		api.AddWebhookRoutes(router, logger, hooks, keys)
 		incoming, _ := extension.ParseIncomingSecrets(cfg.IncomingSecret) // validated with the config
 		extension.AddRoutes(router, logger, store, verifier, notifier, keys.Authenticate, extension.Config{
 			Tenancy: tasks.Tenancy(cfg.Tenancy), DefaultChannel: cfg.CliqChannel, DefaultTimezone: cfg.Timezone,
 			IncomingSecrets: incoming, GitLabToken: cfg.GitLabToken, GitHubSecret: cfg.GitHubSecret,
-			MaxBody: int64(cfg.MaxBody),
+			MaxBody: int64(cfg.MaxBody), FunctionOwner: cfg.CliqFunctionOwner,
 		})
 	}
 	svc.handler, err = api.Middleware(router, logger, reg, int64(cfg.MaxBody))
@@ -295,6 +295,7 @@ func newCliqClient(cfg config, store *tasks.Store) (*cliq.Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("config: TASKER_CLIQ_API_URL: %v", err)
 	}
+	client.FunctionOwner = cfg.CliqFunctionOwner
 	return client, nil
 }
 

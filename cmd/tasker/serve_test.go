@@ -101,18 +101,19 @@ func TestServiceEndToEnd(t *testing.T) {
 
 func TestConfigErrorsNameTheVariable(t *testing.T) {
 	cases := map[string]string{
-		"TASKER_CLIQ_DC":         "mars",
-		"TASKER_REMINDER_LEAD":   "soon",
-		"TASKER_PUBLIC_URL":      "ftp://x",
-		"TASKER_TENANCY":         "many",
-		"TASKER_ROLES":           "api,cook",
-		"TASKER_MAX_BODY":        "lots",
-		"TASKER_DIGEST_TIME":     "25:00",
-		"TASKER_TIMEZONE":        "Mars/Base",
-		"TASKER_LOG_FORMAT":      "xml",
-		"TASKER_LOG_LEVEL":       "loud",
-		"TASKER_CLIQ_PUBLIC_KEY": "not pem",
-		"TASKER_SCHEDULER_SPEC":  "every so often",
+		"TASKER_CLIQ_DC":             "mars",
+		"TASKER_REMINDER_LEAD":       "soon",
+		"TASKER_PUBLIC_URL":          "ftp://x",
+		"TASKER_TENANCY":             "many",
+		"TASKER_ROLES":               "api,cook",
+		"TASKER_MAX_BODY":            "lots",
+		"TASKER_DIGEST_TIME":         "25:00",
+		"TASKER_TIMEZONE":            "Mars/Base",
+		"TASKER_LOG_FORMAT":          "xml",
+		"TASKER_LOG_LEVEL":           "loud",
+		"TASKER_CLIQ_PUBLIC_KEY":     "not pem",
+		"TASKER_SCHEDULER_SPEC":      "every so often",
+		"TASKER_CLIQ_FUNCTION_OWNER": "not an email",
 	}
 	for name, value := range cases {
 		t.Run(name, func(t *testing.T) {
