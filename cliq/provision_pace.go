@@ -19,6 +19,20 @@ type Pacer struct {
 
 	mu   sync.Mutex
 	next time.Time // no call before then
+
+	// Booked, when set, is told the time before which no further call may
+	// be made, each time that changes (under the pacer's lock): a caller
+	// stores it so that the next process resumes the pace (Resume).
+	Booked func(next time.Time)
+}
+
+// Resume makes no call start before t: the pace a previous process left.
+func (p *Pacer) Resume(t time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if t.After(p.next) {
+		p.next = t
+	}
 }
 
 // NewPacer returns a pacer of n calls per per. sleep nil waits on real
@@ -40,6 +54,9 @@ func (p *Pacer) Wait(ctx context.Context) error {
 		now := p.now()
 		if !now.Before(p.next) {
 			p.next = now.Add(p.gap)
+			if p.Booked != nil {
+				p.Booked(p.next)
+			}
 			p.mu.Unlock()
 			return nil
 		}
@@ -56,6 +73,9 @@ func (p *Pacer) Pause(ctx context.Context, d time.Duration) error {
 	p.mu.Lock()
 	if until := p.now().Add(d); until.After(p.next) {
 		p.next = until
+		if p.Booked != nil {
+			p.Booked(p.next)
+		}
 	}
 	p.mu.Unlock()
 	return ctx.Err()

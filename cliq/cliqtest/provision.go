@@ -93,6 +93,7 @@ func (s *Server) addProvisionRoutes(mux *http.ServeMux) {
 		w.WriteHeader(http.StatusOK)
 		io.WriteString(w, "Zoho Cliq fake\n")
 	})
+	mux.HandleFunc("GET /api/v2/channels", s.handleChannels)
 	for _, res := range []cliq.Resource{cliq.Commands, cliq.Bots, cliq.Functions, cliq.MessageActions} {
 		p := "/api/v3/" + string(res)
 		mux.Handle("GET "+p, s.provAPI(res, false, s.handleList))
@@ -749,4 +750,29 @@ func (s *Server) handleDeleteHandler(w http.ResponseWriter, r *http.Request, res
 		return http.StatusNoContent
 	}
 	return writeJSON(w, http.StatusOK, map[string]string{"Response Code": "204 No response"})
+}
+
+// handleChannels serves GET /api/v2/channels: the channels AddChannel made,
+// in one page, under the scope ZohoCliq.Channels.READ.
+func (s *Server) handleChannels(w http.ResponseWriter, r *http.Request) {
+	if !s.authorized(r) {
+		writeJSON(w, http.StatusUnauthorized, cliqError{cliq.CodeOAuthTokenInvalid, "Invalid OAuth token passed."})
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if p := s.provState(); p.scopes != nil && !p.scopes["ZohoCliq.Channels.READ"] {
+		writeJSON(w, http.StatusForbidden, cliqError{cliq.CodeScopeInvalid, "The OAuth token does not have the required scope ZohoCliq.Channels.READ."})
+		return
+	}
+	names := make([]string, 0, len(s.channels))
+	for n := range s.channels {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	list := []map[string]string{}
+	for _, n := range names {
+		list = append(list, map[string]string{"unique_name": n, "name": n})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"channels": list})
 }

@@ -46,6 +46,7 @@ type config struct {
 	CliqPublicKey    string `envconfig:"CLIQ_PUBLIC_KEY"`
 	CliqRate         string `envconfig:"CLIQ_RATE" default:"18/min"`
 	CliqChannel      string `envconfig:"CLIQ_CHANNEL"`
+	CliqInstallRate  string `envconfig:"CLIQ_INSTALL_RATE" default:"10/min"` // pace of tasker install's calls, all together (SPEC 14)
 
 	Timezone      string        `default:"UTC"`
 	ReminderLead  time.Duration `envconfig:"REMINDER_LEAD" default:"1h"`
