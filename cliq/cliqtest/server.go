@@ -75,6 +75,7 @@ type Server struct {
 	channels    map[string]bool
 	failures    []Failure
 	calls       []Call
+	prov        *provision // the v3 provisioning endpoints' state (provision.go)
 }
 
 // NewServer starts a fake that the test's cleanup stops. Its clock is
@@ -95,6 +96,7 @@ func NewServer(t testing.TB) *Server {
 	mux.Handle("POST /api/v2/bots/{bot}/message", s.api(s.handleBot))
 	mux.Handle("POST /api/v2/chats/{id}/message", s.api(s.handlePost))
 	mux.Handle("POST /api/v2/buddies/{id}/message", s.api(s.handlePost))
+	s.addProvisionRoutes(mux)
 	mux.Handle("/api/", s.api(func(w http.ResponseWriter, _ *http.Request, _ map[string]any) int {
 		return writeJSON(w, http.StatusNotFound, cliqError{"url_not_found", "Invalid URL."})
 	}))

@@ -48,6 +48,7 @@ type config struct {
 	CliqRate          string `envconfig:"CLIQ_RATE" default:"18/min"`
 	CliqChannel       string `envconfig:"CLIQ_CHANNEL"`
 	CliqFunctionOwner string `envconfig:"CLIQ_FUNCTION_OWNER"`
+	CliqInstallRate   string `envconfig:"CLIQ_INSTALL_RATE" default:"10/min"` // pace of tasker install's calls, all together (SPEC 14)
 
 	Timezone      string        `default:"UTC"`
 	ReminderLead  time.Duration `envconfig:"REMINDER_LEAD" default:"1h"`
@@ -179,6 +180,9 @@ func (c *config) validate() error {
 		if err := checkURL(c.WebhookURL, "http", "https"); err != nil {
 			return bad("WEBHOOK_URL", "%v", err)
 		}
+	}
+	if _, err := tasks.ParseRate(c.CliqInstallRate); err != nil {
+		return bad("CLIQ_INSTALL_RATE", "must be a rate such as 10/min, not %q", c.CliqInstallRate)
 	}
 	if _, err := tasks.ParseRate(c.CliqRate); err != nil {
 		return bad("CLIQ_RATE", "must be a rate such as 18/min, not %q", c.CliqRate)

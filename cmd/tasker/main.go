@@ -34,6 +34,9 @@ commands:
   serve              run the service (the default)
   sim [flags] TEXT   play a Cliq user against a running server (--button KEY, --form JSON, --json)
   deluge [--out DIR] print or write the Cliq Deluge scripts for this deployment
+  install [--dry-run] create or update the command, bot, functions and message action in Cliq
+  uninstall          remove from Cliq what install created
+  doctor             check the configuration, Redis, OAuth, Cliq and the clock
   version            print the version
 
 Configuration comes from TASKER_* environment variables; see README.md.
@@ -59,6 +62,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runSim(ctx, args, stdout, stderr)
 	case "deluge":
 		return runDeluge(args, stdout, stderr)
+	case "install":
+		return runInstall(ctx, args, stdout, stderr)
+	case "uninstall":
+		return runUninstall(ctx, args, stdout, stderr)
+	case "doctor":
+		return runDoctor(ctx, args, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintf(stdout, "tasker %s %s %s\n", version, vcsCommit(), runtime.Version())
 		return nil
