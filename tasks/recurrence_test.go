@@ -70,7 +70,7 @@ func TestCreateRecurringTask(t *testing.T) {
 				field string
 				msg   string
 			}{
-				{tasks.NewTask{Title: "x", Recurrence: ptr("FREQ=DAILY;BYSETPOS=1")}, "recurrence", "BYSETPOS: is not supported; use FREQ, INTERVAL, BYDAY, BYMONTHDAY, BYMONTH, BYHOUR, BYMINUTE, UNTIL or COUNT"},
+				{tasks.NewTask{Title: "x", Recurrence: ptr("FREQ=DAILY;BYSETPOS=1")}, "recurrence", "BYSETPOS is not supported; use FREQ, INTERVAL, BYDAY, BYMONTHDAY, BYMONTH, BYHOUR, BYMINUTE, UNTIL or COUNT"},
 				{tasks.NewTask{Title: "x", Recurrence: ptr("every fortnight")}, "recurrence", ""},
 				{tasks.NewTask{Title: "x", Recurrence: ptr("every day until 2020-01-01")}, "recurrence", "the rule has no occurrence after now"},
 				{tasks.NewTask{Title: "x", Recurrence: ptr("every day"), RecurrenceTimezone: ptr("Mars/Olympus")}, "recurrence_timezone", ""},

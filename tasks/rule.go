@@ -83,7 +83,7 @@ func (e *RuleError) Error() string {
 	if e.Part == "" {
 		return e.Reason
 	}
-	return e.Part + ": " + e.Reason
+	return e.Part + " " + e.Reason
 }
 
 func ruleErr(part, format string, args ...any) error {
@@ -128,10 +128,10 @@ func ParseRRULE(s string) (Rule, error) {
 		name = strings.ToUpper(strings.TrimSpace(name))
 		value = strings.ToUpper(strings.TrimSpace(value))
 		if !ok || name == "" {
-			return Rule{}, ruleErr(clipPart(part), "expected NAME=VALUE")
+			return Rule{}, ruleErr(strconv.Quote(clipPart(part)), "is not NAME=VALUE")
 		}
 		if seen[name] {
-			return Rule{}, ruleErr(name, "given twice")
+			return Rule{}, ruleErr(name, "is given twice")
 		}
 		seen[name] = true
 		if value == "" {
@@ -144,7 +144,7 @@ func ParseRRULE(s string) (Rule, error) {
 			case Daily, Weekly, Monthly, Yearly:
 				r.Freq = f
 			default:
-				return Rule{}, ruleErr("FREQ", "%s is not supported; use DAILY, WEEKLY, MONTHLY or YEARLY", clipPart(value))
+				return Rule{}, ruleErr("FREQ", "%s is not supported; use DAILY, WEEKLY, MONTHLY or YEARLY", strconv.Quote(clipPart(value)))
 			}
 		case "INTERVAL":
 			r.Interval, err = intIn(name, value, 1, maxInterval)
@@ -227,7 +227,7 @@ func intList(name, value string, ok func(int) bool, want string) ([]int, error) 
 	for _, v := range strings.Split(value, ",") {
 		n, err := strconv.Atoi(v)
 		if err != nil || !ok(n) || strings.HasPrefix(v, "+") {
-			return nil, ruleErr(name, "%q is not %s", clipPart(v), want)
+			return nil, ruleErr(name, "takes %s, not %q", want, clipPart(v))
 		}
 		if !slices.Contains(out, n) {
 			out = append(out, n)
@@ -241,18 +241,18 @@ func parseByDay(value string) ([]WeekdayNum, error) {
 	var out []WeekdayNum
 	for _, v := range strings.Split(value, ",") {
 		if len(v) < 2 {
-			return nil, ruleErr("BYDAY", "%q is not a day such as MO or 2TU", clipPart(v))
+			return nil, ruleErr("BYDAY", "takes days such as MO or 2TU, not %q", clipPart(v))
 		}
 		day := slices.Index(rruleDays, v[len(v)-2:])
 		if day < 0 {
-			return nil, ruleErr("BYDAY", "%q is not a day such as MO or 2TU", clipPart(v))
+			return nil, ruleErr("BYDAY", "takes days such as MO or 2TU, not %q", clipPart(v))
 		}
 		n := 0
 		if ord := v[:len(v)-2]; ord != "" {
 			var err error
 			n, err = strconv.Atoi(ord)
 			if err != nil || n == 0 || n < -5 || n > 5 || strings.HasPrefix(ord, "+") {
-				return nil, ruleErr("BYDAY", "the ordinal of %q must be 1 to 5 or -1 to -5", clipPart(v))
+				return nil, ruleErr("BYDAY", "takes ordinals 1 to 5 or -1 to -5, not %q", clipPart(v))
 			}
 		}
 		wd := WeekdayNum{N: n, Day: time.Weekday(day)}

@@ -90,7 +90,7 @@ func TestParseRuleErrors(t *testing.T) {
 		{"FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30", "BYMONTHDAY"},
 		{"FREQ=DAILY;BYMINUTE=5", "BYMINUTE"},
 		{"INTERVAL=2", "FREQ"},
-		{"every fortnight", "fortnight"},
+		{"every fortnight", `"fortnight"`},
 		{"every day at 25:00", "at"},
 		{"every day until someday", "until"},
 		{"every day at 9 at 10", "at"},

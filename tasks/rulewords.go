@@ -106,9 +106,9 @@ func parsePhrase(s string, loc *time.Location) (Rule, error) {
 
 func (p *phrase) unknown(w string) error {
 	if w == "" {
-		return ruleErr("", "the rule ends too soon; try "+RuleExample)
+		return ruleErr("", "the rule ends too soon; rules read like "+RuleExample)
 	}
-	return ruleErr(clipPart(w), "is not understood here; try "+RuleExample)
+	return ruleErr(strconv.Quote(clipPart(w)), "is not understood here; rules read like "+RuleExample)
 }
 
 // unit maps "day", "weeks", … to a frequency.
@@ -150,7 +150,7 @@ func (p *phrase) body(r *Rule) error {
 		if w != "other" {
 			n, err := strconv.Atoi(w)
 			if err != nil || n < 1 || n > maxInterval {
-				return ruleErr(clipPart(w), "must be a number from 1 to %d", maxInterval)
+				return ruleErr(strconv.Quote(clipPart(w)), "is not a number from 1 to %d", maxInterval)
 			}
 			r.Interval = n
 		}
@@ -235,7 +235,7 @@ func (p *phrase) on(r *Rule) error {
 			d, okd = dayOfMonth(a)
 		}
 		if !okm || !okd {
-			return ruleErr(clipPart(strings.TrimSpace(a+" "+b)), "is not a date such as mar 5")
+			return ruleErr(strconv.Quote(clipPart(strings.TrimSpace(a+" "+b))), "is not a date such as mar 5")
 		}
 		r.ByMonth, r.ByMonthDay = []int{m}, []int{d}
 	}
@@ -274,7 +274,7 @@ func (p *phrase) suffix(r *Rule) error {
 	switch {
 	case w == "at":
 		if r.Hour >= 0 {
-			return ruleErr("at", "a rule has one time of day")
+			return ruleErr("at", "is given twice")
 		}
 		t := p.next()
 		if ampm := p.peek(); ampm == "am" || ampm == "pm" {
@@ -282,17 +282,17 @@ func (p *phrase) suffix(r *Rule) error {
 		}
 		h, m, ok := clockTime(t)
 		if !ok {
-			return ruleErr("at", "%q is not a time such as 9:30, 9am or 17:00", clipPart(t))
+			return ruleErr("at", "needs a time such as 9:30, 9am or 17:00, not %q", clipPart(t))
 		}
 		r.Hour, r.Minute = h, m
 	case w == "until":
 		if !r.Until.IsZero() {
-			return ruleErr("until", "a rule has one end")
+			return ruleErr("until", "is given twice")
 		}
 		d := p.next()
 		day, err := time.ParseInLocation("2006-01-02", d, p.loc)
 		if err != nil {
-			return ruleErr("until", "%q is not a date such as 2026-12-31", clipPart(d))
+			return ruleErr("until", "needs a date such as 2026-12-31, not %q", clipPart(d))
 		}
 		r.Until = time.Date(day.Year(), day.Month(), day.Day(), 23, 59, 59, 0, p.loc).UTC()
 	case w == "for" || isDigits(w):
@@ -301,10 +301,10 @@ func (p *phrase) suffix(r *Rule) error {
 		}
 		n, err := strconv.Atoi(w)
 		if !isDigits(w) || err != nil || n < 1 || n > maxCount || p.next() != "times" {
-			return ruleErr("times", "say how many times as \"5 times\", from 1 to %d", maxCount)
+			return ruleErr("times", "needs a count from 1 to %d, as in \"5 times\"", maxCount)
 		}
 		if r.Count > 0 {
-			return ruleErr("times", "a rule has one count")
+			return ruleErr("times", "is given twice")
 		}
 		r.Count = n
 	default:
