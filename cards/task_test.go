@@ -58,6 +58,26 @@ func TestTaskCard(t *testing.T) {
 	golden(t, "task_completed", Task(done, View{Loc: berlin, Now: now}))
 }
 
+// TestRecurringTaskCard: the rule in words, the next three occurrences
+// (across Berlin's change to summer time) and a Skip button.
+func TestRecurringTaskCard(t *testing.T) {
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	now := time.Date(2026, 3, 26, 8, 0, 0, 0, time.UTC)
+	due := time.Date(2026, 3, 27, 8, 30, 0, 0, time.UTC) // Fri 09:30 CET
+	src := "https://gitlab.example.com/x/-/issues/1"
+	series := "tsk_01"
+	task := tasks.Task{
+		Number: 7, Title: "Stand-up", Status: tasks.StatusOpen, Priority: tasks.PriorityMedium, DueAt: &due, SourceURL: &src,
+		Recurrence: &tasks.Recurrence{Rule: "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR;BYHOUR=9;BYMINUTE=30", Timezone: "Europe/Berlin", Text: "every weekday at 09:30"},
+		SeriesID:   &series,
+	}
+	msg := Task(task, View{Loc: berlin, Now: now})
+	if err := msg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "task_recurring", msg)
+}
+
 func TestDue(t *testing.T) {
 	ny, _ := time.LoadLocation("America/New_York")
 	now := time.Date(2026, 3, 7, 15, 0, 0, 0, time.UTC) // Sat 10:00 in New York, the day before DST starts
