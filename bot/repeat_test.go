@@ -2,6 +2,7 @@ package bot
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -84,4 +85,35 @@ func TestRecurringThroughChat(t *testing.T) {
 	mustContain(t, "past until", text(got), "Task #3: the rule has no occurrence after now.")
 	got = tb.command(t, "skip 99", nil)
 	mustContain(t, "missing", text(got), "There is no task #99")
+}
+
+// TestRecurringThroughForm: the create_task form's repeat select.
+func TestRecurringThroughForm(t *testing.T) {
+	tb := newTestBot(t, nil)
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	got := tb.post(t, "/cliq/functions/createtaskform", formPayload(map[string]any{
+		"title": "Water plants", "repeat": map[string]any{"label": "Every week", "value": "every week"},
+		"due": map[string]any{"date_time": "2025-03-12T08:00", "time_zone_id": "Europe/Berlin"},
+	}, dmChat()))
+	mustContain(t, "form", text(got), "Created task #1.")
+	task, err := tb.store.GetTask(t.Context(), tb.ws, "1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if task.Recurrence == nil || task.Recurrence.Text != "every week at 08:00" || task.Recurrence.Timezone != "Europe/Berlin" ||
+		!task.DueAt.Equal(time.Date(2025, 3, 12, 8, 0, 0, 0, berlin)) {
+		t.Errorf("task = %+v, recurrence %+v", task, task.Recurrence)
+	}
+	if v := fieldValue(got, "Then"); v != "Wed 19 Mar 08:00 CET, Wed 26 Mar 08:00 CET, Wed 2 Apr 08:00 CEST" {
+		t.Errorf("Then = %q", v)
+	}
+	for _, none := range []any{"none", map[string]any{"label": "Does not repeat", "value": "none"}, ""} {
+		got = tb.post(t, "/cliq/functions/createtaskform", formPayload(map[string]any{"title": "Once", "repeat": none}, dmChat()))
+		number := strings.TrimPrefix(strings.Fields(cardTitle(got))[0], "#")
+		if task, err := tb.store.GetTask(t.Context(), tb.ws, number); err != nil || task.Recurrence != nil {
+			t.Errorf("repeat %v made %+v, %v", none, task, err)
+		}
+	}
+	got = tb.post(t, "/cliq/functions/createtaskform", formPayload(map[string]any{"title": "Odd", "repeat": "every hour"}, dmChat()))
+	mustContain(t, "bad repeat", text(got), "repeat must be none, every day, every weekday, every week or every month")
 }
