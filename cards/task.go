@@ -60,7 +60,8 @@ func Task(t tasks.Task, v View) cliq.Message {
 			repeats += " (" + t.Recurrence.Timezone + ")" // its days and times are that zone's
 		}
 		fields = append(fields, cliq.Field{Label: "Repeats", Value: clip(repeats, maxFieldValue)})
-		if next := t.Upcoming(3); len(next) > 0 {
+		// A closed occurrence's successor is a task of its own.
+		if next := t.Upcoming(3); len(next) > 0 && t.Status.IsOpen() {
 			when := make([]string, len(next))
 			for i, at := range next {
 				when[i] = Due(at, v.Loc, v.Now)

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -76,6 +77,20 @@ func TestRecurringTaskCard(t *testing.T) {
 		t.Fatal(err)
 	}
 	golden(t, "task_recurring", msg)
+
+	// Completed: the rule stays, the next occurrences and Skip go (the
+	// next occurrence is a task of its own). Another viewer's zone is named.
+	task.Status = tasks.StatusCompleted
+	done := Task(task, View{Loc: time.UTC, Now: now})
+	b, _ := json.Marshal(done)
+	for _, s := range []string{`"Then"`, `skip:7`} {
+		if strings.Contains(string(b), s) {
+			t.Errorf("completed card has %s: %s", s, b)
+		}
+	}
+	if !strings.Contains(string(b), `"Repeats":"every weekday at 09:30 (Europe/Berlin)"`) {
+		t.Errorf("completed card = %s, want the rule with its zone", b)
+	}
 }
 
 func TestDue(t *testing.T) {
