@@ -32,6 +32,7 @@ func AddRoutes(r *httprouter.Router, logger *slog.Logger, store *tasks.Store, ke
 	r.Handler(http.MethodPost, "/api/v1/tasks/:id/complete", auth(handleTaskAction(logger, store.CompleteTask)))
 	r.Handler(http.MethodPost, "/api/v1/tasks/:id/reopen", auth(handleTaskAction(logger, store.ReopenTask)))
 	r.Handler(http.MethodPost, "/api/v1/tasks/:id/snooze", auth(handleSnoozeTask(logger, store)))
+	r.Handler(http.MethodPost, "/api/v1/tasks/:id/skip", auth(handleTaskAction(logger, store.SkipTask)))
 	r.Handler(http.MethodGet, "/api/v1/tasks/:id/comments", auth(handleListComments(logger, store)))
 	r.Handler(http.MethodPost, "/api/v1/tasks/:id/comments", auth(handleAddComment(logger, store)))
 

@@ -190,8 +190,8 @@ func handleDeleteTask(logger *slog.Logger, store *tasks.Store) http.Handler {
 	})
 }
 
-// handleTaskAction serves POST /api/v1/tasks/{id}/complete and /reopen:
-// act is store.CompleteTask or store.ReopenTask.
+// handleTaskAction serves POST /api/v1/tasks/{id}/complete, /reopen and
+// /skip: act is store.CompleteTask, store.ReopenTask or store.SkipTask.
 func handleTaskAction(logger *slog.Logger, act func(context.Context, tasks.WorkspaceID, tasks.Actor, string) (tasks.Task, error)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ref := taskRef(r)

@@ -14,7 +14,7 @@ import (
 
 // Button keys of the taskaction function (SPEC 7.3), N being a task number:
 //
-//	done:N  reopen:N  assign_me:N  show:N
+//	done:N  reopen:N  assign_me:N  show:N  skip:N
 //	snooze:N:MINUTES  snooze:N:tomorrow  snooze:N:nextweek
 //	snooze:N          (offers the snooze choices)
 //	track:REF         (a third-party card's "Track as task")
@@ -69,7 +69,13 @@ func (c *call) pressButton(ctx context.Context, key string) (any, error) {
 		if err != nil {
 			return nil, taskErr(n, err)
 		}
-		return messageEdit{c.card(ctx, t, "Completed", fmt.Sprintf("Task #%d was completed by %s.", t.Number, c.user.DisplayName()))}, nil
+		return messageEdit{c.card(ctx, t, "Completed", fmt.Sprintf("Task #%d was completed by %s.", t.Number, c.user.DisplayName())+c.nextLine(ctx, t))}, nil
+	case action == "skip" && !hasArg:
+		msg, err := c.skip(ctx, n)
+		if err != nil {
+			return nil, err
+		}
+		return messageEdit{msg}, nil
 	case action == "reopen" && !hasArg:
 		t, err := c.store.ReopenTask(ctx, c.ws, c.actor, ref)
 		if err != nil {

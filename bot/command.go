@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -14,11 +15,12 @@ import (
 // message handler:
 //
 //	(empty) | help                     help card
-//	add TITLE [due:WHEN] [@user] [!low|!medium|!high|!urgent] [#tag ...]
+//	add TITLE [due:WHEN] [every:RULE] [@user] [!low|!medium|!high|!urgent] [#tag ...]
 //	new                                the create_task form
 //	list [mine|all|today|overdue|@user|#tag]
 //	show N | done N | reopen N | delete N
 //	assign N @user | due N WHEN | snooze N DURATION | comment N TEXT
+//	repeat N RULE | repeat N off | skip N
 //	subscribe [EVENT ...] | unsubscribe [EVENT ...]
 //	link
 //
@@ -37,6 +39,13 @@ import (
 //     WHEN, stopping before any option word: in "add Call Bob due:friday 5pm
 //     about the trip" the date is "friday 5pm" and the title "Call Bob about
 //     the trip". due:"friday 5pm" (quoted) and "due: friday" also work.
+//   - every:RULE reads a rule of SPEC 6.5 (tasks.ParseRule) the way due:
+//     reads a WHEN: as many following words as still form a rule, or a
+//     quoted rule. The leading "every" of the rule is the option's own:
+//     every:weekday at 9:30 is "every weekday at 9:30", and every:every
+//     weekday means the same. An RRULE works too: every:FREQ=DAILY.
+//     repeat N takes the rest of the line as the rule, with or without its
+//     "every"; "off" ends the series.
 //   - @user must be one of the mentions Cliq sends with the command (see
 //     ParseCommand), or @me for the person typing.
 //   - A task has one assignee, one priority and one due date; tags are
@@ -66,6 +75,8 @@ const (
 	VerbSubscribe   Verb = "subscribe"
 	VerbUnsubscribe Verb = "unsubscribe"
 	VerbLink        Verb = "link"
+	VerbRepeat      Verb = "repeat"
+	VerbSkip        Verb = "skip"
 )
 
 // verbs lists every verb with an example of its use, which error messages
@@ -86,6 +97,8 @@ var verbs = []struct {
 	{VerbDue, "due 42 friday 5pm"},
 	{VerbSnooze, "snooze 42 2h"},
 	{VerbComment, "comment 42 Waiting for the designs"},
+	{VerbRepeat, "repeat 42 every weekday at 9:30"},
+	{VerbSkip, "skip 42"},
 	{VerbSubscribe, "subscribe created completed overdue"},
 	{VerbUnsubscribe, "unsubscribe overdue"},
 	{VerbLink, "link"},
@@ -168,8 +181,15 @@ type Command struct {
 	Tags     []string       // add; list with FilterTag (one tag)
 	Filter   ListFilter     // list
 	Text     string         // comment: the rest of the line, trimmed
+	Rule     string         // add (every:), repeat: the rule, "every …" or an RRULE; RuleOff ends a series
 	Events   []EventName
 }
+
+// RuleOff is Command.Rule of "repeat N off".
+const RuleOff = "off"
+
+// addRuleExample is add's example with a rule.
+const addRuleExample = "/task add Stand-up every:weekday at 9:30"
 
 // SyntaxError is a command, WHEN or snooze the user typed that could not be
 // understood. Its message is meant for the chat, so unlike other errors it
@@ -255,7 +275,7 @@ func parseCommand(text string, mentions []string, suggest bool) (Command, error)
 		return p.add()
 	case VerbList:
 		return p.list()
-	case VerbShow, VerbDone, VerbReopen, VerbDelete:
+	case VerbShow, VerbDone, VerbReopen, VerbDelete, VerbSkip:
 		n, err := p.number(verb)
 		if err != nil {
 			return Command{}, err
@@ -267,6 +287,8 @@ func parseCommand(text string, mentions []string, suggest bool) (Command, error)
 		return p.dueOrSnooze(verb)
 	case VerbComment:
 		return p.comment()
+	case VerbRepeat:
+		return p.repeat()
 	case VerbSubscribe, VerbUnsubscribe:
 		return p.subscribe(verb)
 	}
@@ -387,7 +409,7 @@ func isCloseQuote(r rune) bool { return r == '"' || r == '”' }
 // add rather than a word of its title.
 func startsOption(s string) bool {
 	r, _ := utf8.DecodeRuneInString(s)
-	return r == '@' || r == '!' || r == '#' || isOpenQuote(r) || hasPrefixFold(s, "due:")
+	return r == '@' || r == '!' || r == '#' || isOpenQuote(r) || hasPrefixFold(s, "due:") || hasPrefixFold(s, "every:")
 }
 
 func hasPrefixFold(s, prefix string) bool {
@@ -498,6 +520,15 @@ func (p *parser) add() (Command, error) {
 				return Command{}, err
 			}
 			cmd.When = when
+		case hasPrefixFold(p.s[p.pos:], "every:"):
+			if cmd.Rule != "" {
+				return Command{}, p.fail("a task has one repeat rule", addRuleExample)
+			}
+			rule, err := p.every()
+			if err != nil {
+				return Command{}, err
+			}
+			cmd.Rule = rule
 		default:
 			title = append(title, p.word())
 		}
@@ -558,6 +589,89 @@ func (p *parser) due() (string, error) {
 	phrase := strings.Join(words, " ")
 	_, err := parseWhen(phrase)
 	return "", p.whenError(err, phrase, start, ends[len(ends)-1], VerbAdd)
+}
+
+// maxRuleWords bounds how far every:RULE looks ahead; "other week on mon,
+// wed and fri at 9:30am until 2026-12-31" has twelve words.
+const maxRuleWords = 14
+
+// rulePhrase turns what follows every: or repeat N into a rule: an RRULE
+// as it is, else words with one leading "every".
+func rulePhrase(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if tasks.IsRRULE(s) {
+		return s
+	}
+	if w, _, _ := strings.Cut(s, " "); strings.EqualFold(w, "every") {
+		s = strings.TrimSpace(s[len(w):])
+	}
+	return "every " + s
+}
+
+func validRule(phrase string) error {
+	_, err := tasks.ParseRule(phrase, time.UTC)
+	return err
+}
+
+// ruleError reports a rule that did not parse.
+func (p *parser) ruleError(err error, example string) error {
+	return p.fail("in the repeat rule, "+err.Error(), example)
+}
+
+// every reads "every:RULE" and returns the rule.
+func (p *parser) every() (string, error) {
+	p.pos += len("every:")
+	if r, _ := utf8.DecodeRuneInString(p.s[p.pos:]); isOpenQuote(r) {
+		s, ok := p.quoted()
+		if !ok {
+			return "", p.fail("a quote is not closed", `/task add Stand-up every:"weekday at 9:30"`)
+		}
+		phrase := rulePhrase(s)
+		if err := validRule(phrase); err != nil {
+			return "", p.ruleError(err, addRuleExample)
+		}
+		return phrase, nil
+	}
+	var words []string
+	var ends []int
+	for len(words) < maxRuleWords {
+		p.skipSpace()
+		if p.pos == len(p.s) || startsOption(p.s[p.pos:]) {
+			break
+		}
+		words = append(words, p.word())
+		ends = append(ends, p.pos)
+	}
+	if len(words) == 0 {
+		return "", p.fail("every: needs a rule", addRuleExample)
+	}
+	for k := len(words); k > 0; k-- {
+		if phrase := rulePhrase(strings.Join(words[:k], " ")); validRule(phrase) == nil {
+			p.pos = ends[k-1]
+			return phrase, nil
+		}
+	}
+	return "", p.ruleError(validRule(rulePhrase(strings.Join(words, " "))), addRuleExample)
+}
+
+// repeat reads "repeat N RULE" and "repeat N off".
+func (p *parser) repeat() (Command, error) {
+	n, err := p.number(VerbRepeat)
+	if err != nil {
+		return Command{}, err
+	}
+	rest := strings.TrimSpace(p.s[p.pos:])
+	switch {
+	case rest == "":
+		return Command{}, p.fail("repeat needs a task number and then a rule, or off", example(VerbRepeat))
+	case strings.EqualFold(rest, RuleOff):
+		return Command{Verb: VerbRepeat, Number: n, Rule: RuleOff}, nil
+	}
+	phrase := rulePhrase(rest)
+	if err := validRule(phrase); err != nil {
+		return Command{}, p.ruleError(err, example(VerbRepeat))
+	}
+	return Command{Verb: VerbRepeat, Number: n, Rule: phrase}, nil
 }
 
 // whenError reports a WHEN or snooze phrase, found at s[start:end], that
@@ -792,6 +906,9 @@ func (c Command) String() string {
 		if c.When != "" {
 			b.WriteString(" due:" + c.When)
 		}
+		if c.Rule != "" {
+			b.WriteString(` every:"` + strings.TrimPrefix(c.Rule, "every ") + `"`)
+		}
 		if c.Priority != "" {
 			b.WriteString(" !" + string(c.Priority))
 		}
@@ -810,8 +927,10 @@ func (c Command) String() string {
 		case c.Filter != FilterDefault:
 			b.WriteString(" " + string(c.Filter))
 		}
-	case VerbShow, VerbDone, VerbReopen, VerbDelete:
+	case VerbShow, VerbDone, VerbReopen, VerbDelete, VerbSkip:
 		fmt.Fprintf(&b, " %d", c.Number)
+	case VerbRepeat:
+		fmt.Fprintf(&b, " %d %s", c.Number, c.Rule)
 	case VerbAssign:
 		fmt.Fprintf(&b, " %d", c.Number)
 		if c.User != nil {

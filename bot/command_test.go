@@ -124,6 +124,18 @@ func TestParseCommand(t *testing.T) {
 		{"SubscribeDuplicates", "subscribe completed completed", nil, Command{Verb: VerbSubscribe, Events: []EventName{EventCompleted}}},
 		{"Unsubscribe", "unsubscribe", nil, Command{Verb: VerbUnsubscribe}},
 		{"UnsubscribeSome", "unsubscribe overdue reminder", nil, Command{Verb: VerbUnsubscribe, Events: []EventName{EventOverdue, EventReminder}}},
+
+		{"AddEvery", "add Stand-up every:weekday at 9:30", nil, Command{Verb: VerbAdd, Title: "Stand-up", Rule: "every weekday at 9:30"}},
+		{"AddEveryStopsAtTitle", "add every:mon, wed and fri at 9am Stand-up with @me #team", nil,
+			Command{Verb: VerbAdd, Title: "Stand-up with", Rule: "every mon, wed and fri at 9am", User: me, Tags: []string{"team"}}},
+		{"AddEveryAndDue", "add Rent due:2026-12-01 every:month on the 1st until 2027-06-30 !high", nil,
+			Command{Verb: VerbAdd, Title: "Rent", When: "2026-12-01", Rule: "every month on the 1st until 2027-06-30", Priority: tasks.PriorityHigh}},
+		{"AddEveryQuoted", `add Report every:"every other Friday at 17:00"`, nil, Command{Verb: VerbAdd, Title: "Report", Rule: "every other Friday at 17:00"}},
+		{"AddEveryRRULE", "add Backup EVERY:FREQ=DAILY;BYHOUR=2", nil, Command{Verb: VerbAdd, Title: "Backup", Rule: "FREQ=DAILY;BYHOUR=2"}},
+		{"Repeat", "repeat 42 every 2nd tuesday at 10am", nil, Command{Verb: VerbRepeat, Number: 42, Rule: "every 2nd tuesday at 10am"}},
+		{"RepeatWithoutEvery", "repeat #42 last friday", nil, Command{Verb: VerbRepeat, Number: 42, Rule: "every last friday"}},
+		{"RepeatOff", "repeat 42 OFF", nil, Command{Verb: VerbRepeat, Number: 42, Rule: RuleOff}},
+		{"Skip", "skip 42", nil, Command{Verb: VerbSkip, Number: 42}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -173,6 +185,13 @@ func TestParseCommandErrors(t *testing.T) {
 		{"AddOnlyOptions", "add due:friday !high", "a task needs a title", "/task add Buy milk due:tomorrow 5pm !high #home"},
 		{"AddTitleTooLong", "add " + strings.Repeat("x", 301), "the title has 301 characters, more than 300", "/task add Buy milk due:tomorrow 5pm !high #home"},
 		{"AddDueTypo", "add Buy milk due:frday 5pm", `"frday" is not a day or time I know`, "/task add Buy milk due:friday 5pm"},
+		{"AddEveryUnknown", "add Stand-up every:fortnight", `in the repeat rule, "fortnight" is not understood here`, "/task add Stand-up every:weekday at 9:30"},
+		{"AddEveryEmpty", "add Stand-up every:", "every: needs a rule", "/task add Stand-up every:weekday at 9:30"},
+		{"AddEveryTwice", "add Stand-up every:day every:week", "a task has one repeat rule", "/task add Stand-up every:weekday at 9:30"},
+		{"AddEveryBadRRULE", "add Stand-up every:FREQ=HOURLY", `in the repeat rule, FREQ "HOURLY" is not supported`, "/task add Stand-up every:weekday at 9:30"},
+		{"RepeatNoRule", "repeat 42", "repeat needs a task number and then a rule, or off", "/task repeat 42 every weekday at 9:30"},
+		{"RepeatBadTime", "repeat 42 every day at 9:75", "in the repeat rule, at needs a time", "/task repeat 42 every weekday at 9:30"},
+		{"SkipNoNumber", "skip", "skip needs a task number", "/task skip 42"},
 		{"AddDueTypoBeforeTitle", "add due:tomorow Buy milk", `"tomorow" is not a day or time I know`, "/task add due:tomorrow Buy milk"},
 		{"AddDueQuotedTypo", `add Buy milk due:"frday 5pm"`, `"frday" is not a day or time I know`, "/task add Buy milk due:friday 5pm"},
 		{"AddDueEmpty", "add Buy milk due:", "due: needs a date or time", "/task add Buy milk due:tomorrow 5pm !high #home"},
@@ -362,6 +381,11 @@ func FuzzParseCommand(f *testing.F) {
 		{"unsubscribe", ""},
 		{"dnoe 42", ""},
 		{"/task new", ""},
+		{"add Stand-up every:weekday at 9:30 #team", ""},
+		{`add Rent every:"month on the last day until 2027-01-31" due:friday`, ""},
+		{"repeat 4 every other monday, 3 times", ""},
+		{"repeat 4 FREQ=MONTHLY;BYDAY=-1FR", ""},
+		{"skip 4", ""},
 	} {
 		f.Add(seed.text, seed.mentions)
 	}
@@ -382,6 +406,9 @@ func FuzzParseCommand(f *testing.F) {
 		}
 		if cmd.When != "" && !validWhen(cmd.When) {
 			t.Fatalf("ParseCommand(%q).When = %q, which does not parse", in, cmd.When)
+		}
+		if cmd.Rule != "" && cmd.Rule != RuleOff && validRule(cmd.Rule) != nil {
+			t.Fatalf("ParseCommand(%q).Rule = %q, which does not parse", in, cmd.Rule)
 		}
 		if cmd.Snooze != "" && !validSnooze(cmd.Snooze) {
 			t.Fatalf("ParseCommand(%q).Snooze = %q, which does not parse", in, cmd.Snooze)

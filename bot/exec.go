@@ -51,7 +51,7 @@ func (c *call) exec(ctx context.Context, cmd Command) (any, error) {
 		if err != nil {
 			return nil, taskErr(n, err)
 		}
-		return c.card(ctx, t, "Completed", fmt.Sprintf("Task #%d is done.", t.Number)), nil
+		return c.card(ctx, t, "Completed", fmt.Sprintf("Task #%d is done.", t.Number)+c.nextLine(ctx, t)), nil
 	case VerbReopen:
 		t, err := c.store.ReopenTask(ctx, c.ws, c.actor, ref)
 		if err != nil {
@@ -99,6 +99,10 @@ func (c *call) exec(ctx context.Context, cmd Command) (any, error) {
 			return nil, taskErr(n, err)
 		}
 		return cliq.Text(fmt.Sprintf("Comment added to task #%d: %s", cm.TaskNumber, clipText(cm.Text, 200))), nil
+	case VerbRepeat:
+		return c.repeat(ctx, cmd)
+	case VerbSkip:
+		return c.skip(ctx, n)
 	case VerbSubscribe, VerbUnsubscribe:
 		return c.subscribe(ctx, cmd)
 	case VerbLink:
@@ -123,6 +127,10 @@ func (c *call) add(ctx context.Context, cmd Command) (any, error) {
 			return nil, err
 		}
 		in.Assignee = &u.ID
+	}
+	if cmd.Rule != "" {
+		zone := c.loc.String()
+		in.Recurrence, in.RecurrenceTimezone = &cmd.Rule, &zone
 	}
 	t, _, err := c.store.CreateTask(ctx, c.ws, c.actor, in, nil)
 	if err != nil {

@@ -54,6 +54,17 @@ var remindChoices = []cliq.Option{
 	{Label: "1 day before", Value: "1440"},
 }
 
+// repeatChoices are the repeat select's options (SPEC 7.3): each value is a
+// rule of SPEC 6.5, read in the user's timezone at due's time of day (17:00
+// without one); "none" makes a one-off task.
+var repeatChoices = []cliq.Option{
+	{Label: "Does not repeat", Value: "none"},
+	{Label: "Every day", Value: "every day"},
+	{Label: "Every weekday (Mon to Fri)", Value: "every weekday"},
+	{Label: "Every week", Value: "every week"},
+	{Label: "Every month", Value: "every month"},
+}
+
 var priorityChoices = []cliq.Option{
 	{Label: "Low", Value: "low"},
 	{Label: "Medium", Value: "medium"},
@@ -105,6 +116,8 @@ func newTaskForm(labels []string, inChannel bool, prefill taskPrefill) cliq.Form
 			{Type: cliq.InputSelect, Name: "labels", Label: "Labels", Placeholder: "Tags", Options: labelOptions, Multiple: true,
 				MaxSelections: min(tasks.MaxTags, formMaxSelections)},
 			{Type: cliq.InputToggle, Name: "notify_channel", Label: "Post in this chat", Value: inChannel},
+			// Last, so the inputs of the form's first version keep their places.
+			{Type: cliq.InputSelect, Name: "repeat", Label: "Repeat", Placeholder: "Repeat", Options: repeatChoices, Value: repeatChoices[0].Value},
 		},
 	}
 }
@@ -167,6 +180,14 @@ func (c *call) readTaskForm(ctx context.Context, v map[string]cliq.FormValue) (t
 		problems["due"] = problem
 	} else if at != nil {
 		in.DueAt = at
+	}
+	if rule := strings.ToLower(strings.TrimSpace(v["repeat"].String())); rule != "" && rule != repeatChoices[0].Value {
+		if !slices.ContainsFunc(repeatChoices, func(o cliq.Option) bool { return o.Value == rule }) {
+			problems["repeat"] = "must be none, every day, every weekday, every week or every month"
+		} else {
+			zone := c.loc.String()
+			in.Recurrence, in.RecurrenceTimezone = &rule, &zone
+		}
 	}
 	if rb := strings.TrimSpace(v["remind_before"].String()); rb != "" {
 		m, err := strconv.Atoi(rb)

@@ -14,7 +14,7 @@ import (
 // helpRows are the help card's table: every form of the grammar with an
 // example that works as typed.
 var helpRows = [][]string{
-	{"/task add TITLE [due:WHEN] [@user] [!priority] [#tag]", "/task add Review PR due:friday 5pm @me !high #backend"},
+	{"/task add TITLE [due:WHEN] [every:RULE] [@user] [!priority] [#tag]", "/task add Review PR due:friday 5pm @me !high #backend"},
 	{"/task new", "opens a form with every field"},
 	{"/task list [mine|all|today|overdue|@user|#tag]", "/task list overdue"},
 	{"/task show N | done N | reopen N | delete N", "/task done 42"},
@@ -22,6 +22,7 @@ var helpRows = [][]string{
 	{"/task due N WHEN", "/task due 42 tomorrow 9am"},
 	{"/task snooze N DURATION", "/task snooze 42 3h"},
 	{"/task comment N TEXT", "/task comment 42 Waiting for the designs"},
+	{"/task repeat N RULE | repeat N off | skip N", "/task repeat 42 every weekday at 9:30"},
 	{"/task subscribe [EVENTS] | unsubscribe [EVENTS]", "/task subscribe created completed overdue (in a channel)"},
 	{"/task link", "shows how your Cliq account is linked to Tasker"},
 }

@@ -20,6 +20,10 @@ const ActionFunction = "taskaction"
 // maxDescription is how much of a description a card shows.
 const maxDescription = 600
 
+// maxFieldValue is how much of a rule a card's field shows; a rule's words
+// are short, but one shown as its RRULE may not be.
+const maxFieldValue = 200
+
 // View is what a card needs besides the task: who the assignee is, and
 // whose clock and calendar the times are shown on.
 type View struct {
@@ -50,6 +54,21 @@ func Task(t tasks.Task, v View) cliq.Message {
 	if len(t.Tags) > 0 {
 		fields = append(fields, cliq.Field{Label: "Tags", Value: "#" + strings.Join(t.Tags, " #")})
 	}
+	if t.Recurrence != nil {
+		repeats := t.Recurrence.Text
+		if v.Loc != nil && t.Recurrence.Timezone != v.Loc.String() {
+			repeats += " (" + t.Recurrence.Timezone + ")" // its days and times are that zone's
+		}
+		fields = append(fields, cliq.Field{Label: "Repeats", Value: clip(repeats, maxFieldValue)})
+		// A closed occurrence's successor is a task of its own.
+		if next := t.Upcoming(3); len(next) > 0 && t.Status.IsOpen() {
+			when := make([]string, len(next))
+			for i, at := range next {
+				when[i] = Due(at, v.Loc, v.Now)
+			}
+			fields = append(fields, cliq.Field{Label: "Then", Value: strings.Join(when, ", ")})
+		}
+	}
 	if t.SnoozedUntil != nil && t.SnoozedUntil.After(v.Now) {
 		fields = append(fields, cliq.Field{Label: "Snoozed until", Value: Due(*t.SnoozedUntil, v.Loc, v.Now)})
 	}
@@ -66,7 +85,8 @@ func Task(t tasks.Task, v View) cliq.Message {
 }
 
 // Buttons are a task's actions: Complete, Snooze 1h and Assign to me while
-// it is open, Reopen once it is closed, and its source link if it has one.
+// it is open (and Skip when it repeats), Reopen once it is closed, and its
+// source link if it has one.
 func Buttons(t tasks.Task) []cliq.Button {
 	n := strconv.FormatInt(t.Number, 10)
 	var out []cliq.Button
@@ -78,6 +98,9 @@ func Buttons(t tasks.Task) []cliq.Button {
 			snooze,
 			cliq.FunctionButton("Assign to me", ActionFunction, "assign_me:"+n),
 		)
+		if t.Recurrence != nil {
+			out = append(out, cliq.FunctionButton("Skip", ActionFunction, "skip:"+n))
+		}
 	} else {
 		out = append(out, cliq.FunctionButton("Reopen", ActionFunction, "reopen:"+n))
 	}

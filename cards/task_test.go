@@ -5,6 +5,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -56,6 +57,40 @@ func TestTaskCard(t *testing.T) {
 	done := open
 	done.Status, done.Assignee, done.DueAt, done.SourceURL, done.Description = tasks.StatusCompleted, nil, nil, nil, ""
 	golden(t, "task_completed", Task(done, View{Loc: berlin, Now: now}))
+}
+
+// TestRecurringTaskCard: the rule in words, the next three occurrences
+// (across Berlin's change to summer time) and a Skip button.
+func TestRecurringTaskCard(t *testing.T) {
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	now := time.Date(2026, 3, 26, 8, 0, 0, 0, time.UTC)
+	due := time.Date(2026, 3, 27, 8, 30, 0, 0, time.UTC) // Fri 09:30 CET
+	src := "https://gitlab.example.com/x/-/issues/1"
+	series := "tsk_01"
+	task := tasks.Task{
+		Number: 7, Title: "Stand-up", Status: tasks.StatusOpen, Priority: tasks.PriorityMedium, DueAt: &due, SourceURL: &src,
+		Recurrence: &tasks.Recurrence{Rule: "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR;BYHOUR=9;BYMINUTE=30", Timezone: "Europe/Berlin", Text: "every weekday at 09:30"},
+		SeriesID:   &series,
+	}
+	msg := Task(task, View{Loc: berlin, Now: now})
+	if err := msg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "task_recurring", msg)
+
+	// Completed: the rule stays, the next occurrences and Skip go (the
+	// next occurrence is a task of its own). Another viewer's zone is named.
+	task.Status = tasks.StatusCompleted
+	done := Task(task, View{Loc: time.UTC, Now: now})
+	b, _ := json.Marshal(done)
+	for _, s := range []string{`"Then"`, `skip:7`} {
+		if strings.Contains(string(b), s) {
+			t.Errorf("completed card has %s: %s", s, b)
+		}
+	}
+	if !strings.Contains(string(b), `"Repeats":"every weekday at 09:30 (Europe/Berlin)"`) {
+		t.Errorf("completed card = %s, want the rule with its zone", b)
+	}
 }
 
 func TestDue(t *testing.T) {

@@ -26,6 +26,8 @@ func diff(old, t *Task) map[string]Change {
 	add("remind_before", num(old.RemindBefore), num(t.RemindBefore))
 	add("external_id", str(old.ExternalID), str(t.ExternalID))
 	add("source_url", str(old.SourceURL), str(t.SourceURL))
+	add("recurrence", recurrence(old.Recurrence), recurrence(t.Recurrence))
+	add("series_id", str(old.SeriesID), str(t.SeriesID))
 	return c
 }
 
@@ -48,6 +50,13 @@ func num(p *int) any {
 		return nil
 	}
 	return *p
+}
+
+func recurrence(r *Recurrence) any {
+	if r == nil {
+		return nil
+	}
+	return *r
 }
 
 func when(p *time.Time) any {

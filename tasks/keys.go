@@ -38,6 +38,12 @@ func (k keys) idxAssignee(id string) string { return k.p + "i:a:" + id }
 func (k keys) idxTag(tag string) string     { return k.p + "i:g:" + tag }
 func (k keys) idxWord(w string) string      { return k.p + "i:w:" + w }
 
+// successors is a HASH: task number → number of the occurrence its
+// completion created (SPEC 6.5). Checked and written in the completing
+// write, so a double click, or a completion after a reopen, creates no
+// second next occurrence.
+func (k keys) successors() string { return k.p + "next" }
+
 // idxDue is a ZSET of task numbers scored by due time (Unix seconds).
 func (k keys) idxDue() string { return k.p + "i:due" }
 

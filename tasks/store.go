@@ -39,6 +39,8 @@ type Store struct {
 	// lead is the deployment's reminder lead (SetReminderLead); nil means
 	// DefaultReminderLead.
 	lead atomic.Pointer[time.Duration]
+	// zone is the timezone of rules given without one (SetTimezone).
+	zone atomic.Pointer[time.Location]
 }
 
 // NewStore returns a store on rdb. now is the clock (time.Now outside tests).

@@ -81,13 +81,17 @@ type Task struct {
 	SnoozedUntil *time.Time  `json:"snoozed_until"`
 	// RemindBefore overrides the deployment's reminder lead for this task, in
 	// minutes (the create_task form's remind_before).
-	RemindBefore *int       `json:"remind_before"`
-	ExternalID   *string    `json:"external_id"`
-	SourceURL    *string    `json:"source_url"`
-	CreatedAt    time.Time  `json:"created_at"`
-	UpdatedAt    time.Time  `json:"updated_at"`
-	CompletedAt  *time.Time `json:"completed_at"`
-	Version      int64      `json:"version"`
+	RemindBefore *int    `json:"remind_before"`
+	ExternalID   *string `json:"external_id"`
+	SourceURL    *string `json:"source_url"`
+	// Recurrence makes the task one occurrence of a series (SPEC 6.5);
+	// SeriesID is the id of the series' first task, kept when the series ends.
+	Recurrence  *Recurrence `json:"recurrence"`
+	SeriesID    *string     `json:"series_id"`
+	CreatedAt   time.Time   `json:"created_at"`
+	UpdatedAt   time.Time   `json:"updated_at"`
+	CompletedAt *time.Time  `json:"completed_at"`
+	Version     int64       `json:"version"`
 }
 
 // Valid reports what is wrong with t, keyed by field name. An empty map
@@ -185,6 +189,10 @@ type NewTask struct {
 	RemindBefore *int       `json:"remind_before"`
 	ExternalID   *string    `json:"external_id"`
 	SourceURL    *string    `json:"source_url"`
+	// Recurrence is a rule in words or an RRULE (SPEC 6.5), read in
+	// RecurrenceTimezone, else the store's timezone (TASKER_TIMEZONE).
+	Recurrence         *string `json:"recurrence"`
+	RecurrenceTimezone *string `json:"recurrence_timezone"`
 }
 
 // Optional is a field of a partial update that may be absent, null or set.
@@ -229,6 +237,10 @@ type TaskPatch struct {
 	RemindBefore Optional[int]       `json:"remind_before"`
 	ExternalID   Optional[string]    `json:"external_id"`
 	SourceURL    Optional[string]    `json:"source_url"`
+	// Recurrence sets a new rule (realigning due_at to its first
+	// occurrence) or, as null, ends the series.
+	Recurrence         Optional[string] `json:"recurrence"`
+	RecurrenceTimezone Optional[string] `json:"recurrence_timezone"`
 }
 
 // nonNullable lists the patch fields that cannot be cleared with null.

@@ -64,6 +64,14 @@ func (s *Store) CreateTask(ctx context.Context, ws WorkspaceID, actor Actor, in 
 			t.Assignee = &id
 		}
 	}
+	switch {
+	case in.Recurrence != nil:
+		for k, v := range s.setRule(&t, *in.Recurrence, in.RecurrenceTimezone, now) {
+			problems[k] = v
+		}
+	case in.RecurrenceTimezone != nil:
+		problems["recurrence_timezone"] = "only with recurrence"
+	}
 	if err := invalid(problems); err != nil {
 		return Task{}, false, err
 	}
@@ -75,6 +83,9 @@ func (s *Store) CreateTask(ctx context.Context, ws WorkspaceID, actor Actor, in 
 		return Task{}, false, fmt.Errorf("tasks: create: %w", err)
 	}
 	t.ID, t.Number = newID("tsk_", now), n
+	if t.Recurrence != nil {
+		t.SeriesID = &t.ID
+	}
 	body := mustJSON(t)
 
 	x := newTx(ws)
@@ -212,7 +223,11 @@ func (s *Store) UpdateTask(ctx context.Context, ws WorkspaceID, actor Actor, ref
 	}
 	return s.modify(ctx, ws, actor, ref, ifMatch, func(t *Task, now time.Time) error {
 		applyPatch(t, patch, assignee)
-		return invalid(t.Valid())
+		problems := t.Valid()
+		for k, v := range s.patchRule(t, patch, now) {
+			problems[k] = v
+		}
+		return invalid(problems)
 	})
 }
 
@@ -249,6 +264,7 @@ func (s *Store) SnoozeTask(ctx context.Context, ws WorkspaceID, actor Actor, ref
 // the events its changes call for, retrying when another write got there first.
 func (s *Store) modify(ctx context.Context, ws WorkspaceID, actor Actor, ref string, ifMatch *int64, change func(t *Task, now time.Time) error) (Task, error) {
 	k := keysFor(ws)
+	var nextNumber int64 // taken once, kept across retries
 	for range maxRetries {
 		old, raw, err := s.getTask(ctx, ws, ref)
 		if err != nil {
@@ -286,6 +302,11 @@ func (s *Store) modify(ctx context.Context, ws WorkspaceID, actor Actor, ref str
 		indexOps(x, s.ReminderLead(), &old, &t)
 		for _, ev := range changeEvents(&t, changes, actor) {
 			x.emit(s.newEvent(ws, ev.typ, now, ev.data))
+		}
+		if old.Status != StatusCompleted && t.Status == StatusCompleted && t.Recurrence != nil {
+			if err := s.addSuccessor(ctx, x, &t, actor, now, &nextNumber); err != nil {
+				return Task{}, err
+			}
 		}
 		out, err := s.commit(ctx, x)
 		if err != nil {
@@ -338,6 +359,7 @@ func (s *Store) DeleteTaskIf(ctx context.Context, ws WorkspaceID, actor Actor, r
 			x.op("hdel", k.externalIDs(), *old.ExternalID, "")
 		}
 		x.op("del", k.comments(old.Number), "", "")
+		x.op("hdel", k.successors(), old.Number, "")
 		indexOps(x, s.ReminderLead(), &old, nil)
 		x.emit(s.newEvent(ws, EventTaskDeleted, now, EventData{Task: &old, Actor: actor}))
 		out, err := s.commit(ctx, x)
