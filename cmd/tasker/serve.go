@@ -118,6 +118,7 @@ func build(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Write
 	store := tasks.NewStore(rdb, time.Now)
 	store.SetReminderLead(cfg.ReminderLead)
 	loc, _ := time.LoadLocation(cfg.Timezone) // validated with the config
+	store.SetTimezone(loc)                    // API recurrences without recurrence_timezone
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

@@ -99,6 +99,26 @@ func TestServiceEndToEnd(t *testing.T) {
 	}
 }
 
+// TestAPIRecurrenceInDeploymentZone: a rule sent without
+// recurrence_timezone is read in TASKER_TIMEZONE, not in UTC.
+func TestAPIRecurrenceInDeploymentZone(t *testing.T) {
+	t.Setenv("TASKER_TIMEZONE", "Europe/Berlin")
+	_, srv := newTestService(t, nil)
+	code, task := do(t, "POST", srv.URL+"/api/v1/tasks", "test-key", `{"title":"Stand-up","recurrence":"every weekday at 9:30"}`)
+	if code != http.StatusCreated {
+		t.Fatalf("create = %d %v", code, task)
+	}
+	rec, _ := task["recurrence"].(map[string]any)
+	if rec["timezone"] != "Europe/Berlin" {
+		t.Errorf("recurrence = %v, want it in Europe/Berlin", task["recurrence"])
+	}
+	due, err := time.Parse(time.RFC3339, fmt.Sprint(task["due_at"]))
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	if local := due.In(berlin); err != nil || local.Hour() != 9 || local.Minute() != 30 {
+		t.Errorf("due_at = %v, want 09:30 in Berlin", task["due_at"])
+	}
+}
+
 func TestConfigErrorsNameTheVariable(t *testing.T) {
 	cases := map[string]string{
 		"TASKER_CLIQ_DC":             "mars",
