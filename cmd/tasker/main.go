@@ -51,8 +51,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	} else {
 		args = nil
 	}
+	if u, ok := plainUsage[cmd]; ok && wantsHelp(args) {
+		fmt.Fprint(stdout, u)
+		return nil
+	}
 	switch cmd {
 	case "serve":
+		if len(args) > 0 {
+			fmt.Fprint(stderr, serveUsage)
+			return fmt.Errorf("serve: unexpected argument %q", args[0])
+		}
 		cfg, err := loadConfig()
 		if err != nil {
 			return err
@@ -69,6 +77,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "doctor":
 		return runDoctor(ctx, args, stdout, stderr)
 	case "version", "--version", "-v":
+		if len(args) > 0 {
+			return fmt.Errorf("version: unexpected argument %q", args[0])
+		}
 		fmt.Fprintf(stdout, "tasker %s %s %s\n", version, vcsCommit(), runtime.Version())
 		return nil
 	case "help", "-h", "--help":
@@ -77,6 +88,43 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprint(stderr, usage)
 	return fmt.Errorf("unknown command %q", cmd)
+}
+
+const serveUsage = `usage: tasker serve
+
+Runs the HTTP server, event dispatcher, delivery workers and scheduler, or
+the roles TASKER_ROLES names. Configuration comes from TASKER_* environment
+variables; see README.md. SIGINT or SIGTERM shuts it down gracefully.
+`
+
+const delugeUsage = `usage: tasker deluge [--out DIR]
+
+Renders the Deluge scripts of every Cliq handler with TASKER_PUBLIC_URL and
+TASKER_CLIQ_SECRET filled in, and prints them with where each goes in Cliq;
+with --out, writes them under DIR (readable by the owner only: they hold the
+secret).
+`
+
+const versionUsage = `usage: tasker version
+
+Prints the version, the commit and the Go version.
+`
+
+// plainUsage is the usage of the commands whose --help run prints before
+// anything else is read: serve must not start, deluge needs no secret.
+var plainUsage = map[string]string{"serve": serveUsage, "deluge": delugeUsage, "version": versionUsage}
+
+// wantsHelp reports whether args ask for help.
+func wantsHelp(args []string) bool {
+	for _, a := range args {
+		switch a {
+		case "-h", "-help", "--help":
+			return true
+		case "--":
+			return false
+		}
+	}
+	return false
 }
 
 // vcsCommit is the linker's commit, else the one the Go toolchain stamped.

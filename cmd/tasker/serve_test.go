@@ -383,3 +383,24 @@ func TestRolesDecideWhatRuns(t *testing.T) {
 		t.Error("api replica runs background roles")
 	}
 }
+
+// TestEveryCommandAnswersHelp: -h and --help print the command's usage and
+// succeed, and do nothing else — with a configuration that would stop the
+// service, serve must not even read it.
+func TestEveryCommandAnswersHelp(t *testing.T) {
+	t.Setenv("TASKER_CLIQ_DC", "mars")
+	for _, cmd := range []string{"serve", "sim", "deluge", "install", "uninstall", "doctor", "version"} {
+		for _, flag := range []string{"-h", "--help"} {
+			var out, errOut bytes.Buffer
+			if err := run(t.Context(), []string{"tasker", cmd, flag}, &out, &errOut); err != nil {
+				t.Errorf("tasker %s %s = %v, want success", cmd, flag, err)
+			}
+			if usage := out.String() + errOut.String(); !strings.Contains(usage, "tasker "+cmd) || !strings.HasPrefix(usage, "usage: ") {
+				t.Errorf("tasker %s %s printed %q, want its usage", cmd, flag, usage)
+			}
+		}
+	}
+	if err := run(t.Context(), []string{"tasker", "serve", "--port", "1"}, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "unexpected argument") {
+		t.Errorf("serve with an unknown flag = %v, want it refused", err)
+	}
+}
