@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/taskerhq/tasker/cliq"
+	"github.com/taskerhq/tasker/tasks"
 )
 
 // Payload is one request from a third party: its headers and raw body.
@@ -224,12 +225,7 @@ var mentionNeutralizer = strings.NewReplacer("{@", "{ @", "{#", "{ #")
 // characters other than newlines and tabs, no mentions.
 func clean(s string) string {
 	s = strings.ToValidUTF8(s, "\uFFFD")
-	s = strings.Map(func(r rune) rune {
-		if r < 0x20 && r != '\n' && r != '\t' || r == 0x7f {
-			return -1
-		}
-		return r
-	}, s)
+	s = tasks.CleanText(s, true)
 	return mentionNeutralizer.Replace(strings.TrimSpace(s))
 }
 

@@ -27,6 +27,8 @@ func validComment(text string) map[string]string {
 		p["text"] = "required"
 	case n > MaxComment:
 		p["text"] = fmt.Sprintf("at most %d characters", MaxComment)
+	case hasControl(text, true):
+		p["text"] = "must not contain control characters other than newline and tab"
 	}
 	return p
 }

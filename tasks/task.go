@@ -104,9 +104,14 @@ func (t Task) Valid() map[string]string {
 		p["title"] = "required"
 	case n > MaxTitle:
 		p["title"] = fmt.Sprintf("at most %d characters", MaxTitle)
+	case hasControl(t.Title, false):
+		p["title"] = noControl
 	}
-	if utf8.RuneCountInString(t.Description) > MaxDescription {
+	switch {
+	case utf8.RuneCountInString(t.Description) > MaxDescription:
 		p["description"] = fmt.Sprintf("at most %d characters", MaxDescription)
+	case hasControl(t.Description, true):
+		p["description"] = "must not contain control characters other than newline and tab"
 	}
 	if !t.Status.Valid() {
 		p["status"] = "must be one of open, in_progress, completed, cancelled"
@@ -116,15 +121,21 @@ func (t Task) Valid() map[string]string {
 	}
 	if utf8.RuneCountInString(t.Type) > maxShortField {
 		p["type"] = fmt.Sprintf("at most %d characters", maxShortField)
+	} else if hasControl(t.Type, false) {
+		p["type"] = noControl
 	}
 	if utf8.RuneCountInString(t.Category) > maxShortField {
 		p["category"] = fmt.Sprintf("at most %d characters", maxShortField)
+	} else if hasControl(t.Category, false) {
+		p["category"] = noControl
 	}
 	if msg := validTags(t.Tags); msg != "" {
 		p["tags"] = msg
 	}
 	if t.ExternalID != nil && (*t.ExternalID == "" || utf8.RuneCountInString(*t.ExternalID) > 200) {
 		p["external_id"] = "1 to 200 characters"
+	} else if t.ExternalID != nil && hasControl(*t.ExternalID, false) {
+		p["external_id"] = noControl
 	}
 	if t.SourceURL != nil && !validURL(*t.SourceURL) {
 		p["source_url"] = "must be an http or https URL"
@@ -134,6 +145,9 @@ func (t Task) Valid() map[string]string {
 	}
 	return p
 }
+
+// noControl is the problem of a one-line field holding a control character.
+const noControl = "must not contain control characters"
 
 func validTags(tags []string) string {
 	if len(tags) > MaxTags {
@@ -147,6 +161,9 @@ func validTags(tags []string) string {
 		}
 		if strings.ContainsAny(tag, " \t\r\n,") {
 			return "tags may not contain spaces or commas"
+		}
+		if hasControl(tag, false) {
+			return "tags may not contain control characters"
 		}
 		if seen[tag] {
 			return fmt.Sprintf("duplicate tag %q", tag)
