@@ -54,8 +54,13 @@ var funcs = template.FuncMap{
 		}
 		return fmt.Sprintf("%.0f%%", *p*100)
 	},
-	"rate": func(f float64) string { return fmt.Sprintf("%.1f", f) },
-	"ok":   func(code *int) bool { return code != nil && *code/100 == 2 },
+	"rate": func(f float64) string {
+		if f > 0 && f < 1 {
+			return fmt.Sprintf("%.2f", f)
+		}
+		return fmt.Sprintf("%.1f", f)
+	},
+	"ok": func(code *int) bool { return code != nil && *code/100 == 2 },
 	"json": func(v any) string {
 		b, err := json.MarshalIndent(v, "", "  ")
 		if err != nil {

@@ -201,7 +201,7 @@ func (c *Console) countPosts(ctx context.Context, ws tasks.WorkspaceID, now time
 // below and failed above, scaled to the busiest minute. It is plain SVG
 // markup with numbers and times only.
 func deliveryChart(bars []minute) template.HTML {
-	const w, h, top, bottom, left = 600, 160, 10, 20, 30
+	const w, h, top, bottom, left = 360, 140, 10, 18, 24
 	peak := 1
 	for _, b := range bars {
 		peak = max(peak, b.Delivered+b.Failed)

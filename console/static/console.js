@@ -11,8 +11,9 @@
   var types = ["task.created", "task.updated", "task.status_changed", "task.completed", "task.assigned",
     "task.deleted", "task.reminder", "task.overdue", "comment.created", "user.linked"];
   var source = new EventSource(live.getAttribute("data-stream"));
-  function cell(tr, text, cls) {
+  function cell(tr, label, text, cls) {
     var td = document.createElement("td");
+    td.setAttribute("data-label", label);
     if (cls) {
       var span = document.createElement(cls === "code" ? "code" : "span");
       if (cls !== "code") span.className = cls;
@@ -38,9 +39,9 @@
     if (placeholder) placeholder.remove();
     var tr = document.createElement("tr");
     tr.className = "fresh";
-    cell(tr, ev.timestamp.replace("T", " ").replace(/\.\d+/, "").replace("Z", ""));
-    cell(tr, ev.type, "etype");
-    var about = cell(tr, "");
+    cell(tr, "When", ev.timestamp.replace("T", " ").replace(/\.\d+/, "").replace("Z", ""));
+    cell(tr, "Type", ev.type, "etype");
+    var about = cell(tr, "About", "");
     if (ev.data && ev.data.task) {
       var a = document.createElement("a");
       a.href = "/console/tasks/" + encodeURIComponent(ev.data.task.id);
@@ -49,7 +50,7 @@
     } else {
       about.textContent = subject(ev);
     }
-    cell(tr, ev.id, "code");
+    cell(tr, "Event", ev.id, "code");
     body.insertBefore(tr, body.firstChild);
   }
   types.forEach(function (t) { source.addEventListener(t, add); });
