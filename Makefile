@@ -4,10 +4,12 @@
 run:
 	go run ./cmd/tasker serve
 
-# test installs redis-server when the machine has none (the store tests need a
-# real one), then runs every test with the race detector.
+# test installs redis-server and chromium when the machine has none (the store
+# tests need a real Redis, the console's tests a real browser), then runs every
+# test with the race detector.
 test:
 	./scripts/ensure-redis-server
+	./scripts/ensure-chromium
 	go vet ./...
 	go test -race -count=1 -timeout 12m ./...
 

@@ -84,6 +84,7 @@ func newTestEnvOn(t testing.TB, store *tasks.Store) *testEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
+	e.handler = openapiChecked(t, e.handler) // every exchange is held against the document
 	return e
 }
 

@@ -189,6 +189,10 @@ func build(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Write
 			IncomingSecrets: incoming, GitLabToken: cfg.GitLabToken, GitHubSecret: cfg.GitHubSecret,
 			MaxBody: int64(cfg.MaxBody), FunctionOwner: cfg.CliqFunctionOwner,
 		})
+		if err := addConsole(router, logger, store, hooks, keys, rdb); err != nil {
+			svc.close()
+			return nil, err
+		}
 	}
 	svc.handler, err = api.Middleware(router, logger, reg, int64(cfg.MaxBody))
 	if err != nil {
