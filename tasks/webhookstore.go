@@ -30,6 +30,34 @@ import (
 // on while it waited, or a crashed worker's job recovered late) is told so
 // and does nothing.
 
+// scriptResult is a webhook script's answer (its first element when it
+// answers a list). Every script documents which it returns.
+type scriptResult string
+
+// The answers of the webhook scripts.
+const (
+	resOK       scriptResult = "ok"       // done as asked
+	resFull     scriptResult = "full"     // the subscription limit is reached
+	resExists   scriptResult = "exists"   // the id is taken
+	resGone     scriptResult = "gone"     // the subscription or message no longer exists
+	resStale    scriptResult = "stale"    // changed since read: read again
+	resFenced   scriptResult = "fenced"   // the fan-out lock belongs to another
+	resDup      scriptResult = "dup"      // the (subscription, event) pair has its message
+	resRun      scriptResult = "run"      // queue the message's attempt now
+	resWait     scriptResult = "wait"     // an earlier message of its task goes first
+	resBusy     scriptResult = "busy"     // an attempt holds the lease
+	resLost     scriptResult = "lost"     // the caller's lease had expired
+	resRetry    scriptResult = "retry"    // the message waits for its next attempt
+	resHeld     scriptResult = "held"     // the lease is still live
+	resNone     scriptResult = "none"     // nothing left to do
+	resRequeued scriptResult = "requeued" // a new attempt is queued
+	resReleased scriptResult = "released" // the lease is given up
+	resParked   scriptResult = "parked"   // the message waits for its endpoint to be enabled
+	resEnabled  scriptResult = "enabled"  // not parked: the endpoint is enabled
+	resDone     scriptResult = "done"     // the message is final or gone
+	resSwitch   scriptResult = "switch"   // an earlier message of its task heads the queue
+)
+
 // WebhookRetention is how long messages, their attempts and the failed
 // index are kept.
 const WebhookRetention = 30 * 24 * time.Hour
@@ -130,6 +158,44 @@ func (m WebhookMessage) member() string {
 		return ""
 	}
 	return m.EventID + " " + m.ID
+}
+
+// webhookStatsKey is a HASH of totals over every workspace, so that a
+// /metrics scrape reads one key whatever the number of workspaces and
+// subscriptions: "pending" messages and "disabled" endpoints. It lives
+// outside the workspaces' hash tags, so it cannot join their scripts: each
+// change is applied right after the script that made it, and a process
+// dying between the two leaves the gauge off by that change.
+const webhookStatsKey = "tasker:wh:stats"
+
+// bumpWebhookStats applies changes to the totals. An error is dropped:
+// the gauge drifts by one change, the delivery itself is done.
+func (s *Store) bumpWebhookStats(ctx context.Context, pending, disabled int64) {
+	if pending == 0 && disabled == 0 {
+		return
+	}
+	pipe := s.rdb.Pipeline()
+	if pending != 0 {
+		pipe.HIncrBy(ctx, webhookStatsKey, "pending", pending)
+	}
+	if disabled != 0 {
+		pipe.HIncrBy(ctx, webhookStatsKey, "disabled", disabled)
+	}
+	_, _ = pipe.Exec(context.WithoutCancel(ctx))
+}
+
+// WebhookTotals returns the pending messages and disabled endpoints of
+// every workspace, in one read.
+func (s *Store) WebhookTotals(ctx context.Context) (pending, disabled int64, err error) {
+	vals, err := s.rdb.HMGet(ctx, webhookStatsKey, "pending", "disabled").Result()
+	if err != nil {
+		return 0, 0, fmt.Errorf("tasks: webhook totals: %w", err)
+	}
+	n := func(v any) int64 {
+		str, _ := v.(string)
+		return mustInt(str)
+	}
+	return n(vals[0]), n(vals[1]), nil
 }
 
 // whSubs is a HASH: subscription id → WebhookSubscription JSON.
@@ -244,10 +310,10 @@ func (s *Store) CreateWebhook(ctx context.Context, ws WorkspaceID, sub WebhookSu
 	if err != nil {
 		return WebhookSubscription{}, fmt.Errorf("tasks: create webhook: %w", err)
 	}
-	switch res {
-	case "full":
+	switch scriptResult(res) {
+	case resFull:
 		return WebhookSubscription{}, conflict(fmt.Sprintf("the workspace already has %d webhook subscriptions", limit))
-	case "exists":
+	case resExists:
 		return WebhookSubscription{}, conflict("a webhook subscription with that id exists")
 	}
 	// The fan-out reads the event stream through its own group; made now,
@@ -255,6 +321,9 @@ func (s *Store) CreateWebhook(ctx context.Context, ws WorkspaceID, sub WebhookSu
 	err = s.rdb.XGroupCreateMkStream(ctx, k.events(), WebhookFanoutGroup, "$").Err()
 	if err != nil && !strings.HasPrefix(err.Error(), "BUSYGROUP") {
 		return WebhookSubscription{}, fmt.Errorf("tasks: create webhook: %w", err)
+	}
+	if !sub.Enabled {
+		s.bumpWebhookStats(ctx, 0, 1)
 	}
 	sub.DisabledReason = ""
 	return sub, nil
@@ -460,14 +529,15 @@ func (s *Store) UpdateWebhook(ctx context.Context, ws WorkspaceID, id string, ch
 			enable = boolFlag(sub.Enabled)
 		}
 		res, err := updateWebhookScript.Run(ctx, s.rdb, []string{k.whSubs(), k.whState(id)},
-			id, raw, mustJSON(sub), enable).Text()
+			id, raw, mustJSON(sub), enable).StringSlice()
 		if err != nil {
 			return WebhookSubscription{}, fmt.Errorf("tasks: update webhook: %w", err)
 		}
-		switch res {
-		case "gone":
+		switch scriptResult(res[0]) {
+		case resGone:
 			return WebhookSubscription{}, ErrNotFound
-		case "ok":
+		case resOK:
+			s.bumpWebhookStats(ctx, 0, mustInt(res[1]))
 			return s.GetWebhook(ctx, ws, id)
 		}
 	}
@@ -475,20 +545,28 @@ func (s *Store) UpdateWebhook(ctx context.Context, ws WorkspaceID, id string, ch
 }
 
 // updateWebhookScript replaces a subscription if it is unchanged since read.
-// KEYS: subscriptions, state. ARGV: id, JSON read, new JSON, "1" to enable,
-// "0" to disable, "" to leave. Returns "ok", "gone" or "stale".
+// KEYS[1] the subscriptions
+// KEYS[2] its state
+// ARGV[1] subscription id
+// ARGV[2] its JSON as read
+// ARGV[3] its new JSON
+// ARGV[4] "1" to enable, "0" to disable, "" to leave as it is
+// Returns {"gone"}, {"stale"} or {"ok", change of the disabled count}.
 var updateWebhookScript = redis.NewScript(`
 local cur = redis.call("HGET", KEYS[1], ARGV[1])
-if not cur then return "gone" end
-if cur ~= ARGV[2] then return "stale" end
+if not cur then return {"gone"} end
+if cur ~= ARGV[2] then return {"stale"} end
 redis.call("HSET", KEYS[1], ARGV[1], ARGV[3])
+local was = redis.call("HGET", KEYS[2], "en")
 if ARGV[4] == "1" then
   redis.call("HSET", KEYS[2], "en", "1", "cf", 0)
   redis.call("HDEL", KEYS[2], "dr")
+  if was == "0" then return {"ok", "-1"} end
 elseif ARGV[4] == "0" then
   redis.call("HSET", KEYS[2], "en", "0")
+  if was ~= "0" then return {"ok", "1"} end
 end
-return "ok"
+return {"ok", "0"}
 `)
 
 // DeleteWebhook removes the subscription and its indexes. Its messages
@@ -497,16 +575,21 @@ return "ok"
 func (s *Store) DeleteWebhook(ctx context.Context, ws WorkspaceID, id string) error {
 	k := keysFor(ws)
 	var del *redis.IntCmd
+	var en *redis.StringCmd
 	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		en = p.HGet(ctx, k.whState(id), "en")
 		del = p.HDel(ctx, k.whSubs(), id)
 		p.Del(ctx, k.whState(id), k.whOutcomes(id), k.whMsgs(id), k.whFailed(id), k.whParked(id))
 		return nil
 	})
-	if err != nil {
+	if err != nil && !isNil(err) {
 		return fmt.Errorf("tasks: delete webhook: %w", err)
 	}
 	if del.Val() == 0 {
 		return ErrNotFound
+	}
+	if en.Val() == "0" {
+		s.bumpWebhookStats(ctx, 0, -1)
 	}
 	return nil
 }
@@ -599,6 +682,8 @@ func (s *Store) CreateWebhookMessages(ctx context.Context, ws WorkspaceID, ins [
 		}
 	}
 	out := make([]WebhookQueued, len(ins))
+	created := int64(0)
+	defer func() { s.bumpWebhookStats(ctx, created, 0) }()
 	for i, cmd := range cmds {
 		res, err := cmd.StringSlice()
 		if err != nil {
@@ -607,18 +692,19 @@ func (s *Store) CreateWebhookMessages(ctx context.Context, ws WorkspaceID, ins [
 		if len(res) != 2 {
 			return nil, fmt.Errorf("tasks: queue webhook message: unexpected answer %q", res)
 		}
-		switch res[0] {
-		case "fenced":
+		switch scriptResult(res[0]) {
+		case resFenced:
 			return nil, ErrFenced
-		case "dup":
+		case resDup:
 			if out[i], err = s.RunnableWebhookMessage(ctx, ws, res[1]); err != nil && !errors.Is(err, ErrNotFound) {
 				return nil, err
 			}
 			continue
 		}
+		created++
 		m := ms[i]
 		m.Status, m.Seq, m.NextAt, m.NextDeliveryID = WebhookPending, 1, now, ins[i].DeliveryID
-		out[i] = WebhookQueued{Message: m, Created: true, Runnable: res[0] == "run"}
+		out[i] = WebhookQueued{Message: m, Created: true, Runnable: scriptResult(res[0]) == resRun}
 	}
 	return out, nil
 }
@@ -747,29 +833,84 @@ func decodeWebhookMessages(ids []string, hashes []*redis.MapStringStringCmd, att
 	return out, nil
 }
 
-// WebhookMessages pages a subscription's messages newest first. cursor is
-// "" or a next cursor it returned; the next cursor is "" on the last page.
-func (s *Store) WebhookMessages(ctx context.Context, ws WorkspaceID, subID, cursor string, limit int) ([]WebhookMessage, string, error) {
+// maxStatusScan bounds how many messages one page of a status-filtered
+// delivery log looks at; a page may then come back short, with a cursor to
+// read on from.
+const maxStatusScan = 1000
+
+// WebhookMessages pages a subscription's messages newest first, only those
+// with the given status unless status is "". cursor is "" or a next cursor
+// it returned; the next cursor is "" on the last page. A filtered page
+// looks at most at maxStatusScan messages, so it may hold fewer than limit
+// and still have a next cursor. Errors: *ValidationError for a bad cursor.
+func (s *Store) WebhookMessages(ctx context.Context, ws WorkspaceID, subID string, status WebhookStatus, cursor string, limit int) ([]WebhookMessage, string, error) {
 	limit = clampLimit(limit)
-	max := "+"
+	upper := "+"
 	if cursor != "" {
 		b, err := base64.RawURLEncoding.DecodeString(cursor)
 		if err != nil || !strings.HasPrefix(string(b), "m:msg_") {
 			return nil, "", invalid(map[string]string{"cursor": "invalid"})
 		}
-		max = "(" + string(b[2:])
+		upper = "(" + string(b[2:])
 	}
 	k := keysFor(ws)
-	ids, err := s.rdb.ZRevRangeByLex(ctx, k.whMsgs(subID), &redis.ZRangeBy{Max: max, Min: "-", Count: int64(limit) + 1}).Result()
-	if err != nil {
-		return nil, "", fmt.Errorf("tasks: list webhook messages: %w", err)
+	page := func(upper string, n int) ([]string, error) {
+		ids, err := s.rdb.ZRevRangeByLex(ctx, k.whMsgs(subID), &redis.ZRangeBy{Max: upper, Min: "-", Count: int64(n)}).Result()
+		if err != nil {
+			return nil, fmt.Errorf("tasks: list webhook messages: %w", err)
+		}
+		return ids, nil
 	}
-	next := ""
-	if len(ids) > limit {
-		ids = ids[:limit]
-		next = base64.RawURLEncoding.EncodeToString([]byte("m:" + ids[limit-1]))
+	cursorAt := func(id string) string { return base64.RawURLEncoding.EncodeToString([]byte("m:" + id)) }
+	if status == "" {
+		ids, err := page(upper, limit+1)
+		if err != nil {
+			return nil, "", err
+		}
+		next := ""
+		if len(ids) > limit {
+			ids = ids[:limit]
+			next = cursorAt(ids[limit-1])
+		}
+		ms, err := s.webhookMessages(ctx, k, ids)
+		return ms, next, err
 	}
-	ms, err := s.webhookMessages(ctx, k, ids)
+	var match []string
+	next, scanned := "", 0
+	for len(match) < limit {
+		if scanned >= maxStatusScan {
+			break // next is where the scan stopped
+		}
+		n := min(max(2*limit, 50), maxStatusScan-scanned)
+		ids, err := page(upper, n)
+		if err != nil {
+			return nil, "", err
+		}
+		pipe := s.rdb.Pipeline()
+		sts := make([]*redis.StringCmd, len(ids))
+		for i, id := range ids {
+			sts[i] = pipe.HGet(ctx, k.whMsg(id), "s")
+		}
+		if _, err := pipe.Exec(ctx); err != nil && !isNil(err) {
+			return nil, "", fmt.Errorf("tasks: list webhook messages: %w", err)
+		}
+		for i, id := range ids {
+			scanned++
+			next = cursorAt(id)
+			if WebhookStatus(sts[i].Val()) == status {
+				match = append(match, id)
+				if len(match) == limit {
+					break
+				}
+			}
+		}
+		if len(ids) < n && len(match) < limit {
+			next = "" // the log is read to its end
+			break
+		}
+		upper = "(" + ids[len(ids)-1]
+	}
+	ms, err := s.webhookMessages(ctx, k, match)
 	return ms, next, err
 }
 
@@ -779,21 +920,21 @@ type WebhookAction string
 // The answers of BeginWebhookAttempt.
 const (
 	// WebhookRun: the caller holds the lease and makes the attempt.
-	WebhookRun WebhookAction = "run"
+	WebhookRun = WebhookAction(resRun)
 	// WebhookDone: the message is final or gone; for an ordered message,
 	// Next is the head of its task's queue, whose job may need queueing.
-	WebhookDone WebhookAction = "done"
+	WebhookDone = WebhookAction(resDone)
 	// WebhookStale: a later attempt (seq) is current; make sure its job is
 	// queued.
-	WebhookStale WebhookAction = "stale"
+	WebhookStale = WebhookAction(resStale)
 	// WebhookWait: another message of the task is in flight; its end
 	// queues the next.
-	WebhookWait WebhookAction = "wait"
+	WebhookWait = WebhookAction(resWait)
 	// WebhookSwitch: an earlier message of the task heads the queue;
 	// queue Next's job instead.
-	WebhookSwitch WebhookAction = "switch"
+	WebhookSwitch = WebhookAction(resSwitch)
 	// WebhookBusy: another worker holds the lease of this message.
-	WebhookBusy WebhookAction = "busy"
+	WebhookBusy = WebhookAction(resBusy)
 )
 
 // WebhookBegin is what BeginWebhookAttempt decided.
@@ -955,7 +1096,7 @@ func (s *Store) releaseWebhookLease(ctx context.Context, ws WorkspaceID, m Webho
 	if err != nil && !isNil(err) {
 		return false, fmt.Errorf("tasks: release webhook lease: %w", err)
 	}
-	return res == "parked", nil
+	return scriptResult(res) == resParked, nil
 }
 
 // releaseScript drops a lease held by ARGV[2]; asked to park, it does so
@@ -1066,10 +1207,15 @@ func (s *Store) FinishWebhookAttempt(ctx context.Context, ws WorkspaceID, m Webh
 	if err != nil {
 		return WebhookFinished{}, fmt.Errorf("tasks: finish webhook attempt: %w", err)
 	}
-	f := WebhookFinished{Lost: res[0] == "lost"}
+	f := WebhookFinished{Lost: scriptResult(res[0]) == resLost}
 	if len(res) == 3 {
 		f.Disabled = res[1] == "1"
 		_, f.Next, _ = strings.Cut(res[2], " ")
+		disabled := int64(0)
+		if f.Disabled {
+			disabled = 1
+		}
+		s.bumpWebhookStats(ctx, -1, disabled)
 	}
 	return f, nil
 }
@@ -1182,21 +1328,24 @@ func (s *Store) RequeueWebhookMessage(ctx context.Context, ws WorkspaceID, subID
 		[]string{k.whMsg(id), k.whLease(id), k.whFailed(subID), k.whPending(), k.whFIFO(subID, m.OrderKey), k.whQueues(),
 			k.whAttempts(id), k.whMsgKey(subID, m.EventID), k.whMsgs(subID), k.whParked(subID)},
 		now.UnixMilli(), deliveryID, m.OrderScore, m.member(), ttlSeconds(WebhookRetention), id,
-		queueMember(subID, m.OrderKey)).Text()
+		queueMember(subID, m.OrderKey)).StringSlice()
 	if err != nil {
 		return WebhookQueued{}, fmt.Errorf("tasks: requeue webhook message: %w", err)
 	}
-	switch res {
-	case "gone":
+	if len(res) > 1 && res[1] == "1" {
+		s.bumpWebhookStats(ctx, 1, 0)
+	}
+	switch scriptResult(res[0]) {
+	case resGone:
 		return WebhookQueued{}, ErrNotFound
-	case "busy":
+	case resBusy:
 		return WebhookQueued{}, conflict("an attempt of this message is in flight; try again when it ends")
 	}
 	m, err = s.WebhookMessage(ctx, ws, id)
 	if err != nil {
 		return WebhookQueued{}, err
 	}
-	return WebhookQueued{Message: m, Created: true, Runnable: res == "run"}, nil
+	return WebhookQueued{Message: m, Created: true, Runnable: scriptResult(res[0]) == resRun}, nil
 }
 
 // requeueScript makes a message pending with a new current attempt, and
@@ -1219,13 +1368,17 @@ func (s *Store) RequeueWebhookMessage(ctx context.Context, ws WorkspaceID, subID
 // ARGV[5] TTL (s)
 // ARGV[6] message id
 // ARGV[7] index member of the task queue
-// Returns "gone", "busy", "run" (queue its attempt) or "wait" (an
-// earlier message of its task is ahead).
+// Returns {"gone"}, {"busy"}, or {"run" (queue its attempt) or "wait"
+// (an earlier message of its task is ahead), "1" when it was final}.
 var requeueScript = redis.NewScript(redisNow + `
-if redis.call("EXISTS", KEYS[1]) == 0 then return "gone" end
+if redis.call("EXISTS", KEYS[1]) == 0 then return {"gone"} end
 local lease = redis.call("GET", KEYS[2])
-if lease and tonumber(string.match(lease, "|(%d+)$")) > now then return "busy" end
-if redis.call("HGET", KEYS[1], "s") ~= "pending" then redis.call("INCR", KEYS[4]) end
+if lease and tonumber(string.match(lease, "|(%d+)$")) > now then return {"busy"} end
+local was = "0"
+if redis.call("HGET", KEYS[1], "s") ~= "pending" then
+  redis.call("INCR", KEYS[4])
+  was = "1"
+end
 redis.call("ZREM", KEYS[3], ARGV[6])
 redis.call("ZREM", KEYS[10], ARGV[6])
 redis.call("HINCRBY", KEYS[1], "q", 1)
@@ -1234,12 +1387,12 @@ redis.call("EXPIRE", KEYS[1], ARGV[5])
 redis.call("EXPIRE", KEYS[7], ARGV[5])
 redis.call("EXPIRE", KEYS[8], ARGV[5])
 redis.call("ZADD", KEYS[9], 0, ARGV[6])
-if ARGV[4] == "" then return "run" end
+if ARGV[4] == "" then return {"run", was} end
 redis.call("ZADD", KEYS[5], ARGV[3], ARGV[4])
 redis.call("EXPIRE", KEYS[5], ARGV[5])
 redis.call("SADD", KEYS[6], ARGV[7])
-if redis.call("ZRANGE", KEYS[5], 0, 0)[1] == ARGV[4] then return "run" end
-return "wait"
+if redis.call("ZRANGE", KEYS[5], 0, 0)[1] == ARGV[4] then return {"run", was} end
+return {"wait", was}
 `)
 
 // FailedWebhookMessages returns up to count ids of the subscription's failed
@@ -1286,7 +1439,7 @@ func (s *Store) ReapWebhookLease(ctx context.Context, ws WorkspaceID, m WebhookM
 	if err != nil {
 		return WebhookMessage{}, false, fmt.Errorf("tasks: reap webhook lease: %w", err)
 	}
-	if res != "requeued" {
+	if scriptResult(res) != resRequeued {
 		return WebhookMessage{}, false, nil
 	}
 	m, err = s.WebhookMessage(ctx, ws, m.ID)

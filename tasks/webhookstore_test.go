@@ -253,3 +253,49 @@ func TestWebhookReap(t *testing.T) {
 		}
 	})
 }
+
+func TestWebhookMessagesByStatus(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, s *tasks.Store, ws tasks.WorkspaceID) {
+		ctx := context.Background()
+		sub := newTestWebhook(t, s, ws, "none")
+		var failed []string
+		for i := range 7 {
+			q, err := s.CreateWebhookMessage(ctx, ws, tasks.NewWebhookMessage{SubscriptionID: sub.ID, EventID: fmt.Sprintf("evt_%d", i), Body: "{}"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if i%2 == 1 {
+				b, _ := s.BeginWebhookAttempt(ctx, ws, sub.ID, "", q.Message.ID, 1, "t", time.Minute)
+				if _, err := s.FinishWebhookAttempt(ctx, ws, b.Message, "t", tasks.WebhookResult{Status: tasks.WebhookFailed}); err != nil {
+					t.Fatal(err)
+				}
+				failed = append([]string{q.Message.ID}, failed...) // newest first
+			}
+		}
+		for _, limit := range []int{1, 2, 50} {
+			var got []string
+			cursor := ""
+			for range 10 {
+				ms, next, err := s.WebhookMessages(ctx, ws, sub.ID, tasks.WebhookFailed, cursor, limit)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, m := range ms {
+					if m.Status != tasks.WebhookFailed {
+						t.Fatalf("limit %d: %s is %s", limit, m.ID, m.Status)
+					}
+					got = append(got, m.ID)
+				}
+				if cursor = next; cursor == "" {
+					break
+				}
+			}
+			if fmt.Sprint(got) != fmt.Sprint(failed) {
+				t.Errorf("limit %d: failed messages = %v, want %v", limit, got, failed)
+			}
+		}
+		if ms, _, _ := s.WebhookMessages(ctx, ws, sub.ID, tasks.WebhookPending, "", 50); len(ms) != 4 {
+			t.Errorf("pending messages = %d, want 4", len(ms))
+		}
+	})
+}

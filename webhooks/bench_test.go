@@ -201,7 +201,7 @@ func BenchmarkEventsToDeliveries(b *testing.B) {
 		path := fmt.Sprintf("/s/%d", i)
 		cursor := ""
 		for {
-			ds, next, err := e.svc.Deliveries(context.Background(), e.ws, sub.ID, cursor, 200)
+			ds, next, err := e.svc.Deliveries(context.Background(), e.ws, sub.ID, "", cursor, 200)
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -234,7 +234,7 @@ func (e *testEnv) handle(t testing.TB, ev tasks.Event) {
 // deliveries returns subscription id's delivery log, first page.
 func (e *testEnv) deliveries(t testing.TB, id string) []webhooks.Delivery {
 	t.Helper()
-	ds, _, err := e.svc.Deliveries(context.Background(), e.ws, id, "", 200)
+	ds, _, err := e.svc.Deliveries(context.Background(), e.ws, id, "", "", 200)
 	if err != nil {
 		t.Fatalf("Deliveries(%s) = %v", id, err)
 	}
