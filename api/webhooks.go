@@ -211,7 +211,8 @@ func handleTestWebhook(logger *slog.Logger, svc *webhooks.Service) http.Handler 
 }
 
 // handleListDeliveries serves GET /api/v1/webhooks/{id}/deliveries: one
-// entry per message, newest first, each with its attempts oldest first.
+// entry per message, newest first, each with its attempts oldest first;
+// ?status=pending|delivered|failed keeps only those.
 func handleListDeliveries(logger *slog.Logger, svc *webhooks.Service) http.Handler {
 	type response struct {
 		Deliveries []webhooks.Delivery `json:"deliveries"`
@@ -220,12 +221,18 @@ func handleListDeliveries(logger *slog.Logger, svc *webhooks.Service) http.Handl
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q := newQuery(r.URL.RawQuery)
 		pg := q.page()
+		status := tasks.WebhookStatus(q.str("status"))
+		switch status {
+		case "", tasks.WebhookPending, tasks.WebhookDelivered, tasks.WebhookFailed:
+		default:
+			q.problems["status"] = "must be pending, delivered or failed"
+		}
 		if err := q.err(); err != nil {
 			respondError(w, r, logger, err)
 			return
 		}
 		id := webhookID(r)
-		list, next, err := svc.Deliveries(r.Context(), workspace(r), id, pg.cursor, pg.limit)
+		list, next, err := svc.Deliveries(r.Context(), workspace(r), id, status, pg.cursor, pg.limit)
 		if err != nil {
 			respondError(w, r, logger, notFoundWebhook(id, err))
 			return

@@ -151,6 +151,20 @@ func TestWebhookRoutes(t *testing.T) {
 		t.Fatalf("delivery = %+v", page)
 	}
 
+	for _, tt := range []struct {
+		status string
+		want   int
+	}{{"delivered", 1}, {"failed", 0}, {"pending", 0}} {
+		body := e.mustDo(t, call{method: "GET", path: path + "/deliveries?status=" + tt.status}, http.StatusOK).Body.Bytes()
+		got := mustDecode[struct {
+			Deliveries []wireDelivery `json:"deliveries"`
+			NextCursor *string        `json:"next_cursor"`
+		}](t, body)
+		if len(got.Deliveries) != tt.want || got.NextCursor != nil || (tt.want == 1 && got.Deliveries[0].ID != d.ID) {
+			t.Errorf("GET deliveries?status=%s = %s; want %d and no next cursor", tt.status, body, tt.want)
+		}
+	}
+
 	w = e.mustDo(t, call{method: "POST", path: path + "/deliveries/" + d.ID + "/redeliver"}, http.StatusOK)
 	re := mustDecode[wireDelivery](t, w.Body.Bytes())
 	if re.Status != "pending" || len(re.Attempts) != 2 || !re.Attempts[1].Pending || re.Attempts[1].StatusCode != nil {
@@ -200,6 +214,7 @@ func TestWebhookRouteErrors(t *testing.T) {
 		{"RecoverBadSince", call{method: "POST", path: path + "/recover", body: `{"since":"yesterday"}`}, 400, "invalid_argument", "since"},
 		{"DeliveriesBadCursor", call{method: "GET", path: path + "/deliveries?cursor=zzz"}, 400, "invalid_argument", "cursor"},
 		{"DeliveriesBadLimit", call{method: "GET", path: path + "/deliveries?limit=0"}, 400, "invalid_argument", "limit"},
+		{"DeliveriesBadStatus", call{method: "GET", path: path + "/deliveries?status=sent"}, 400, "invalid_argument", "status"},
 		{"ListBadCursor", call{method: "GET", path: "/api/v1/webhooks?cursor=zzz"}, 400, "invalid_argument", "cursor"},
 		{"DeleteUnknown", call{method: "DELETE", path: "/api/v1/webhooks/wh_nope"}, 404, "not_found", ""},
 	}

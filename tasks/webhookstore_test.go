@@ -80,10 +80,10 @@ func TestWebhookAttemptLifecycle(t *testing.T) {
 		id := q.Message.ID
 
 		b, err := s.BeginWebhookAttempt(ctx, ws, sub.ID, "", id, 1, "tok", time.Minute)
-		if err != nil || b.Action != "run" || b.Subscription == nil || b.Message.NextDeliveryID != "del_1" {
+		if err != nil || b.Action != tasks.WebhookRun || b.Subscription == nil || b.Message.NextDeliveryID != "del_1" {
 			t.Fatalf("BeginWebhookAttempt() = %+v, %v; want run", b, err)
 		}
-		if b2, _ := s.BeginWebhookAttempt(ctx, ws, sub.ID, "", id, 1, "other", time.Minute); b2.Action != "busy" {
+		if b2, _ := s.BeginWebhookAttempt(ctx, ws, sub.ID, "", id, 1, "other", time.Minute); b2.Action != tasks.WebhookBusy {
 			t.Fatalf("second BeginWebhookAttempt() = %q, want busy", b2.Action)
 		}
 		code, dur := 500, int64(3)
@@ -94,11 +94,11 @@ func TestWebhookAttemptLifecycle(t *testing.T) {
 		if err != nil || f.Lost {
 			t.Fatalf("FinishWebhookAttempt(retry) = %+v, %v", f, err)
 		}
-		if b, _ := s.BeginWebhookAttempt(ctx, ws, sub.ID, "", id, 1, "tok", time.Minute); b.Action != "stale" {
+		if b, _ := s.BeginWebhookAttempt(ctx, ws, sub.ID, "", id, 1, "tok", time.Minute); b.Action != tasks.WebhookStale {
 			t.Fatalf("BeginWebhookAttempt(old seq) = %q, want stale", b.Action)
 		}
 		b, _ = s.BeginWebhookAttempt(ctx, ws, sub.ID, "", id, 2, "tok2", time.Minute)
-		if b.Action != "run" || b.Message.Round != 1 || len(b.Message.Attempts) != 1 {
+		if b.Action != tasks.WebhookRun || b.Message.Round != 1 || len(b.Message.Attempts) != 1 {
 			t.Fatalf("BeginWebhookAttempt(seq 2) = %+v", b)
 		}
 		code = 200
@@ -127,29 +127,52 @@ func TestWebhookOrderedQueue(t *testing.T) {
 		ctx := context.Background()
 		sub := newTestWebhook(t, s, ws, "task")
 		var ids []string
-		// Version 2 arrives before version 1: it takes the turn first.
+		// Version 2 arrives before version 1 (a redelivery of an older
+		// message): the head is always the lowest version.
 		for _, v := range []int64{2, 1, 3} {
 			q, err := s.CreateWebhookMessage(ctx, ws, tasks.NewWebhookMessage{
 				SubscriptionID: sub.ID, EventID: fmt.Sprintf("evt_%d", v), EventType: tasks.EventTaskUpdated,
 				Body: "{}", OrderKey: "tsk_1", OrderScore: v, DeliveryID: "del",
 			})
-			if err != nil || q.Runnable != (v == 2) {
+			if err != nil || q.Runnable != (v <= 2) {
 				t.Fatalf("CreateWebhookMessage(v%d) = runnable %v, %v", v, q.Runnable, err)
 			}
 			ids = append(ids, q.Message.ID)
 		}
-		// Held back and never attempted, v2 gives its turn to v1.
-		b, err := s.BeginWebhookAttempt(ctx, ws, sub.ID, "tsk_1", ids[0], 1, "t", time.Minute)
-		if err != nil || b.Action != "switch" || b.Next != ids[1] {
-			t.Fatalf("BeginWebhookAttempt(v2) = %+v, %v; want switch to v1", b, err)
-		}
-		if b, _ := s.BeginWebhookAttempt(ctx, ws, sub.ID, "tsk_1", ids[2], 1, "t", time.Minute); b.Action != "wait" {
-			t.Fatalf("BeginWebhookAttempt(v3) = %q, want wait", b.Action)
+		// Never attempted, v2 and v3 give the turn to v1.
+		for _, id := range []string{ids[0], ids[2]} {
+			b, err := s.BeginWebhookAttempt(ctx, ws, sub.ID, "tsk_1", id, 1, "t", time.Minute)
+			if err != nil || b.Action != tasks.WebhookSwitch || b.Next != ids[1] {
+				t.Fatalf("BeginWebhookAttempt(%s) = %+v, %v; want switch to v1", id, b, err)
+			}
 		}
 		for i, want := range []string{ids[1], ids[0], ids[2]} {
 			b, err := s.BeginWebhookAttempt(ctx, ws, sub.ID, "tsk_1", want, 1, "t", time.Minute)
-			if err != nil || b.Action != "run" {
+			if err != nil || b.Action != tasks.WebhookRun {
 				t.Fatalf("step %d: BeginWebhookAttempt() = %+v, %v; want run", i, b, err)
+			}
+			if i == 1 {
+				// An older message rejoins while v2 is in flight: it heads
+				// the queue, but waits for v2's attempt to end.
+				q, err := s.CreateWebhookMessage(ctx, ws, tasks.NewWebhookMessage{
+					SubscriptionID: sub.ID, EventID: "evt_0", EventType: tasks.EventTaskUpdated,
+					Body: "{}", OrderKey: "tsk_1", OrderScore: 0, DeliveryID: "del",
+				})
+				if err != nil || !q.Runnable {
+					t.Fatalf("CreateWebhookMessage(v0) = %+v, %v; want runnable", q, err)
+				}
+				if b0, _ := s.BeginWebhookAttempt(ctx, ws, sub.ID, "tsk_1", q.Message.ID, 1, "t0", time.Minute); b0.Action != tasks.WebhookWait {
+					t.Fatalf("BeginWebhookAttempt(v0) while v2 is in flight = %q, want wait", b0.Action)
+				}
+				f, err := s.FinishWebhookAttempt(ctx, ws, b.Message, "t", tasks.WebhookResult{Status: tasks.WebhookFailed, Count: true})
+				if err != nil || f.Next != q.Message.ID {
+					t.Fatalf("finish v2: next = %q, %v; want v0", f.Next, err)
+				}
+				b0, _ := s.BeginWebhookAttempt(ctx, ws, sub.ID, "tsk_1", q.Message.ID, 1, "t0", time.Minute)
+				if f, _ := s.FinishWebhookAttempt(ctx, ws, b0.Message, "t0", tasks.WebhookResult{Status: tasks.WebhookDelivered}); f.Next != ids[2] {
+					t.Fatalf("finish v0: next = %q, want v3", f.Next)
+				}
+				continue
 			}
 			f, err := s.FinishWebhookAttempt(ctx, ws, b.Message, "t", tasks.WebhookResult{Status: tasks.WebhookFailed, Count: true})
 			if err != nil {
@@ -158,8 +181,6 @@ func TestWebhookOrderedQueue(t *testing.T) {
 			wantNext := ""
 			if i == 0 {
 				wantNext = ids[0]
-			} else if i == 1 {
-				wantNext = ids[2]
 			}
 			if f.Next != wantNext {
 				t.Fatalf("step %d: next = %q, want %q", i, f.Next, wantNext)
@@ -206,17 +227,17 @@ func TestWebhookReap(t *testing.T) {
 		ctx := context.Background()
 		sub := newTestWebhook(t, s, ws, "none")
 		q, _ := s.CreateWebhookMessage(ctx, ws, tasks.NewWebhookMessage{SubscriptionID: sub.ID, EventID: "evt_1", Body: "{}"})
-		if b, _ := s.BeginWebhookAttempt(ctx, ws, sub.ID, "", q.Message.ID, 1, "t", 50*time.Millisecond); b.Action != "run" {
+		if b, _ := s.BeginWebhookAttempt(ctx, ws, sub.ID, "", q.Message.ID, 1, "t", 50*time.Millisecond); b.Action != tasks.WebhookRun {
 			t.Fatalf("BeginWebhookAttempt() = %q", b.Action)
 		}
-		if _, ok, _ := s.ReapWebhookLease(ctx, ws, q.Message.ID, tasks.WebhookAttempt{ID: "del_lost"}, "del_next"); ok {
+		if _, ok, _ := s.ReapWebhookLease(ctx, ws, q.Message, tasks.WebhookAttempt{ID: "del_lost"}, "del_next"); ok {
 			t.Fatal("ReapWebhookLease() took a live lease")
 		}
 		deadline := time.Now().Add(5 * time.Second)
 		var ids []string
 		for len(ids) == 0 && time.Now().Before(deadline) {
 			time.Sleep(20 * time.Millisecond)
-			ids, _ = s.ExpiredWebhookLeases(ctx, ws, time.Now(), 10)
+			ids, _ = s.ExpiredWebhookLeases(ctx, ws, 10)
 		}
 		if len(ids) != 1 {
 			t.Fatalf("ExpiredWebhookLeases() = %v, want the message", ids)
@@ -224,11 +245,57 @@ func TestWebhookReap(t *testing.T) {
 		var m tasks.WebhookMessage
 		var ok bool
 		for time.Now().Before(deadline) && !ok { // the lease key's own TTL may lag the score by a moment
-			m, ok, _ = s.ReapWebhookLease(ctx, ws, ids[0], tasks.WebhookAttempt{ID: "del_lost"}, "del_next")
+			m, ok, _ = s.ReapWebhookLease(ctx, ws, q.Message, tasks.WebhookAttempt{ID: "del_lost"}, "del_next")
 			time.Sleep(10 * time.Millisecond)
 		}
 		if !ok || m.Seq != 2 || m.NextDeliveryID != "del_next" || len(m.Attempts) != 1 {
 			t.Fatalf("ReapWebhookLease() = %+v, %v; want seq 2 with the lost attempt logged", m, ok)
+		}
+	})
+}
+
+func TestWebhookMessagesByStatus(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, s *tasks.Store, ws tasks.WorkspaceID) {
+		ctx := context.Background()
+		sub := newTestWebhook(t, s, ws, "none")
+		var failed []string
+		for i := range 7 {
+			q, err := s.CreateWebhookMessage(ctx, ws, tasks.NewWebhookMessage{SubscriptionID: sub.ID, EventID: fmt.Sprintf("evt_%d", i), Body: "{}"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if i%2 == 1 {
+				b, _ := s.BeginWebhookAttempt(ctx, ws, sub.ID, "", q.Message.ID, 1, "t", time.Minute)
+				if _, err := s.FinishWebhookAttempt(ctx, ws, b.Message, "t", tasks.WebhookResult{Status: tasks.WebhookFailed}); err != nil {
+					t.Fatal(err)
+				}
+				failed = append([]string{q.Message.ID}, failed...) // newest first
+			}
+		}
+		for _, limit := range []int{1, 2, 50} {
+			var got []string
+			cursor := ""
+			for range 10 {
+				ms, next, err := s.WebhookMessages(ctx, ws, sub.ID, tasks.WebhookFailed, cursor, limit)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, m := range ms {
+					if m.Status != tasks.WebhookFailed {
+						t.Fatalf("limit %d: %s is %s", limit, m.ID, m.Status)
+					}
+					got = append(got, m.ID)
+				}
+				if cursor = next; cursor == "" {
+					break
+				}
+			}
+			if fmt.Sprint(got) != fmt.Sprint(failed) {
+				t.Errorf("limit %d: failed messages = %v, want %v", limit, got, failed)
+			}
+		}
+		if ms, _, _ := s.WebhookMessages(ctx, ws, sub.ID, tasks.WebhookPending, "", 50); len(ms) != 4 {
+			t.Errorf("pending messages = %d, want 4", len(ms))
 		}
 	})
 }

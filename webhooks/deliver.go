@@ -14,9 +14,12 @@ import (
 	"github.com/taskerhq/tasker/tasks"
 )
 
-// How a message travels. The fan-out target turns each event into one
-// message per matching enabled subscription and queues one asynq job for
-// its first attempt. Each attempt is its own job, with the id
+// How a message travels. The fan-out reads the workspace's event stream
+// in order, through its own consumer group and under a per-workspace lock
+// (fanout.go), turns each event into one message per matching enabled
+// subscription and queues one asynq job for its first attempt. Messages
+// are therefore created in event order, which is what lets a task's
+// messages to an ordered subscription go strictly one after another. Each attempt is its own job, with the id
 // "whd:<message>:<seq>", so it is queued once; a retry is a new job
 // scheduled after the retry schedule's delay (asynq's own retry delays do
 // not follow the schedule, and must not: asynq only retries jobs that fail,
@@ -111,35 +114,52 @@ func (s *Service) handleJob(ctx context.Context, t *asynq.Task) error {
 		return err
 	}
 	switch b.Action {
-	case "run":
+	case tasks.WebhookRun:
 		return s.attempt(ctx, j.Workspace, b, token)
-	case "stale":
+	case tasks.WebhookStale:
 		// A later attempt is current; its job may have been lost between
 		// the write that made it current and its enqueue.
 		return s.ensure(ctx, j.Workspace, j.Message)
-	case "switch":
+	case tasks.WebhookSwitch:
+		// An earlier message of the task heads the queue: it goes first.
 		return s.ensure(ctx, j.Workspace, b.Next)
-	case "done":
+	case tasks.WebhookDone:
 		// A job finishing an ordered message may have died before queueing
 		// the next one of the task.
 		if b.Next != "" {
 			return s.ensure(ctx, j.Workspace, b.Next)
 		}
 	}
-	return nil // "wait": the message before it queues it; "busy": the lease holder owns it
+	return nil // WebhookWait: the end of the one in flight queues the next; WebhookBusy: the lease holder owns it
 }
 
 // attempt makes the attempt b granted and records its outcome.
 func (s *Service) attempt(ctx context.Context, ws tasks.WorkspaceID, b tasks.WebhookBegin, token string) error {
 	m := b.Message
-	if b.Subscription == nil || (!b.Subscription.Enabled && !m.Test) {
-		// Deleted or disabled meanwhile: nothing is sent. The message fails
-		// without counting against the endpoint; recover can resend it.
-		_, err := s.store.FinishWebhookAttempt(ctx, ws, m, token, tasks.WebhookResult{Status: tasks.WebhookFailed})
-		if err == nil {
+	if b.Subscription == nil {
+		// Deleted meanwhile: nothing is sent. The message fails without
+		// counting against anyone, and its task's queue moves on.
+		f, err := s.store.FinishWebhookAttempt(ctx, ws, m, token, tasks.WebhookResult{Status: tasks.WebhookFailed})
+		if err != nil {
+			return err
+		}
+		if !f.Lost {
 			s.metrics.messages.WithLabelValues(string(tasks.WebhookFailed)).Inc()
 		}
-		return err
+		if f.Next != "" {
+			return s.ensure(ctx, ws, f.Next)
+		}
+		return nil
+	}
+	if !b.Subscription.Enabled && !m.Test {
+		// Disabled meanwhile: the message waits, parked, until the endpoint
+		// is enabled (Update then queues it), and so does the rest of its
+		// task's queue behind it.
+		parked, err := s.store.ParkWebhookMessage(ctx, ws, m, token)
+		if err != nil || parked {
+			return err
+		}
+		b.Subscription.Enabled = true // enabled again since: send after all
 	}
 	sub := *b.Subscription
 	a := Send(ctx, s.client, Request{
@@ -149,12 +169,20 @@ func (s *Service) attempt(ctx context.Context, ws tasks.WorkspaceID, b tasks.Web
 	if a.StatusCode == nil && ctx.Err() != nil {
 		// The worker is shutting down: this was no fair attempt. Give the
 		// message back untouched; asynq requeues the job.
-		_ = s.store.ReleaseWebhookLease(context.WithoutCancel(ctx), ws, m.ID, token)
+		_ = s.store.ReleaseWebhookLease(context.WithoutCancel(ctx), ws, m, token)
 		return ctx.Err()
 	}
 	ctx = context.WithoutCancel(ctx) // the attempt was made: record it whatever happens now
 	s.metrics.attempts.WithLabelValues(a.Outcome.String()).Inc()
 	s.metrics.latency.Observe(float64(a.DurationMS) / 1000)
+	if a.Outcome != Success {
+		code := 0
+		if a.StatusCode != nil {
+			code = *a.StatusCode
+		}
+		s.logger.WarnContext(ctx, "webhook attempt failed", "workspace", ws, "webhook_id", sub.ID, "message_id", m.ID,
+			"status", code, "outcome", a.Outcome.String(), "err", a.Error)
+	}
 
 	r := tasks.WebhookResult{Attempt: logged(a), Count: !m.Test, Status: tasks.WebhookFailed}
 	if !m.Test {
@@ -273,67 +301,40 @@ func (s *Service) markWanted(ws tasks.WorkspaceID) {
 	s.wanted.Store(ws, time.Now().Add(wantedFor))
 }
 
-// Handle creates ev's messages and queues their first attempts. Running it
-// again for the same event creates nothing new.
+// Handle makes sure ev, and every event of its workspace before it, has
+// its messages: it runs the workspace's fan-out (Fanout), which reads the
+// event stream in order. Running it again for the same event creates
+// nothing new; an event job that fails leaves its event to the next
+// job's pass or the sweep, in its place in the order.
 func (t *Target) Handle(ctx context.Context, ev tasks.Event) error {
-	s := t.s
-	subs, err := s.store.ListWebhooks(ctx, ev.Workspace)
-	if err != nil {
-		return err
-	}
-	var body []byte
-	var ins []tasks.NewWebhookMessage
-	for _, sub := range subs {
-		if !sub.Enabled || !wants(sub, ev.Type) {
-			continue
-		}
-		if body == nil {
-			if body, err = json.Marshal(ev); err != nil {
-				return fmt.Errorf("webhooks: encode event %s: %w: %w", ev.ID, err, asynq.SkipRetry)
-			}
-		}
-		in := tasks.NewWebhookMessage{
-			SubscriptionID: sub.ID, EventID: ev.ID, EventType: ev.Type, Body: string(body), DeliveryID: NewDeliveryID(),
-		}
-		if sub.Ordering == OrderingTask && ev.Data.Task != nil {
-			in.OrderKey, in.OrderScore = ev.Data.Task.ID, ev.Data.Task.Version
-		}
-		ins = append(ins, in)
-	}
-	if len(ins) == 0 {
-		return nil
-	}
-	return s.queueMessages(ctx, ev.Workspace, ins)
+	return t.s.Fanout(ctx, ev.Workspace)
 }
 
-// enqueueParallel bounds how many first attempts of one event's fan-out
+// enqueueParallel bounds how many first attempts of one batch's fan-out
 // are queued at once.
 const enqueueParallel = 8
 
-// queueMessages records messages (in one round trip) and queues the first
-// attempt of each that may run, several at a time. The first message of an
-// ordered task queue is held OrderingHold.
-func (s *Service) queueMessages(ctx context.Context, ws tasks.WorkspaceID, ins []tasks.NewWebhookMessage) error {
-	qs, err := s.store.CreateWebhookMessages(ctx, ws, ins)
+// queueMessages records messages (in one round trip, in order, fenced by
+// the fan-out lock token; "" for none) and queues the attempt of each that
+// may run now, several at a time.
+func (s *Service) queueMessages(ctx context.Context, ws tasks.WorkspaceID, ins []tasks.NewWebhookMessage, fence string) error {
+	qs, err := s.store.CreateWebhookMessages(ctx, ws, ins, fence)
 	if err != nil {
 		return err
-	}
-	enqueue := func(i int) error {
-		q := qs[i]
-		delay := q.Message.NextAt.Sub(s.cfg.Now())
-		if q.Created {
-			delay = 0
-			if ins[i].OrderKey != "" {
-				delay = s.cfg.OrderingHold
-			}
-		}
-		return s.enqueue(ctx, ws, q.Message, delay)
 	}
 	var runnable []int
 	for i, q := range qs {
 		if q.Runnable {
 			runnable = append(runnable, i)
 		}
+	}
+	enqueue := func(i int) error {
+		q := qs[i]
+		delay := q.Message.NextAt.Sub(s.cfg.Now())
+		if q.Created {
+			delay = 0
+		}
+		return s.enqueue(ctx, ws, q.Message, delay)
 	}
 	if len(runnable) <= 1 {
 		for _, i := range runnable {
@@ -361,15 +362,18 @@ func (s *Service) queueMessages(ctx context.Context, ws tasks.WorkspaceID, ins [
 	return errors.Join(errs...)
 }
 
-// Run sweeps, every ReapInterval until ctx ends, for attempts whose worker
-// died (their lease expired) and queues their retry at once. cmd runs it
-// on every worker replica; sweeps racing each other are harmless.
+// Run sweeps, every ReapInterval until ctx ends: it requeues attempts
+// whose worker died (their lease expired), runs the fan-out of every
+// workspace with subscriptions (events a lost job or a crashed replica
+// left), restarts every ordered queue whose head has no job, and sends
+// what enabled endpoints have parked. cmd runs it on every worker
+// replica; sweeps racing each other are harmless.
 func (s *Service) Run(ctx context.Context) error {
 	tick := time.NewTicker(s.cfg.ReapInterval)
 	defer tick.Stop()
 	for {
-		if err := s.Reap(ctx); err != nil && ctx.Err() == nil {
-			s.logger.ErrorContext(ctx, "webhook lease sweep failed", "err", err)
+		if err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
+			s.logger.ErrorContext(ctx, "webhook sweep failed", "err", err)
 		}
 		select {
 		case <-ctx.Done():
@@ -379,30 +383,71 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 }
 
+// Sweep makes one pass of Run's sweep over every workspace.
+func (s *Service) Sweep(ctx context.Context) error {
+	wss, err := s.workspaces(ctx)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, ws := range wss {
+		if err := s.reapWorkspace(ctx, ws); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		has, err := s.store.HasWebhooks(ctx, ws)
+		if err != nil || !has {
+			errs = append(errs, err)
+			continue
+		}
+		if err := s.Fanout(ctx, ws); err != nil {
+			errs = append(errs, err)
+		}
+		if err := s.restart(ctx, ws); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // Reap requeues every message whose attempt's lease has expired, in every
 // workspace, logging the lost attempt as interrupted.
 func (s *Service) Reap(ctx context.Context) error {
-	wss, err := s.store.Workspaces(ctx)
+	wss, err := s.workspaces(ctx)
 	if err != nil {
 		return err
 	}
 	for _, ws := range wss {
-		for {
-			ids, err := s.store.ExpiredWebhookLeases(ctx, ws, s.cfg.Now(), 100)
-			if err != nil {
-				return err
-			}
-			for _, id := range ids {
-				if err := s.reap(ctx, ws, id); err != nil {
-					return err
-				}
-			}
-			if len(ids) < 100 {
-				break
-			}
+		if err := s.reapWorkspace(ctx, ws); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// workspaces returns the workspaces the sweep covers.
+func (s *Service) workspaces(ctx context.Context) ([]tasks.WorkspaceID, error) {
+	if s.cfg.Workspaces != nil {
+		return s.cfg.Workspaces, nil
+	}
+	return s.store.Workspaces(ctx)
+}
+
+func (s *Service) reapWorkspace(ctx context.Context, ws tasks.WorkspaceID) error {
+	for {
+		ids, err := s.store.ExpiredWebhookLeases(ctx, ws, 100)
+		if err != nil {
+			return err
+		}
+		for _, id := range ids {
+			if err := s.reap(ctx, ws, id); err != nil {
+				return err
+			}
+		}
+		if len(ids) < 100 {
+			return nil
+		}
+	}
 }
 
 func (s *Service) reap(ctx context.Context, ws tasks.WorkspaceID, id string) error {
@@ -414,11 +459,65 @@ func (s *Service) reap(ctx context.Context, ws tasks.WorkspaceID, id string) err
 	}
 	msg := "attempt interrupted: the worker stopped before it finished"
 	lost := tasks.WebhookAttempt{ID: m.NextDeliveryID, At: s.cfg.Now().UTC(), Error: &msg}
-	m, requeued, err := s.store.ReapWebhookLease(ctx, ws, id, lost, NewDeliveryID())
+	m, requeued, err := s.store.ReapWebhookLease(ctx, ws, m, lost, NewDeliveryID())
 	if err != nil || !requeued {
 		return err
 	}
 	s.metrics.attempts.WithLabelValues("interrupted").Inc()
 	s.logger.WarnContext(ctx, "webhook attempt interrupted; retrying", "workspace", ws, "message_id", id)
 	return s.enqueue(ctx, ws, m, 0)
+}
+
+// restart queues the job of every ordered queue's head that may run (its
+// job id makes this a no-op where the job exists), and the parked messages
+// of enabled endpoints, so that no queue stalls whatever was lost.
+func (s *Service) restart(ctx context.Context, ws tasks.WorkspaceID) error {
+	subs, err := s.store.ListWebhooks(ctx, ws)
+	if err != nil {
+		return err
+	}
+	enabled := make(map[string]bool, len(subs))
+	for _, sub := range subs {
+		enabled[sub.ID] = sub.Enabled
+		if sub.Enabled {
+			if err := s.unpark(ctx, ws, sub.ID); err != nil {
+				return err
+			}
+		}
+	}
+	heads, err := s.store.OrderedQueueHeads(ctx, ws)
+	if err != nil {
+		return err
+	}
+	for id, sub := range heads {
+		if on, ok := enabled[sub]; ok && !on {
+			continue // parked until enabled; a deleted one's messages fail through
+		}
+		if err := s.ensure(ctx, ws, id); err != nil && !errors.Is(err, tasks.ErrNotFound) {
+			return err
+		}
+	}
+	return nil
+}
+
+// unpark queues the attempts of the messages subscription id parked while
+// it was disabled.
+func (s *Service) unpark(ctx context.Context, ws tasks.WorkspaceID, id string) error {
+	for {
+		ids, err := s.store.ParkedWebhookMessages(ctx, ws, id, recoverBatch)
+		if err != nil {
+			return err
+		}
+		for _, msgID := range ids {
+			if err := s.ensure(ctx, ws, msgID); err != nil && !errors.Is(err, tasks.ErrNotFound) {
+				return err
+			}
+		}
+		if err := s.store.UnparkWebhookMessages(ctx, ws, id, ids...); err != nil {
+			return err
+		}
+		if len(ids) < recoverBatch {
+			return nil
+		}
+	}
 }

@@ -40,15 +40,21 @@ func deliveryOf(m tasks.WebhookMessage) Delivery {
 	return d
 }
 
-// Deliveries pages the delivery log of subscription id, newest first.
-// cursor is "" or a next cursor it returned; the next cursor is "" on the
-// last page. Errors: tasks.ErrNotFound, *tasks.ValidationError for a bad
-// cursor.
-func (s *Service) Deliveries(ctx context.Context, ws tasks.WorkspaceID, id, cursor string, limit int) ([]Delivery, string, error) {
+// Deliveries pages the delivery log of subscription id, newest first,
+// only messages with the given status unless it is "". cursor is "" or a
+// next cursor it returned; the next cursor is "" on the last page (a
+// filtered page may be short and still have one). Errors:
+// tasks.ErrNotFound, *tasks.ValidationError for a bad cursor or status.
+func (s *Service) Deliveries(ctx context.Context, ws tasks.WorkspaceID, id string, status tasks.WebhookStatus, cursor string, limit int) ([]Delivery, string, error) {
+	switch status {
+	case "", tasks.WebhookPending, tasks.WebhookDelivered, tasks.WebhookFailed:
+	default:
+		return nil, "", &tasks.ValidationError{Fields: map[string]string{"status": "must be pending, delivered or failed"}}
+	}
 	if _, err := s.store.GetWebhook(ctx, ws, id); err != nil {
 		return nil, "", err
 	}
-	ms, next, err := s.store.WebhookMessages(ctx, ws, id, cursor, limit)
+	ms, next, err := s.store.WebhookMessages(ctx, ws, id, status, cursor, limit)
 	if err != nil {
 		return nil, "", err
 	}
@@ -180,6 +186,6 @@ func (s *Service) RecentDeliveries(ctx context.Context, ws tasks.WorkspaceID, id
 	if _, err := s.store.GetWebhook(ctx, ws, id); err != nil {
 		return nil, err
 	}
-	ms, _, err := s.store.WebhookMessages(ctx, ws, id, "", n)
+	ms, _, err := s.store.WebhookMessages(ctx, ws, id, "", "", n)
 	return ms, err
 }

@@ -375,16 +375,22 @@ func TestOrderingPerTask(t *testing.T) {
 	})
 	osub := e.subscribe(t, ordered.srv.URL, func(in *webhooks.NewSubscription) { in.Ordering = webhooks.OrderingTask })
 	us := e.subscribe(t, unordered.srv.URL, nil)
-	// Two tasks' events interleaved, fanned out concurrently as event jobs run.
-	var wg sync.WaitGroup
+	// Two tasks' events interleaved, written in order, their event jobs
+	// run concurrently.
+	var evs []tasks.Event
 	for v := int64(1); v <= events; v++ {
 		for _, task := range []string{"tsk_a", "tsk_b"} {
 			ev := e.event(tasks.EventTaskUpdated, task, v)
-			wg.Go(func() {
-				time.Sleep(time.Duration(v) * time.Millisecond) // jobs start in order, finish in any
-				e.publish(t, ev)
-			})
+			e.appendEvent(t, ev)
+			evs = append(evs, ev)
 		}
+	}
+	var wg sync.WaitGroup
+	for i, ev := range evs {
+		wg.Go(func() {
+			time.Sleep(time.Duration(i) * time.Millisecond / 2) // jobs start in order, finish in any
+			e.handle(t, ev)
+		})
 	}
 	wg.Wait()
 	e.waitStatus(t, osub.ID, 2*events, tasks.WebhookDelivered)

@@ -49,7 +49,6 @@ func testConfig(queue string) webhooks.Config {
 		Queue:        queue,
 		LeaseGrace:   500 * time.Millisecond,
 		ReapInterval: 100 * time.Millisecond,
-		OrderingHold: 200 * time.Millisecond,
 	}
 }
 
@@ -114,6 +113,7 @@ func newTestEnv(t testing.TB, noWorker bool, change func(*webhooks.Config)) *tes
 		disabled: make(chan webhooks.Subscription, 10),
 	}
 	e.cfg = testConfig(e.queue)
+	e.cfg.Workspaces = []tasks.WorkspaceID{e.ws}
 	e.cfg.OnDisabled = func(_ context.Context, ws tasks.WorkspaceID, sub webhooks.Subscription) {
 		if ws != e.ws {
 			t.Errorf("OnDisabled workspace = %q, want %q", ws, e.ws)
@@ -199,8 +199,29 @@ func (e *testEnv) event(typ tasks.EventType, taskID string, version int64) tasks
 	}
 }
 
-// publish runs the fan-out target on ev, as an event job would.
+// appendEvent writes ev to the workspace's event stream, as a task write
+// would.
+func (e *testEnv) appendEvent(t testing.TB, ev tasks.Event) {
+	t.Helper()
+	raw, err := json.Marshal(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.rdb.XAdd(context.Background(), &redis.XAddArgs{Stream: tasks.EventStreamKey(e.ws), Values: []any{"e", string(raw)}}).Err(); err != nil {
+		t.Fatalf("append %s: %v", ev.ID, err)
+	}
+}
+
+// publish writes ev to the event stream and runs the fan-out target on
+// it, as its event job would.
 func (e *testEnv) publish(t testing.TB, ev tasks.Event) {
+	t.Helper()
+	e.appendEvent(t, ev)
+	e.handle(t, ev)
+}
+
+// handle runs the fan-out target on ev, as its event job would.
+func (e *testEnv) handle(t testing.TB, ev tasks.Event) {
 	t.Helper()
 	if !e.svc.Target().Wants(ev) {
 		t.Fatalf("Wants(%s) = false with subscriptions", ev.ID)
@@ -213,7 +234,7 @@ func (e *testEnv) publish(t testing.TB, ev tasks.Event) {
 // deliveries returns subscription id's delivery log, first page.
 func (e *testEnv) deliveries(t testing.TB, id string) []webhooks.Delivery {
 	t.Helper()
-	ds, _, err := e.svc.Deliveries(context.Background(), e.ws, id, "", 200)
+	ds, _, err := e.svc.Deliveries(context.Background(), e.ws, id, "", "", 200)
 	if err != nil {
 		t.Fatalf("Deliveries(%s) = %v", id, err)
 	}

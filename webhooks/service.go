@@ -75,14 +75,14 @@ type Config struct {
 	LeaseGrace time.Duration
 	// ReapInterval is how often Run looks for expired leases (default 15s).
 	ReapInterval time.Duration
-	// OrderingHold delays the first message of a task's queue on an ordered
-	// subscription, so an earlier event fanned out a moment later by
-	// another worker still goes first (default 1s).
-	OrderingHold time.Duration
 	// OnDisabled is called once when the delivery path disables an
 	// endpoint (410 Gone, or DisableAfter consecutive failures); cmd sends
 	// the owner a Cliq DM. It runs in the delivery job; nil means nobody.
 	OnDisabled func(ctx context.Context, ws tasks.WorkspaceID, sub Subscription)
+	// Workspaces, when set, limits Run's sweep to these workspaces
+	// instead of every workspace in Redis: tests sharing one Redis each
+	// sweep their own. Production leaves it nil.
+	Workspaces []tasks.WorkspaceID
 	// Now is the clock (default time.Now); Random returns values in [0, 1)
 	// for jitter (default math/rand/v2's Float64).
 	Now    func() time.Time
@@ -102,6 +102,8 @@ type Service struct {
 	// wanted caches, per workspace, the time until which it is known to
 	// have subscriptions, so Wants costs no round trip per event.
 	wanted sync.Map
+	// groups records the workspaces whose fan-out group is known to exist.
+	groups sync.Map
 }
 
 // NewService returns a service storing in store and queueing delivery jobs
@@ -129,9 +131,6 @@ func NewService(logger *slog.Logger, store *tasks.Store, queue *asynq.Client, re
 	}
 	if cfg.ReapInterval <= 0 {
 		cfg.ReapInterval = 15 * time.Second
-	}
-	if cfg.OrderingHold <= 0 {
-		cfg.OrderingHold = time.Second
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -332,18 +331,26 @@ func (s *Service) Update(ctx context.Context, ws tasks.WorkspaceID, id string, p
 	if err != nil {
 		return Subscription{}, err
 	}
+	if p.Enabled != nil && *p.Enabled {
+		// What waited while it was disabled goes out now.
+		if err := s.unpark(ctx, ws, id); err != nil {
+			return Subscription{}, err
+		}
+	}
 	return view(sub), nil
 }
 
 // Enable re-enables a disabled endpoint: the Re-enable button of the alert.
-// Failed messages stay failed; Recover sends them. Errors:
+// Messages that waited meanwhile go out; failed messages stay failed, and
+// Recover sends them. Errors:
 // tasks.ErrNotFound.
 func (s *Service) Enable(ctx context.Context, ws tasks.WorkspaceID, id string) (Subscription, error) {
 	enabled := true
 	return s.Update(ctx, ws, id, SubscriptionPatch{Enabled: &enabled})
 }
 
-// Delete removes a subscription; its queued attempts stop. Errors:
+// Delete removes a subscription; its queued messages fail without an
+// attempt. Errors:
 // tasks.ErrNotFound.
 func (s *Service) Delete(ctx context.Context, ws tasks.WorkspaceID, id string) error {
 	return s.store.DeleteWebhook(ctx, ws, id)

@@ -1,0 +1,135 @@
+package tasks
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/taskerhq/tasker/internal/redistest"
+)
+
+// newTestWebhookStore returns a store on backend b with a clock the test
+// moves, and a subscription in a fresh workspace.
+func newTestWebhookStore(t *testing.T, b string, now *time.Time) (*Store, WorkspaceID, WebhookSubscription) {
+	t.Helper()
+	s := NewStore(redistest.ClientFor(t, b), func() time.Time { return *now })
+	ws := WorkspaceID(fmt.Sprintf("test-%x", rand.Uint64()))
+	sub, err := s.CreateWebhook(context.Background(), ws, WebhookSubscription{URL: "https://example.com", Events: []string{"*"}, Secret: "s", Enabled: true}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, ws, sub
+}
+
+// failMessage creates a message for event and fails its first attempt.
+func failMessage(t *testing.T, s *Store, ws WorkspaceID, sub, event string) WebhookMessage {
+	t.Helper()
+	ctx := context.Background()
+	q, err := s.CreateWebhookMessage(ctx, ws, NewWebhookMessage{SubscriptionID: sub, EventID: event, Body: "{}"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := s.BeginWebhookAttempt(ctx, ws, sub, "", q.Message.ID, 1, "t", time.Minute)
+	if err != nil || b.Action != WebhookRun {
+		t.Fatalf("BeginWebhookAttempt() = %+v, %v", b, err)
+	}
+	if _, err := s.FinishWebhookAttempt(ctx, ws, b.Message, "t", WebhookResult{Status: WebhookFailed}); err != nil {
+		t.Fatal(err)
+	}
+	return b.Message
+}
+
+// TestWebhookFailedIndexTrimmed: failures older than WebhookRetention
+// leave the failed index when a later failure is recorded; the index does
+// not grow for ever on an endpoint that keeps failing.
+func TestWebhookFailedIndexTrimmed(t *testing.T) {
+	for _, b := range redistest.Backends() {
+		t.Run(b, func(t *testing.T) {
+			ctx := context.Background()
+			now := time.Now().Add(-WebhookRetention - 24*time.Hour)
+			s, ws, sub := newTestWebhookStore(t, b, &now)
+			old := failMessage(t, s, ws, sub.ID, "evt_old")
+			now = time.Now()
+			fresh := failMessage(t, s, ws, sub.ID, "evt_new")
+			ids, err := s.rdb.ZRange(ctx, keysFor(ws).whFailed(sub.ID), 0, -1).Result()
+			if err != nil || len(ids) != 1 || ids[0] != fresh.ID {
+				t.Fatalf("failed index = %v, %v; want only %s (%s is older than the retention)", ids, err, fresh.ID, old.ID)
+			}
+			if got, _ := s.FailedWebhookMessages(ctx, ws, sub.ID, time.Time{}, 0, 10); len(got) != 1 {
+				t.Fatalf("FailedWebhookMessages(since zero) = %v, want the fresh one", got)
+			}
+		})
+	}
+}
+
+// TestWebhookRequeueRefreshesExpiry: a redelivered message, its attempts
+// and its (subscription, event) key are kept WebhookRetention from the
+// requeue, not from their creation.
+func TestWebhookRequeueRefreshesExpiry(t *testing.T) {
+	ctx := context.Background()
+	now := time.Now()
+	s, ws, sub := newTestWebhookStore(t, "redis", &now)
+	m := failMessage(t, s, ws, sub.ID, "evt_1")
+	k := keysFor(ws)
+	keys := []string{k.whMsg(m.ID), k.whAttempts(m.ID), k.whMsgKey(sub.ID, "evt_1")}
+	for _, key := range keys {
+		s.rdb.Expire(ctx, key, time.Hour) // as if created 30 days minus an hour ago
+	}
+	s.rdb.RPush(ctx, k.whAttempts(m.ID), "{}")
+	if _, err := s.RequeueWebhookMessage(ctx, ws, sub.ID, m.ID, "del_2"); err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range keys {
+		if ttl := s.rdb.TTL(ctx, key).Val(); ttl < WebhookRetention-time.Minute {
+			t.Errorf("TTL(%s) after requeue = %v, want about %v", key, ttl, WebhookRetention)
+		}
+	}
+}
+
+// TestWebhookTotals: the totals /metrics reads follow messages and
+// endpoints as they change. It runs on a private embedded Redis, since the
+// totals span every workspace.
+func TestWebhookTotals(t *testing.T) {
+	ctx := context.Background()
+	now := time.Now()
+	s, ws, sub := newTestWebhookStore(t, "embedded", &now)
+	want := func(pending, disabled int64) {
+		t.Helper()
+		p, d, err := s.WebhookTotals(ctx)
+		if err != nil || p != pending || d != disabled {
+			t.Fatalf("WebhookTotals() = %d, %d, %v; want %d, %d", p, d, err, pending, disabled)
+		}
+	}
+	want(0, 0)
+	for i := range 3 {
+		if _, err := s.CreateWebhookMessage(ctx, ws, NewWebhookMessage{SubscriptionID: sub.ID, EventID: fmt.Sprintf("evt_%d", i), Body: "{}"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.CreateWebhookMessage(ctx, ws, NewWebhookMessage{SubscriptionID: sub.ID, EventID: "evt_0", Body: "{}"}) // a duplicate
+	want(3, 0)
+	m := failMessage(t, s, ws, sub.ID, "evt_9")
+	want(3, 0)
+	if _, err := s.RequeueWebhookMessage(ctx, ws, sub.ID, m.ID, "del"); err != nil {
+		t.Fatal(err)
+	}
+	want(4, 0)
+	set := func(enabled bool) {
+		if _, err := s.UpdateWebhook(ctx, ws, sub.ID, func(w *WebhookSubscription) error { w.Enabled = enabled; return nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	set(false)
+	set(false)
+	want(4, 1)
+	set(true)
+	want(4, 0)
+	other, _ := s.CreateWebhook(ctx, ws, WebhookSubscription{URL: "https://example.com", Events: []string{"*"}, Secret: "s"}, 0)
+	want(4, 1)
+	if err := s.DeleteWebhook(ctx, ws, other.ID); err != nil {
+		t.Fatal(err)
+	}
+	want(4, 0)
+}

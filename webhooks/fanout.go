@@ -1,0 +1,158 @@
+package webhooks
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/taskerhq/tasker/tasks"
+)
+
+// The fan-out turns a workspace's events into messages in the order they
+// were written, which strict per-task ordering (SPEC.md 8.3) rests on: a
+// message exists only once every earlier event has its messages, so the
+// head of a task's queue is always its earliest undelivered event.
+//
+// It reads the event stream through its own consumer group
+// (tasks.WebhookFanoutGroup) under a per-workspace lock, one pass at a
+// time: first every entry read but not acknowledged (a pass that failed,
+// or a replica that died mid-pass), oldest first, then new entries. Only
+// the lock holder can create messages (the create script checks its
+// token), so a holder that stalled past its lock cannot slip a late event
+// in behind newer ones. Creation is idempotent per (subscription, event),
+// so entries processed twice cost nothing but time. A fan-out that finds
+// the lock held asks the holder for one more pass, so no event waits for
+// the next one; event jobs, the sweep and the holder's repeat passes
+// between them leave nothing unread.
+
+// fanoutConsumer is the one consumer name every replica reads as: the
+// lock, not the name, keeps passes apart.
+const fanoutConsumer = "fanout"
+
+// fanoutBatch is how many events one step of a pass reads.
+const fanoutBatch = 100
+
+// fanoutLock is how long a pass may hold the lock without renewing it; a
+// replica that dies holding it delays the workspace's fan-out this long.
+const fanoutLock = 10 * time.Second
+
+// Fanout creates the messages of every event of ws not fanned out yet, in
+// order, and queues their first attempts. It returns at once when another
+// replica holds the workspace's fan-out, which then makes one more pass.
+func (s *Service) Fanout(ctx context.Context, ws tasks.WorkspaceID) error {
+	token := rand.Text()
+	ok, err := s.store.LockWebhookFanout(ctx, ws, token, fanoutLock)
+	if err != nil || !ok {
+		return err
+	}
+	for {
+		err := s.fanoutPass(ctx, ws, token)
+		if errors.Is(err, tasks.ErrFenced) {
+			return nil // the lock passed on; its new holder carries on
+		}
+		again, uerr := s.store.UnlockWebhookFanout(context.WithoutCancel(ctx), ws, token, fanoutLock)
+		if err != nil || uerr != nil {
+			return errors.Join(err, uerr)
+		}
+		if !again {
+			return nil
+		}
+	}
+}
+
+// fanoutPass fans out, under token's lock, the unacknowledged entries and
+// then the new ones, acknowledging each batch once its messages exist and
+// their first attempts are queued.
+func (s *Service) fanoutPass(ctx context.Context, ws tasks.WorkspaceID, token string) error {
+	if _, ok := s.groups.Load(ws); !ok {
+		if err := s.store.EnsureGroup(ctx, ws, tasks.WebhookFanoutGroup); err != nil {
+			return err
+		}
+		s.groups.Store(ws, true)
+	}
+	for {
+		entries, err := s.store.ClaimStale(ctx, ws, tasks.WebhookFanoutGroup, fanoutConsumer, 0, fanoutBatch)
+		if err != nil {
+			return err
+		}
+		fresh := len(entries) == 0
+		if fresh {
+			if entries, err = s.store.ReadGroup(ctx, ws, tasks.WebhookFanoutGroup, fanoutConsumer, fanoutBatch); err != nil {
+				return err
+			}
+		}
+		if len(entries) == 0 {
+			return nil
+		}
+		// The subscriptions are read after the events, so one created
+		// before an event was written is seen by it.
+		subs, err := s.store.ListWebhooks(ctx, ws)
+		if err != nil {
+			return err
+		}
+		ins, err := messagesOf(subs, entries)
+		if err != nil {
+			return err
+		}
+		if len(ins) > 0 {
+			if err := s.queueMessages(ctx, ws, ins, token); err != nil {
+				return err
+			}
+		}
+		ids := make([]string, len(entries))
+		for i, e := range entries {
+			ids[i] = e.ID
+		}
+		if err := s.store.Ack(ctx, ws, tasks.WebhookFanoutGroup, ids...); err != nil {
+			return err
+		}
+		if fresh && len(entries) < fanoutBatch {
+			return nil
+		}
+		// Still ours? Renew before the next batch.
+		if ok, err := s.store.LockWebhookFanout(ctx, ws, token, fanoutLock); err != nil || !ok {
+			if err == nil {
+				err = tasks.ErrFenced
+			}
+			return err
+		}
+	}
+}
+
+// messagesOf returns the messages of entries for subs, in entry order:
+// one per enabled subscription that wants the event's type and existed
+// when it was written. Internal events (the daily digest) are for chat.
+func messagesOf(subs []tasks.WebhookSubscription, entries []tasks.StreamEvent) ([]tasks.NewWebhookMessage, error) {
+	var ins []tasks.NewWebhookMessage
+	for _, e := range entries {
+		ev := e.Event
+		if ev.Test || ev.Type.Internal() {
+			continue
+		}
+		var body []byte
+		for _, sub := range subs {
+			if !sub.Enabled || !wants(sub, ev.Type) || ev.Timestamp.Before(sub.CreatedAt) {
+				continue
+			}
+			if body == nil {
+				var err error
+				if body, err = json.Marshal(ev); err != nil {
+					return nil, fmt.Errorf("webhooks: encode event %s: %w: %w", ev.ID, err, asynq.SkipRetry)
+				}
+			}
+			in := tasks.NewWebhookMessage{
+				SubscriptionID: sub.ID, EventID: ev.ID, EventType: ev.Type, Body: string(body), DeliveryID: NewDeliveryID(),
+			}
+			if sub.Ordering == OrderingTask && ev.Data.Task != nil {
+				in.OrderKey, in.OrderScore = ev.Data.Task.ID, ev.Data.Task.Version
+			}
+			ins = append(ins, in)
+		}
+	}
+	return ins, nil
+}
