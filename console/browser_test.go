@@ -125,6 +125,9 @@ func TestConsoleInBrowser(t *testing.T) {
 	run(t, ctx, "search the task",
 		chromedp.SendKeys(css(`input[name=q]`), "ship"),
 		chromedp.Submit(css(`input[name=q]`)),
+		// The list before the search shows the task too: wait for the
+		// answer's page, whose search box holds the query.
+		chromedp.WaitVisible(css(`input[name=q][value="ship"]`)),
 		chromedp.WaitVisible(css(`table.list tbody a`)),
 	)
 	if cell := value(t, ctx, "task cell", chromedp.Text(css(`table.list tbody a`))); cell != title || scripted() {

@@ -129,7 +129,7 @@ func (c *Console) countDeliveries(ctx context.Context, ws tasks.WorkspaceID, now
 	for _, sub := range subs {
 		cursor, scanned := "", 0
 		for {
-			ds, next, err := c.cfg.Webhooks.Deliveries(ctx, ws, sub.ID, cursor, tasks.MaxLimit)
+			ds, next, err := c.cfg.Webhooks.Deliveries(ctx, ws, sub.ID, "", cursor, tasks.MaxLimit)
 			if err != nil {
 				return nil, false, err
 			}

@@ -200,7 +200,7 @@ func (c *Console) taskDeliveries(ctx context.Context, ws tasks.WorkspaceID, even
 	}
 	var out []taskDelivery
 	for _, sub := range subs {
-		ds, _, err := c.cfg.Webhooks.Deliveries(ctx, ws, sub.ID, "", taskDeliveryScan)
+		ds, _, err := c.cfg.Webhooks.Deliveries(ctx, ws, sub.ID, "", "", taskDeliveryScan)
 		if err != nil {
 			return nil, err
 		}

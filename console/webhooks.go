@@ -63,7 +63,7 @@ func (c *Console) handleWebhook(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, err)
 		return
 	}
-	list, next, err := c.cfg.Webhooks.Deliveries(ctx, se.ws, id, r.URL.Query().Get("cursor"), 50)
+	list, next, err := c.cfg.Webhooks.Deliveries(ctx, se.ws, id, "", r.URL.Query().Get("cursor"), 50)
 	if err != nil {
 		c.fail(w, r, err)
 		return
