@@ -300,8 +300,9 @@ func openapiDocument() obj {
 		"Error": oaObject([]string{"error"}, false, obj{"error": oaObject([]string{"code", "message"}, false, obj{
 			"code": oaEnum("", "invalid_argument", "unauthenticated", "forbidden", "not_found", "conflict",
 				"payload_too_large", "unsupported_media_type", "rate_limited", "internal", "unavailable", "method_not_allowed"),
-			"message": oaStr(""),
-			"fields":  obj{"type": "object", "additionalProperties": oaStr(""), "description": "Problems by field or parameter name."},
+			"message":    oaStr(""),
+			"fields":     obj{"type": "object", "additionalProperties": oaStr(""), "description": "Problems by field or parameter name."},
+			"request_id": oaStr("The request's X-Request-Id, to quote when asking about it."),
 		})}),
 		"Status":   oaEnum("", "open", "in_progress", "completed", "cancelled"),
 		"Priority": oaEnum("", "low", "medium", "high", "urgent"),

@@ -1,6 +1,8 @@
 package api
 
 import (
+	"github.com/taskerhq/tasker/internal/httpx"
+
 	"bytes"
 	"context"
 	"encoding/json"
@@ -35,17 +37,6 @@ const (
 	// codeMethodNotAllowed is beyond section 5's list: a 405 is the router's.
 	codeMethodNotAllowed = "method_not_allowed"
 )
-
-// errorBody is the section 5 error shape.
-type errorBody struct {
-	Error errorDetail `json:"error"`
-}
-
-type errorDetail struct {
-	Code    string            `json:"code"`
-	Message string            `json:"message"`
-	Fields  map[string]string `json:"fields,omitempty"`
-}
 
 // httpError is a failure a handler already knows how to answer: a bad
 // header, query parameter or body. respondError writes it as it is.
@@ -88,10 +79,10 @@ func fieldsMessage(fields map[string]string) string {
 }
 
 // WriteError writes the section 5 error shape
-// {"error":{"code":…,"message":…,"fields":{…}}} with status. Other HTTP
-// packages use it so every error reads the same; fields may be nil.
+// {"error":{"code":…,"message":…,"fields":{…},"request_id":…}} with status;
+// fields may be nil.
 func WriteError(w http.ResponseWriter, status int, code, message string, fields map[string]string) {
-	encode(w, status, errorBody{Error: errorDetail{Code: code, Message: message, Fields: fields}})
+	httpx.WriteError(w, status, httpx.Error{Code: code, Message: message, Fields: fields})
 }
 
 // respondError answers a failed request. It is the one place that maps
@@ -137,12 +128,7 @@ func writeTooLarge(w http.ResponseWriter, limit int64) {
 }
 
 // encode writes v as JSON with status.
-func encode(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	// The status is sent; a failed write means the client left.
-	_ = json.NewEncoder(w).Encode(v)
-}
+func encode(w http.ResponseWriter, status int, v any) { httpx.WriteJSON(w, status, v) }
 
 // readBody returns the raw request body after checking that it is JSON.
 // An empty body is allowed here; decodeJSON says whether one is required.

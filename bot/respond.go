@@ -1,6 +1,8 @@
 package bot
 
 import (
+	"github.com/taskerhq/tasker/internal/httpx"
+
 	"encoding/json"
 	"errors"
 	"io"
@@ -13,11 +15,7 @@ import (
 )
 
 // encode writes v as JSON with status.
-func encode(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}
+func encode(w http.ResponseWriter, status int, v any) { httpx.WriteJSON(w, status, v) }
 
 // decode reads the forwarded body, which the verifier has already read
 // within TASKER_MAX_BODY, and parses Cliq's attributes.
@@ -92,13 +90,7 @@ func respondError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, e
 
 // writeError writes the SPEC 5 error shape.
 func writeError(w http.ResponseWriter, status int, code, message string) {
-	type detail struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-	}
-	encode(w, status, struct {
-		Error detail `json:"error"`
-	}{detail{code, message}})
+	httpx.WriteError(w, status, httpx.Error{Code: code, Message: message})
 }
 
 // messageEdit is a button's answer that replaces the message holding the

@@ -1,6 +1,8 @@
 package cliq
 
 import (
+	"github.com/taskerhq/tasker/internal/httpx"
+
 	"bytes"
 	"context"
 	"crypto"
@@ -10,7 +12,6 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -246,15 +247,7 @@ var errorCodes = map[int]string{
 // writeError answers in the API's error shape:
 // {"error":{"code":"unauthenticated","message":"…"}}.
 func writeError(w http.ResponseWriter, status int, message string) {
-	type apiError struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(struct {
-		Error apiError `json:"error"`
-	}{apiError{errorCodes[status], message}})
+	httpx.WriteError(w, status, httpx.Error{Code: errorCodes[status], Message: message})
 }
 
 // MemoryReplayGuard is a ReplayGuard for one process, for tests and the

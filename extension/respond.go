@@ -1,6 +1,8 @@
 package extension
 
 import (
+	"github.com/taskerhq/tasker/internal/httpx"
+
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -15,11 +17,7 @@ import (
 )
 
 // encode writes v as JSON with status.
-func encode(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}
+func encode(w http.ResponseWriter, status int, v any) { httpx.WriteJSON(w, status, v) }
 
 // readBody reads the whole body, at most maxBody bytes.
 func readBody(w http.ResponseWriter, r *http.Request, maxBody int64) ([]byte, error) {
@@ -107,9 +105,7 @@ func classify(r *http.Request, logger *slog.Logger, err error) (int, apiError) {
 // respondError answers err in the SPEC 5 shape used by every route but one.
 func respondError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err error) {
 	status, e := classify(r, logger, err)
-	encode(w, status, struct {
-		Error apiError `json:"error"`
-	}{e})
+	httpx.WriteError(w, status, httpx.Error{Code: e.Code, Message: e.Message, Fields: e.Fields})
 }
 
 // respondSimpleError answers err in the shape /api/incoming-webhook keeps

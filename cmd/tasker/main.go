@@ -13,6 +13,8 @@ import (
 	"runtime"
 	"runtime/debug"
 	"syscall"
+
+	"github.com/taskerhq/tasker/internal/httpx"
 )
 
 func main() {
@@ -145,9 +147,9 @@ func vcsCommit() string {
 func newLogger(w io.Writer, level slog.Level, format string) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: level}
 	if format == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
+		return slog.New(httpx.LogHandler(slog.NewJSONHandler(w, opts)))
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	return slog.New(httpx.LogHandler(slog.NewTextHandler(w, opts)))
 }
 
 // newFlagSet returns a flag set that reports to stderr and never exits.

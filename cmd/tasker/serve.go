@@ -25,6 +25,7 @@ import (
 	"github.com/taskerhq/tasker/cards"
 	"github.com/taskerhq/tasker/cliq"
 	"github.com/taskerhq/tasker/extension"
+	"github.com/taskerhq/tasker/internal/httpx"
 	"github.com/taskerhq/tasker/notify"
 	"github.com/taskerhq/tasker/pipeline"
 	"github.com/taskerhq/tasker/scheduler"
@@ -194,11 +195,13 @@ func build(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Write
 			return nil, err
 		}
 	}
-	svc.handler, err = api.Middleware(router, logger, reg, int64(cfg.MaxBody))
+	handler, err := api.Middleware(router, logger, reg, int64(cfg.MaxBody))
 	if err != nil {
 		svc.close()
 		return nil, err
 	}
+	// Outermost, so every answer and every log line of a request has its id.
+	svc.handler = httpx.RequestID(handler)
 
 	if roles["worker"] {
 		svc.disp = pipeline.NewDispatcher(logger, store, aq, targets, reg, pipeline.Options{Consumer: consumerName()})

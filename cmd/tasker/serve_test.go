@@ -97,6 +97,25 @@ func TestServiceEndToEnd(t *testing.T) {
 			t.Errorf("%s = %d", path, code)
 		}
 	}
+	// Every answer carries a request id, errors name it in their body too,
+	// on the API and on the Cliq routes alike.
+	for _, path := range []string{"/healthz", "/api/v1/tasks", "/cliq/commands/task", "/console/"} {
+		req, _ := http.NewRequest("POST", srv.URL+path, strings.NewReader("{}"))
+		req.Header.Set("X-Request-Id", "trace-"+strings.ReplaceAll(path, "/", "."))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if got := resp.Header.Get("X-Request-Id"); got != req.Header.Get("X-Request-Id") {
+			t.Errorf("%s: X-Request-Id %q, want the caller's", path, got)
+		}
+		if resp.StatusCode >= 400 && strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") &&
+			!strings.Contains(string(body), `"request_id":"`+req.Header.Get("X-Request-Id")+`"`) {
+			t.Errorf("%s: error %s does not name the request id", path, body)
+		}
+	}
 }
 
 // TestAPIRecurrenceInDeploymentZone: a rule sent without
