@@ -23,6 +23,23 @@ type Keys struct {
 type keyEntry struct {
 	digest [sha256.Size]byte
 	ws     tasks.WorkspaceID
+	length int // in bytes, for Weak
+}
+
+// MinKeyLength is the length below which a key is guessable enough to warn
+// about: the generated ones have 32 random characters.
+const MinKeyLength = 16
+
+// Weak returns the 1-based positions of the keys shorter than
+// MinKeyLength, so the operator can be told which to replace.
+func (k *Keys) Weak() []int {
+	var out []int
+	for i, e := range k.entries {
+		if e.length < MinKeyLength {
+			out = append(out, i+1)
+		}
+	}
+	return out
 }
 
 // ParseKeys parses TASKER_API_KEYS: a comma list of KEY or KEY@WORKSPACE,
@@ -54,7 +71,7 @@ func ParseKeys(s string) (*Keys, error) {
 			return nil, fmt.Errorf("api: API key entry %d repeats an earlier key", i+1)
 		}
 		seen[d] = true
-		k.entries = append(k.entries, keyEntry{digest: d, ws: ws})
+		k.entries = append(k.entries, keyEntry{digest: d, ws: ws, length: len(key)})
 	}
 	return k, nil
 }

@@ -162,3 +162,13 @@ func TestWorkspaceIsolation(t *testing.T) {
 		t.Errorf("A's task = %+v", got)
 	}
 }
+
+func TestWeakKeys(t *testing.T) {
+	keys, err := ParseKeys("k, 0123456789abcdef@acme, fifteen-chars-x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := keys.Weak(); len(got) != 2 || got[0] != 1 || got[1] != 3 {
+		t.Errorf("Weak() = %v, want entries 1 and 3", got)
+	}
+}

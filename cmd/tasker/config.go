@@ -89,11 +89,25 @@ func loadConfig() (config, error) {
 			if secretVars[pe.KeyName] {
 				return cfg, fmt.Errorf("config: %s: invalid value", pe.KeyName)
 			}
-			return cfg, fmt.Errorf("config: %s: invalid value %q (want %s)", pe.KeyName, pe.Value, pe.TypeName)
+			return cfg, fmt.Errorf("config: %s: invalid value %q: %s", pe.KeyName, pe.Value, wantOf(pe))
 		}
 		return cfg, fmt.Errorf("config: %w", err)
 	}
 	return cfg, cfg.validate()
+}
+
+// wantOf says what a variable that failed to parse should look like: our
+// own types say it in their error, Go's in words rather than type names.
+func wantOf(pe *envconfig.ParseError) string {
+	switch pe.TypeName {
+	case "time.Duration":
+		return "want a duration such as 10s, 5m or 1h"
+	case "int", "int64":
+		return "want a whole number"
+	case "bool":
+		return "want true or false"
+	}
+	return pe.Err.Error()
 }
 
 var digestRe = regexp.MustCompile(`^([01][0-9]|2[0-3]):[0-5][0-9]$`)

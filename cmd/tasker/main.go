@@ -145,11 +145,20 @@ func vcsCommit() string {
 }
 
 func newLogger(w io.Writer, level slog.Level, format string) *slog.Logger {
-	opts := &slog.HandlerOptions{Level: level}
+	opts := &slog.HandlerOptions{Level: level, ReplaceAttr: readableDurations}
 	if format == "json" {
 		return slog.New(httpx.LogHandler(slog.NewJSONHandler(w, opts)))
 	}
 	return slog.New(httpx.LogHandler(slog.NewTextHandler(w, opts)))
+}
+
+// readableDurations writes durations as "1.5s" rather than nanoseconds,
+// which the JSON handler would otherwise print.
+func readableDurations(_ []string, a slog.Attr) slog.Attr {
+	if a.Value.Kind() == slog.KindDuration {
+		a.Value = slog.StringValue(a.Value.Duration().String())
+	}
+	return a
 }
 
 // newFlagSet returns a flag set that reports to stderr and never exits.

@@ -14,6 +14,7 @@ import (
 // URL, or, with none of them, an embedded in-memory server. The returned
 // close function releases the client and the embedded server.
 func newRedis(ctx context.Context, cfg config, logger *slog.Logger) (redis.UniversalClient, func(), error) {
+	redis.SetLogger(redisLogger{logger})
 	var rdb redis.UniversalClient
 	var embedded *miniredis.Miniredis
 	switch {
@@ -62,6 +63,15 @@ func newRedis(ctx context.Context, cfg config, logger *slog.Logger) (redis.Unive
 		return nil, nil, fmt.Errorf("redis: %w", err)
 	}
 	return rdb, closeAll, nil
+}
+
+// redisLogger sends go-redis' own messages (reconnects, pool trouble) to
+// the service's log as structured warnings, instead of raw lines on stderr
+// that a JSON log would not parse.
+type redisLogger struct{ l *slog.Logger }
+
+func (r redisLogger) Printf(ctx context.Context, format string, v ...any) {
+	r.l.WarnContext(ctx, fmt.Sprintf(format, v...), "component", "redis")
 }
 
 func splitList(s string) []string {

@@ -133,6 +133,10 @@ func build(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Write
 		svc.close()
 		return nil, fmt.Errorf("config: TASKER_API_KEYS: %v", err)
 	}
+	for _, n := range keys.Weak() {
+		logger.Warn("an API key is short enough to guess; use at least 16 random characters",
+			"variable", "TASKER_API_KEYS", "entry", n, "min_length", api.MinKeyLength)
+	}
 	if cfg.CliqSecret == "" {
 		cfg.CliqSecret = devSecret()
 		fmt.Fprintf(stdout, "No TASKER_CLIQ_SECRET: generated a development secret for the Deluge scripts and tasker sim:\n  %s\n", cfg.CliqSecret)

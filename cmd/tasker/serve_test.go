@@ -140,19 +140,20 @@ func TestAPIRecurrenceInDeploymentZone(t *testing.T) {
 
 func TestConfigErrorsNameTheVariable(t *testing.T) {
 	cases := map[string]string{
-		"TASKER_CLIQ_DC":             "mars",
-		"TASKER_REMINDER_LEAD":       "soon",
-		"TASKER_PUBLIC_URL":          "ftp://x",
-		"TASKER_TENANCY":             "many",
-		"TASKER_ROLES":               "api,cook",
-		"TASKER_MAX_BODY":            "lots",
-		"TASKER_DIGEST_TIME":         "25:00",
-		"TASKER_TIMEZONE":            "Mars/Base",
-		"TASKER_LOG_FORMAT":          "xml",
-		"TASKER_LOG_LEVEL":           "loud",
-		"TASKER_CLIQ_PUBLIC_KEY":     "not pem",
-		"TASKER_SCHEDULER_SPEC":      "every so often",
-		"TASKER_CLIQ_FUNCTION_OWNER": "not an email",
+		"TASKER_CLIQ_DC":               "mars",
+		"TASKER_REMINDER_LEAD":         "soon",
+		"TASKER_PUBLIC_URL":            "ftp://x",
+		"TASKER_TENANCY":               "many",
+		"TASKER_ROLES":                 "api,cook",
+		"TASKER_MAX_BODY":              "lots",
+		"TASKER_DIGEST_TIME":           "25:00",
+		"TASKER_TIMEZONE":              "Mars/Base",
+		"TASKER_LOG_FORMAT":            "xml",
+		"TASKER_LOG_LEVEL":             "loud",
+		"TASKER_CLIQ_PUBLIC_KEY":       "not pem",
+		"TASKER_SCHEDULER_SPEC":        "every so often",
+		"TASKER_CLIQ_FUNCTION_OWNER":   "not an email",
+		"TASKER_WEBHOOK_DISABLE_AFTER": "many",
 	}
 	for name, value := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -160,6 +161,10 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 			_, err := loadConfig()
 			if err == nil || !strings.Contains(err.Error(), name) {
 				t.Fatalf("loadConfig with %s=%q = %v, want an error naming it", name, value, err)
+			}
+			// Say what a good value looks like, not a Go type name.
+			if strings.Contains(err.Error(), "main.") || strings.Contains(err.Error(), "time.Duration") {
+				t.Errorf("error %q names a Go type", err)
 			}
 			if strings.Contains(err.Error(), "\n") {
 				t.Errorf("error spans lines: %q", err)
@@ -421,5 +426,25 @@ func TestEveryCommandAnswersHelp(t *testing.T) {
 	}
 	if err := run(t.Context(), []string{"tasker", "serve", "--port", "1"}, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "unexpected argument") {
 		t.Errorf("serve with an unknown flag = %v, want it refused", err)
+	}
+}
+
+// TestLogsStayStructured: durations read as durations, and go-redis'
+// own complaints arrive as structured lines, not raw text, in JSON logs.
+func TestLogsStayStructured(t *testing.T) {
+	var buf bytes.Buffer
+	logger := newLogger(&buf, slog.LevelInfo, "json")
+	logger.Info("waited", "took", 1500*time.Millisecond)
+	redisLogger{logger}.Printf(t.Context(), "redis: %s", "connection pool: timeout")
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	var waited, pool map[string]any
+	if len(lines) != 2 || json.Unmarshal([]byte(lines[0]), &waited) != nil || json.Unmarshal([]byte(lines[1]), &pool) != nil {
+		t.Fatalf("log = %q, want two JSON lines", buf.String())
+	}
+	if waited["took"] != "1.5s" {
+		t.Errorf("duration logged as %v, want 1.5s", waited["took"])
+	}
+	if pool["msg"] != "redis: connection pool: timeout" || pool["component"] != "redis" || pool["level"] != "WARN" {
+		t.Errorf("redis line = %v", pool)
 	}
 }
