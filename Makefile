@@ -4,12 +4,14 @@
 run:
 	go run ./cmd/tasker serve
 
-# test installs redis-server and chromium when the machine has none (the store
-# tests need a real Redis, the console's tests a real browser), then runs every
-# test with the race detector.
+# test installs redis-server, chromium and systemd-analyze when the machine
+# has none (the store tests need a real Redis, the console's tests a real
+# browser, the unit file's test systemd-analyze), then runs every test with
+# the race detector.
 test:
 	./scripts/ensure-redis-server
 	./scripts/ensure-chromium
+	./scripts/ensure-systemd
 	go vet ./...
 	go test -race -count=1 -timeout 12m ./...
 
