@@ -70,6 +70,15 @@ type config struct {
 	ShutdownTimeout time.Duration `envconfig:"SHUTDOWN_TIMEOUT" default:"20s"`
 	LogLevel        slog.Level    `envconfig:"LOG_LEVEL" default:"info"`
 	LogFormat       string        `envconfig:"LOG_FORMAT" default:"text"`
+
+	// What validate parsed, for the commands to use as it is: envconfig
+	// leaves unexported fields alone.
+	roleSet         map[string]bool
+	location        *time.Location
+	cliqRate        tasks.Rate
+	installRate     tasks.Rate
+	retrySchedule   []time.Duration
+	incomingSecrets []extension.IncomingSecret
 }
 
 // secretVars are never echoed in an error message.
@@ -117,7 +126,8 @@ func (c *config) validate() error {
 	bad := func(name, format string, args ...any) error {
 		return fmt.Errorf("config: TASKER_%s: "+format, append([]any{name}, args...)...)
 	}
-	if _, err := c.roles(); err != nil {
+	var err error
+	if c.roleSet, err = c.roles(); err != nil {
 		return bad("ROLES", "%v", err)
 	}
 	if err := checkURL(c.PublicURL, "http", "https"); err != nil {
@@ -169,7 +179,7 @@ func (c *config) validate() error {
 	if strings.TrimSpace(c.CliqBot) == "" {
 		return bad("CLIQ_BOT", "must not be empty")
 	}
-	if _, err := time.LoadLocation(c.Timezone); err != nil || c.Timezone == "" || c.Timezone == "Local" {
+	if c.location, err = time.LoadLocation(c.Timezone); err != nil || c.Timezone == "" || c.Timezone == "Local" {
 		return bad("TIMEZONE", "unknown timezone %q", c.Timezone)
 	}
 	if c.ReminderLead < 0 {
@@ -184,7 +194,7 @@ func (c *config) validate() error {
 	if c.WebhookTimeout <= 0 {
 		return bad("WEBHOOK_TIMEOUT", "must be positive")
 	}
-	if _, err := webhooks.ParseSchedule(c.WebhookRetrySchedule); err != nil {
+	if c.retrySchedule, err = webhooks.ParseSchedule(c.WebhookRetrySchedule); err != nil {
 		return bad("WEBHOOK_RETRY_SCHEDULE", "must be a comma list of durations such as 5s,5m,30m")
 	}
 	if c.WebhookDisableAfter < 1 {
@@ -195,10 +205,10 @@ func (c *config) validate() error {
 			return bad("WEBHOOK_URL", "%v", err)
 		}
 	}
-	if _, err := tasks.ParseRate(c.CliqInstallRate); err != nil {
+	if c.installRate, err = tasks.ParseRate(c.CliqInstallRate); err != nil {
 		return bad("CLIQ_INSTALL_RATE", "must be a rate such as 10/min, not %q", c.CliqInstallRate)
 	}
-	if _, err := tasks.ParseRate(c.CliqRate); err != nil {
+	if c.cliqRate, err = tasks.ParseRate(c.CliqRate); err != nil {
 		return bad("CLIQ_RATE", "must be a rate such as 18/min, not %q", c.CliqRate)
 	}
 	if c.APIKeys != "" {
@@ -206,7 +216,7 @@ func (c *config) validate() error {
 			return bad("API_KEYS", "%v", err)
 		}
 	}
-	if _, err := extension.ParseIncomingSecrets(c.IncomingSecret); err != nil {
+	if c.incomingSecrets, err = extension.ParseIncomingSecrets(c.IncomingSecret); err != nil {
 		return bad("INCOMING_SECRET", "must be a comma list of SECRET or SECRET@WORKSPACE")
 	}
 	if c.MaxBody < 1024 {

@@ -80,9 +80,6 @@ func doctor(ctx context.Context, cfg config, cfgErr error, env provisionEnv, out
 	} else {
 		c.pass("forwarder secret", "TASKER_CLIQ_SECRET is set")
 	}
-	if _, err := installRate(cfg); err != nil {
-		c.fail("install rate", err.Error(), "set TASKER_CLIQ_INSTALL_RATE to a rate such as 10/min")
-	}
 	rdb := checkRedis(ctx, c, cfg)
 	if rdb != nil {
 		defer rdb.Close()

@@ -126,15 +126,6 @@ type provisioning struct {
 	close func()
 }
 
-// installRate reads TASKER_CLIQ_INSTALL_RATE.
-func installRate(cfg config) (tasks.Rate, error) {
-	r, err := tasks.ParseRate(cfg.CliqInstallRate)
-	if err != nil {
-		return tasks.Rate{}, fmt.Errorf("config: TASKER_CLIQ_INSTALL_RATE: must be a rate such as 10/min, not %q", cfg.CliqInstallRate)
-	}
-	return r, nil
-}
-
 // newCliqAuth returns the token source and an authenticated HTTP client,
 // sharing the access token with the running service through Redis (a
 // refresh token mints at most 10 tokens in 10 minutes).
@@ -154,10 +145,7 @@ func hasRedis(cfg config) bool {
 
 // newProvisioning connects Redis and builds the paced provisioner.
 func newProvisioning(ctx context.Context, cfg config, env provisionEnv, out io.Writer) (*provisioning, error) {
-	rate, err := installRate(cfg)
-	if err != nil {
-		return nil, err
-	}
+	rate := cfg.installRate
 	if cfg.CliqClientID == "" {
 		return nil, errors.New("install: no Cliq OAuth credentials: set TASKER_CLIQ_CLIENT_ID, TASKER_CLIQ_CLIENT_SECRET and TASKER_CLIQ_REFRESH_TOKEN (README, \"Setting up Cliq\")")
 	}
@@ -288,7 +276,7 @@ func install(ctx context.Context, cfg config, env provisionEnv, dryRun bool, out
 		return err
 	}
 	defer pv.close()
-	rate, _ := installRate(cfg)
+	rate := cfg.installRate
 	comps := components(rendered, cfg.CliqBot)
 	if dryRun {
 		fmt.Fprintf(out, "tasker install --dry-run: reading what exists in Cliq (calls paced at %s)\n", rate)

@@ -108,9 +108,15 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Write
 }
 
 // build wires every part the roles need.
-func build(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Writer) (*service, error) {
-	roles, _ := cfg.roles()
+func build(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Writer) (_ *service, err error) {
+	roles := cfg.roleSet
 	svc := &service{logger: logger, roles: roles}
+	// One cleanup for every failure below: what was opened so far is closed.
+	defer func() {
+		if err != nil {
+			svc.close()
+		}
+	}()
 	rdb, closeRedis, err := newRedis(ctx, cfg, logger)
 	if err != nil {
 		return nil, err
@@ -118,8 +124,8 @@ func build(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Write
 	svc.closers = append(svc.closers, closeRedis)
 	store := tasks.NewStore(rdb, time.Now)
 	store.SetReminderLead(cfg.ReminderLead)
-	loc, _ := time.LoadLocation(cfg.Timezone) // validated with the config
-	store.SetTimezone(loc)                    // API recurrences without recurrence_timezone
+	loc := cfg.location
+	store.SetTimezone(loc) // API recurrences without recurrence_timezone
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -130,7 +136,6 @@ func build(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Write
 	}
 	keys, err := api.ParseKeys(cfg.APIKeys)
 	if err != nil {
-		svc.close()
 		return nil, fmt.Errorf("config: TASKER_API_KEYS: %v", err)
 	}
 	for _, n := range keys.Weak() {
@@ -144,35 +149,31 @@ func build(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Write
 
 	verifier, err := cliq.NewVerifier(cfg.CliqSecret, []byte(cfg.CliqPublicKey), store, int64(cfg.MaxBody), time.Now)
 	if err != nil {
-		svc.close()
 		return nil, fmt.Errorf("config: TASKER_CLIQ_SECRET or TASKER_CLIQ_PUBLIC_KEY: %v", err)
 	}
 	cliqClient, err := newCliqClient(cfg, store)
 	if err != nil {
-		svc.close()
 		return nil, err
 	}
 	if cliqClient == nil {
 		logger.Info("no Cliq OAuth credentials: dry run, notifications are only written to the outbox log")
 	}
-	rate, _ := tasks.ParseRate(cfg.CliqRate) // validated with the config
+	rate := cfg.cliqRate
 	aq := asynq.NewClientFromRedisClient(rdb)
 	notifier := notify.New(logger, store, cliqClient, aq, store.RateLimiter("cliq", rate), reg, time.Now, notify.Config{
 		Bot: cfg.CliqBot, Channel: cfg.CliqChannel, Location: loc, ChannelServes: channelServes(cfg),
 	})
-	schedule, _ := webhooks.ParseSchedule(cfg.WebhookRetrySchedule) // validated with the config
+	schedule := cfg.retrySchedule
 	hooks, err := webhooks.NewService(logger, store, aq, reg, webhooks.Config{
 		Timeout: cfg.WebhookTimeout, Schedule: schedule, DisableAfter: cfg.WebhookDisableAfter,
 		AllowPrivate: cfg.WebhookAllowPrivate, OnDisabled: alertOwner(logger, store, notifier),
 	})
 	if err != nil {
-		svc.close()
 		return nil, fmt.Errorf("webhooks: %w", err)
 	}
 	svc.hooks = hooks
 	if cfg.WebhookURL != "" {
 		if _, err := hooks.EnsureStatic(ctx, tasks.DefaultWorkspace, cfg.WebhookURL, cfg.WebhookSecret); err != nil {
-			svc.close()
 			return nil, fmt.Errorf("config: TASKER_WEBHOOK_URL: %v", err)
 		}
 	}
@@ -188,20 +189,18 @@ func build(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Write
 			Webhooks: hooks, FunctionOwner: cfg.CliqFunctionOwner,
 		})
 		api.AddWebhookRoutes(router, logger, hooks, keys)
-		incoming, _ := extension.ParseIncomingSecrets(cfg.IncomingSecret) // validated with the config
+		incoming := cfg.incomingSecrets
 		extension.AddRoutes(router, logger, store, verifier, notifier, keys.Authenticate, extension.Config{
 			Tenancy: tasks.Tenancy(cfg.Tenancy), DefaultChannel: cfg.CliqChannel, DefaultTimezone: cfg.Timezone,
 			IncomingSecrets: incoming, GitLabToken: cfg.GitLabToken, GitHubSecret: cfg.GitHubSecret,
 			MaxBody: int64(cfg.MaxBody), FunctionOwner: cfg.CliqFunctionOwner,
 		})
 		if err := addConsole(router, logger, store, hooks, keys, rdb); err != nil {
-			svc.close()
 			return nil, err
 		}
 	}
 	handler, err := api.Middleware(router, logger, reg, int64(cfg.MaxBody))
 	if err != nil {
-		svc.close()
 		return nil, err
 	}
 	// Outermost, so every answer and every log line of a request has its id.
@@ -228,7 +227,6 @@ func build(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Write
 		svc.sched, err = scheduler.New(logger, store, reg,
 			scheduler.WithSpec(cfg.SchedulerSpec), scheduler.WithLocation(loc), scheduler.WithDigestTime(cfg.DigestTime))
 		if err != nil {
-			svc.close()
 			return nil, fmt.Errorf("config: TASKER_SCHEDULER_SPEC or TASKER_DIGEST_TIME: %v", err)
 		}
 	}

@@ -37,6 +37,9 @@ func newTestService(t testing.TB, mutate func(*config)) (*service, *httptest.Ser
 	}
 	if mutate != nil {
 		mutate(&cfg)
+		if err := cfg.validate(); err != nil { // parse the changed settings again
+			t.Fatal(err)
+		}
 	}
 	svc, err := build(context.Background(), cfg, quiet, io.Discard)
 	if err != nil {
