@@ -39,6 +39,7 @@ commands:
   install [--dry-run] create or update the command, bot, functions and message action in Cliq
   uninstall          remove from Cliq what install created
   doctor             check the configuration, Redis, OAuth, Cliq and the clock
+  listen [flags]     print a server's events live (--events TYPES); --forward-to URL posts them signed
   version            print the version
 
 Configuration comes from TASKER_* environment variables; see README.md.
@@ -78,6 +79,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runUninstall(ctx, args, stdout, stderr)
 	case "doctor":
 		return runDoctor(ctx, args, stdout, stderr)
+	case "listen":
+		return runListen(ctx, args, stdout, stderr)
 	case "version", "--version", "-v":
 		if len(args) > 0 {
 			return fmt.Errorf("version: unexpected argument %q", args[0])

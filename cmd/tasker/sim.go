@@ -10,10 +10,14 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
+
+	"github.com/mattn/go-runewidth"
 
 	"github.com/taskerhq/tasker/cliq"
 )
@@ -53,7 +57,7 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.StringVar(&o.secret, "secret", os.Getenv("TASKER_CLIQ_SECRET"), "the Deluge forwarders' secret (TASKER_CLIQ_SECRET)")
 	fs.StringVar(&o.userID, "user-id", "1000000001", "the Cliq user id of the simulated user")
 	fs.StringVar(&o.email, "user-email", "sim.user@example.com", "the simulated user's email; the name comes from its local part")
-	fs.StringVar(&o.tz, "tz", envOr("TZ", "UTC"), "the simulated user's timezone, e.g. Europe/Berlin")
+	fs.StringVar(&o.tz, "tz", "", "the simulated user's timezone, e.g. Europe/Berlin; without it, the one Tasker has stored for the user")
 	fs.StringVar(&o.org, "org", "sim", "the Cliq organization id (the workspace in org tenancy)")
 	fs.StringVar(&o.channel, "channel", "", "run in this channel (unique name) instead of the bot's chat")
 	fs.StringVar(&o.botName, "bot", "taskerbot", "the bot's unique name")
@@ -106,10 +110,33 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			return fmt.Errorf("sim: the answer is not JSON: %w", err)
 		}
 		buf.WriteByte('\n')
-		_, err := stdout.Write(buf.Bytes())
+		_, err := io.WriteString(stdout, escapeJSONControls(buf.String()))
 		return err
 	}
-	return renderAnswer(stdout, raw, isTerminal(stdout))
+	return renderAnswer(stdout, raw, isTerminal(stdout), o.names())
+}
+
+// names maps the Cliq user ids sim knows to names, for mentions in
+// answers: the simulated user and every --mention.
+func (o simOptions) names() map[string]string {
+	names := map[string]string{o.userID: o.displayName()}
+	for _, m := range o.mentions {
+		names[m.ID] = strings.TrimSpace(m.FirstName + " " + m.LastName)
+	}
+	return names
+}
+
+// displayName is the simulated user's name, made from the email's local
+// part as Cliq would show it: priya.raman@… is Priya Raman.
+func (o simOptions) displayName() string {
+	first, last := o.nameParts()
+	return strings.TrimSpace(first + " " + last)
+}
+
+func (o simOptions) nameParts() (first, last string) {
+	local, _, _ := strings.Cut(o.email, "@")
+	first, last, _ = strings.Cut(strings.ReplaceAll(local, "_", "."), ".")
+	return title(first), title(last)
 }
 
 func envOr(name, fallback string) string {
@@ -154,12 +181,18 @@ func (o object) MarshalJSON() ([]byte, error) {
 // would send (the deluge package's handler table): the same keys, in the
 // same order.
 func simPayload(o simOptions, text string, now time.Time) (string, object, error) {
-	local, _, _ := strings.Cut(o.email, "@")
-	first, last, _ := strings.Cut(strings.ReplaceAll(local, "_", "."), ".")
+	first, last := o.nameParts()
 	user := object{
-		{"id", o.userID}, {"first_name", title(first)}, {"last_name", title(last)}, {"email", o.email},
-		{"admin", false}, {"organization_id", o.org}, {"timezone", o.tz}, {"country", ""}, {"language", "en"},
+		{"id", o.userID}, {"first_name", first}, {"last_name", last}, {"email", o.email},
+		{"admin", false}, {"organization_id", o.org},
 	}
+	// The bot reads a timezone in the request before the one it has stored
+	// for the user, so one is sent only when --tz asks: a default here
+	// would override what the user set.
+	if o.tz != "" {
+		user = append(user, field{"timezone", o.tz})
+	}
+	user = append(user, field{"country", ""}, field{"language", "en"})
 	chat := object{{"id", "CT_sim_" + o.userID + "-B1"}, {"type", "bot"}, {"title", o.botName}, {"owner", o.userID}}
 	if o.channel != "" {
 		chat = object{{"id", "CT_sim_" + o.channel}, {"type", "channel"}, {"title", "#" + o.channel}, {"owner", o.userID},
@@ -253,7 +286,7 @@ func simSend(ctx context.Context, url, secret string, payload object) ([]byte, e
 	}
 	if resp.StatusCode != http.StatusOK {
 		// The Deluge script would show its fallback line; show why instead.
-		return nil, fmt.Errorf("sim: %s answered %d: %s", url, resp.StatusCode, strings.TrimSpace(string(raw)))
+		return nil, fmt.Errorf("sim: %s answered %d: %s", url, resp.StatusCode, printable(strings.TrimSpace(string(raw))))
 	}
 	return raw, nil
 }
@@ -327,8 +360,15 @@ type answer struct {
 // renderAnswer prints an answer as Cliq would show it, in plain text:
 // the text, the card's title, its slides (fields, tables, lists) and its
 // buttons with the keys that --button takes.
-func renderAnswer(w io.Writer, raw []byte, colour bool) error {
+//
+// names resolves the ids of Cliq mentions ({@id}) to names. Control
+// characters in the answer are shown escaped, never sent to the terminal.
+func renderAnswer(w io.Writer, raw []byte, colour bool, names map[string]string) error {
 	st := style(colour)
+	raw, err := readable(raw, names)
+	if err != nil {
+		return fmt.Errorf("sim: the answer is not a Cliq message: %w", err)
+	}
 	var a answer
 	if err := json.Unmarshal(raw, &a); err != nil {
 		return fmt.Errorf("sim: the answer is not a Cliq message: %w", err)
@@ -378,7 +418,7 @@ func renderAnswer(w io.Writer, raw []byte, colour bool) error {
 	if b.Len() == 0 {
 		b.WriteString(st.dim("(an empty answer: Cliq shows nothing)") + "\n")
 	}
-	_, err := io.WriteString(w, b.String())
+	_, err = io.WriteString(w, b.String())
 	return err
 }
 
@@ -446,20 +486,20 @@ func renderSlide(b *strings.Builder, st style, typ, title string, data json.RawM
 const maxCell = 48
 
 func renderTable(b *strings.Builder, st style, headers []string, rows []map[string]string) {
+	// Widths are terminal columns, not runes: a CJK character or an emoji
+	// takes two.
 	widths := make([]int, len(headers))
 	cell := func(s string) string {
-		if r := []rune(s); len(r) > maxCell {
-			return string(r[:maxCell-1]) + "…"
-		}
-		return s
+		s = strings.Join(strings.Fields(s), " ") // a line break would break the row
+		return runewidth.Truncate(s, maxCell, "…")
 	}
 	for i, h := range headers {
-		widths[i] = utf8.RuneCountInString(h)
+		widths[i] = runewidth.StringWidth(h)
 		for _, r := range rows {
-			widths[i] = max(widths[i], utf8.RuneCountInString(cell(r[h])))
+			widths[i] = max(widths[i], runewidth.StringWidth(cell(r[h])))
 		}
 	}
-	pad := func(s string, n int) string { return s + strings.Repeat(" ", n-utf8.RuneCountInString(s)) }
+	pad := func(s string, n int) string { return s + strings.Repeat(" ", max(0, n-runewidth.StringWidth(s))) }
 	line := make([]string, len(headers))
 	for i, h := range headers {
 		line[i] = pad(h, widths[i])
@@ -471,4 +511,85 @@ func renderTable(b *strings.Builder, st style, headers []string, rows []map[stri
 		}
 		b.WriteString("  " + strings.TrimRight(strings.Join(line, "  "), " ") + "\n")
 	}
+}
+
+// mentionRe matches Cliq's mention markup in message text: {@user id},
+// {#channel} (REFERENCE 5).
+var mentionRe = regexp.MustCompile(`\{([@#])([^{}\s]{1,100})\}`)
+
+// readable rewrites every string in the JSON answer raw as a person reads
+// it in Cliq: mentions become @Name (@id when sim does not know the name)
+// and control characters are escaped, so no text of the answer can move
+// the cursor, retitle the window or ring the bell.
+func readable(raw []byte, names map[string]string) ([]byte, error) {
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return nil, err
+	}
+	var walk func(any) any
+	walk = func(v any) any {
+		switch v := v.(type) {
+		case string:
+			return printable(mentionRe.ReplaceAllStringFunc(v, func(m string) string {
+				sub := mentionRe.FindStringSubmatch(m)
+				if sub[1] == "@" && names[sub[2]] != "" {
+					return "@" + names[sub[2]]
+				}
+				return sub[1] + sub[2]
+			}))
+		case []any:
+			for i := range v {
+				v[i] = walk(v[i])
+			}
+		case map[string]any:
+			for k, e := range v {
+				delete(v, k)
+				v[printable(k)] = walk(e)
+			}
+		}
+		return v
+	}
+	return json.Marshal(walk(v))
+}
+
+// printable escapes the C0 and C1 control characters of s, and DEL, as
+// \xNN or \u00NN; line breaks and tabs stay.
+func printable(s string) string {
+	if !strings.ContainsFunc(s, isControl) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case !isControl(r):
+			b.WriteRune(r)
+		case r < 0x80:
+			fmt.Fprintf(&b, "\\x%02x", r)
+		default:
+			fmt.Fprintf(&b, "\\u%04x", r)
+		}
+	}
+	return b.String()
+}
+
+func isControl(r rune) bool {
+	return r != '\n' && r != '\t' && unicode.IsControl(r)
+}
+
+// escapeJSONControls escapes the control characters JSON text may hold
+// raw inside its strings — DEL and C1 (U+0080–U+009F), which some
+// terminals act on — as \u00NN, which leaves the JSON meaning the same.
+func escapeJSONControls(s string) string {
+	if !strings.ContainsFunc(s, isControl) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if isControl(r) && r >= 0x7f {
+			fmt.Fprintf(&b, "\\u%04x", r)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }

@@ -3,14 +3,19 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 
 	"github.com/julienschmidt/httprouter"
+	"github.com/mattn/go-runewidth"
 
 	"github.com/taskerhq/tasker/bot"
 	"github.com/taskerhq/tasker/cliq"
@@ -53,7 +58,7 @@ func TestSimSession(t *testing.T) {
 		want []string
 	}{
 		{[]string{"/task", "add", "Water plants due:tomorrow 9am !high #home"}, []string{"▌ #1 Water plants", "Created task #1.", "Priority: High", "Tags: #home", "[Complete] --button done:1", "[Snooze 1h] --button snooze:1:60"}},
-		{[]string{"add", "Call", "the", "plumber", "--mention", "60087654321:Lars Becker", "@Lars", "Becker"}, []string{"Created task #2.", "Assignee: {@60087654321}"}},
+		{[]string{"add", "Call", "the", "plumber", "--mention", "60087654321:Lars Becker", "@Lars", "Becker"}, []string{"Created task #2.", "Assignee: @Lars Becker"}},
 		{[]string{"list", "all"}, []string{"▌ All open tasks", "#  Title", "2  Call the plumber  -                   Lars Becker", "1  Water plants"}},
 		{[]string{"--button", "done:1"}, []string{"(replaces the message that held the button)", "Task #1 was completed by Priya Raman", "[Reopen] --button reopen:1"}},
 		{[]string{"/task new"}, []string{"▌ Form: New task", "title", "notify_channel", "Submit it with: tasker sim --form"}},
@@ -155,21 +160,143 @@ func TestSimSendsWhatDelugeSends(t *testing.T) {
 func TestRenderAnswerColours(t *testing.T) {
 	msg := `{"text":"hi","card":{"title":"T"},"buttons":[{"label":"Go","key":"done:1","type":"+","action":{"type":"invoke.function"}}]}`
 	var b bytes.Buffer
-	if err := renderAnswer(&b, []byte(msg), true); err != nil {
+	if err := renderAnswer(&b, []byte(msg), true, nil); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(b.String(), "\x1b[1m▌ T\x1b[0m") || !strings.Contains(b.String(), "\x1b[36m[Go]\x1b[0m") {
 		t.Errorf("coloured = %q", b.String())
 	}
 	b.Reset()
-	if err := renderAnswer(&b, []byte(`{"type":"banner","status":"failure","text":"Nope"}`), false); err != nil || b.String() != "✖ Nope\n" {
+	if err := renderAnswer(&b, []byte(`{"type":"banner","status":"failure","text":"Nope"}`), false, nil); err != nil || b.String() != "✖ Nope\n" {
 		t.Errorf("banner = %q, %v", b.String(), err)
 	}
 	b.Reset()
-	if err := renderAnswer(&b, []byte(`{}`), false); err != nil || !strings.Contains(b.String(), "empty answer") {
+	if err := renderAnswer(&b, []byte(`{}`), false, nil); err != nil || !strings.Contains(b.String(), "empty answer") {
 		t.Errorf("empty = %q, %v", b.String(), err)
 	}
 	if isTerminal(&b) {
 		t.Error("a buffer is not a terminal")
 	}
+}
+
+// TestSimLeavesTheStoredTimezone: without --tz the request names no
+// timezone, so the bot reads dates in the one it stored for the user, not
+// in $TZ or UTC.
+func TestSimLeavesTheStoredTimezone(t *testing.T) {
+	t.Setenv("TZ", "UTC")
+	srv, store := newSimServer(t)
+	if _, _, err := store.EnsureCliqUser(t.Context(), tasks.DefaultWorkspace, tasks.CliqProfile{
+		ID: "1000000001", Name: "Priya Raman", Email: "priya.raman@example.com", Timezone: "Europe/Berlin",
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	args := []string{"--url", srv.URL, "--secret", simTestSecret, "--user-email", "priya.raman@example.com", "/task", "add", "Call Lars due:2026-12-01 9am"}
+	if err := runSim(t.Context(), args, &out, &errOut); err != nil {
+		t.Fatalf("sim: %v (%s)", err, errOut.String())
+	}
+	task, err := store.GetTask(t.Context(), tasks.DefaultWorkspace, "1")
+	if err != nil || task.DueAt == nil || !task.DueAt.Equal(time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)) {
+		t.Fatalf("task = %+v, %v; want due at 09:00 in Berlin", task, err)
+	}
+	u, err := store.UserByCliqID(t.Context(), tasks.DefaultWorkspace, "1000000001")
+	if err != nil || u.Timezone != "Europe/Berlin" {
+		t.Errorf("stored user = %+v, %v", u, err)
+	}
+
+	_, payload, err := simPayload(simOptions{userID: "1", email: "a@example.com"}, "list", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := json.Marshal(payload)
+	if bytes.Contains(body, []byte(`"timezone"`)) {
+		t.Errorf("payload without --tz names a timezone: %s", body)
+	}
+	_, payload, _ = simPayload(simOptions{userID: "1", email: "a@example.com", tz: "Asia/Tokyo"}, "list", time.Now())
+	if body, _ := json.Marshal(payload); !bytes.Contains(body, []byte(`"timezone":"Asia/Tokyo"`)) {
+		t.Errorf("payload with --tz: %s", body)
+	}
+}
+
+func TestRenderAnswerMentions(t *testing.T) {
+	msg := `{"text":"{@60087654321} assigned you #4; {@42} and {@1000000001} watch it in {#devtasks}",
+		"slides":[{"type":"label","data":[{"Assignee":"{@60087654321}"}]}]}`
+	var b bytes.Buffer
+	names := simOptions{userID: "1000000001", email: "priya.raman@example.com",
+		mentions: []cliq.Mention{{ID: "60087654321", FirstName: "Lars", LastName: "Becker"}}}.names()
+	if err := renderAnswer(&b, []byte(msg), false, names); err != nil {
+		t.Fatal(err)
+	}
+	want := "@Lars Becker assigned you #4; @42 and @Priya Raman watch it in #devtasks\n  Assignee: @Lars Becker\n"
+	if b.String() != want {
+		t.Errorf("renderAnswer = %q, want %q", b.String(), want)
+	}
+}
+
+// TestRenderTableWidths: columns line up in a terminal, where CJK
+// characters and most emoji take two columns.
+func TestRenderTableWidths(t *testing.T) {
+	rows := []map[string]string{
+		{"#": "1", "Title": "買い物リスト", "Who": "Ann"},
+		{"#": "2", "Title": "🚀 Launch day 🎉", "Who": "Ann"},
+		{"#": "3", "Title": "Plain title", "Who": "Ann"},
+		{"#": "4", "Title": strings.Repeat("漢", 40), "Who": "Ann"},
+	}
+	var b strings.Builder
+	renderTable(&b, style(false), []string{"#", "Title", "Who"}, rows)
+	lines := strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
+	if len(lines) != 5 {
+		t.Fatalf("table:\n%s", b.String())
+	}
+	want := runewidth.StringWidth(strings.TrimSuffix(lines[0], "Who"))
+	for _, l := range lines[1:] {
+		if got := runewidth.StringWidth(strings.TrimSuffix(l, "Ann")); got != want {
+			t.Errorf("row %q starts its last column at %d, header at %d:\n%s", l, got, want, b.String())
+		}
+	}
+	if w := runewidth.StringWidth(lines[4]); w > 2+1+2+maxCell+2+3 {
+		t.Errorf("long cell not cut to %d columns: %q", maxCell, lines[4])
+	}
+}
+
+// TestSimEscapesControlCharacters: text from the server never reaches
+// the terminal with raw control characters, rendered, as --json or in an
+// error.
+func TestSimEscapesControlCharacters(t *testing.T) {
+	evil := `\u001b]0;pwned\u0007\u009b31m`
+	answer := `{"text":"` + evil + `","card":{"title":"T` + evil + `"},
+		"slides":[{"type":"table","title":"x` + evil + `","data":{"headers":["Title"],"rows":[{"Title":"a\u001b[2Jb"}]}},
+			{"type":"list","data":["` + evil + `"]},{"type":"label","data":[{"K` + evil + `":"` + evil + `"}]}],
+		"buttons":[{"label":"` + evil + `","key":"done:1\u0008","type":"+"}]}`
+	status := http.StatusOK
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(status)
+		io.WriteString(w, answer)
+	}))
+	defer srv.Close()
+	check := func(name, out string) {
+		t.Helper()
+		for _, r := range out {
+			if r != '\n' && unicode.IsControl(r) {
+				t.Errorf("%s printed control character %U:\n%q", name, r, out)
+				return
+			}
+		}
+	}
+	for _, mode := range [][]string{nil, {"--json"}} {
+		var out, errOut bytes.Buffer
+		if err := runSim(t.Context(), append([]string{"--url", srv.URL, "--secret", "s", "list"}, mode...), &out, &errOut); err != nil {
+			t.Fatal(err)
+		}
+		check(fmt.Sprint("sim ", mode), out.String())
+		if mode == nil && !strings.Contains(out.String(), `\x1b]0;pwned\x07\u009b31m`) {
+			t.Errorf("sim printed %q, want the control characters escaped", out.String())
+		}
+	}
+	status, answer = http.StatusBadRequest, "bad \x1b[2J request\x9b"
+	err := runSim(t.Context(), []string{"--url", srv.URL, "--secret", "s", "list"}, io.Discard, io.Discard)
+	if err == nil {
+		t.Fatal("no error for a 400")
+	}
+	check("the error", err.Error())
 }
