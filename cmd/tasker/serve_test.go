@@ -416,7 +416,7 @@ func TestRolesDecideWhatRuns(t *testing.T) {
 // service, serve must not even read it.
 func TestEveryCommandAnswersHelp(t *testing.T) {
 	t.Setenv("TASKER_CLIQ_DC", "mars")
-	for _, cmd := range []string{"serve", "sim", "deluge", "install", "uninstall", "doctor", "version"} {
+	for _, cmd := range []string{"serve", "sim", "listen", "deluge", "install", "uninstall", "doctor", "version"} {
 		for _, flag := range []string{"-h", "--help"} {
 			var out, errOut bytes.Buffer
 			if err := run(t.Context(), []string{"tasker", cmd, flag}, &out, &errOut); err != nil {
