@@ -309,7 +309,7 @@ func openapiDocument() obj {
 		"Task": oaObject([]string{"id", "number", "workspace", "title", "status", "priority", "created_by", "created_at", "updated_at", "version"}, false, obj{
 			"id": oaStr("tsk_…"), "number": oaInteger("Sequential per workspace."), "workspace": oaStr(""),
 			"title": oaStr(""), "description": oaStr(""), "status": oaRef("Status"), "priority": oaRef("Priority"),
-			"type": oaStr(""), "category": oaStr(""), "tags": oaNull(oaArrayOf(oaStr("Null when the task has none."))),
+			"type": oaStr(""), "category": oaStr(""), "tags": oaArrayOf(oaStr("Empty when the task has none.")),
 			"assignee": oaNull(oaStr("")), "created_by": oaStr(""), "completed_by": oaNull(oaStr("")),
 			"due_at": nullableTime, "snoozed_until": nullableTime, "remind_before": oaNull(oaInteger("")),
 			"external_id": oaNull(oaStr("")), "source_url": oaNull(oaStr("")),

@@ -94,6 +94,16 @@ type Task struct {
 	Version     int64       `json:"version"`
 }
 
+// MarshalJSON writes tags as [] when there are none, like every other
+// list: a stored task without tags decodes with nil ones.
+func (t Task) MarshalJSON() ([]byte, error) {
+	type task Task // no MarshalJSON method: avoids recursion
+	if t.Tags == nil {
+		t.Tags = []string{}
+	}
+	return json.Marshal(task(t))
+}
+
 // Valid reports what is wrong with t, keyed by field name. An empty map
 // means valid. It checks what a client can set; ids and times are the store's.
 func (t Task) Valid() map[string]string {
