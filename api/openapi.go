@@ -331,7 +331,10 @@ func openapiDocument() obj {
 			"data": oaObject(nil, false, obj{
 				"task": oaRef("Task"), "comment": oaRef("Comment"), "user": oaRef("User"),
 				"changes": obj{"type": "object", "additionalProperties": oaObject(nil, false, obj{"from": oaAny, "to": oaAny})},
-				"actor":   obj{"type": "object"},
+				"actor": oaObject(nil, true, obj{
+					"user_id": oaStr("The Tasker user who made the change."), "cliq_user_id": oaStr("Their Cliq user id."),
+					"via": oaEnum("How a change no person made came in.", "api", "incoming_webhook"),
+				}),
 			}),
 			"test": oaBoolean("Set on webhook test events, which are never in the log."),
 		}),

@@ -15,7 +15,7 @@ import (
 )
 
 // Writes through the API are made by a key, not by a user.
-var apiActor = tasks.Actor{}
+var apiActor = tasks.Actor{Via: tasks.ViaAPI}
 
 // maxIdempotencyKey bounds the Idempotency-Key header; UUIDs and ULIDs fit.
 const maxIdempotencyKey = 255

@@ -88,6 +88,10 @@ func TestTaskLifecycle(t *testing.T) {
 	var types []string
 	for _, ev := range mustPage[tasks.Event](t, w, "events").Items {
 		types = append(types, string(ev.Type))
+		// Nobody is known behind an API key: the actor says how it came in.
+		if ev.Data.Actor != (tasks.Actor{Via: tasks.ViaAPI}) {
+			t.Errorf("%s: actor %+v, want via api", ev.Type, ev.Data.Actor)
+		}
 	}
 	for _, want := range []string{"task.created", "task.assigned", "task.updated", "task.status_changed", "task.completed", "comment.created", "task.deleted"} {
 		if !strings.Contains(strings.Join(types, " "), want) {

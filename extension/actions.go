@@ -144,7 +144,7 @@ func (a actionRunner) target(ctx context.Context, ws tasks.WorkspaceID, taskID f
 // nobody is linked to it yet; the zero Actor without a Cliq id.
 func (a actionRunner) actor(ctx context.Context, ws tasks.WorkspaceID, cliqUserID string) (tasks.Actor, error) {
 	if cliqUserID == "" {
-		return tasks.Actor{}, nil
+		return tasks.Actor{Via: tasks.ViaAPI}, nil
 	}
 	u, err := a.store.UserByCliqID(ctx, ws, cliqUserID)
 	switch {

@@ -30,6 +30,9 @@ type IncomingSecret struct {
 // without a workspace an entry opens tasks.DefaultWorkspace. Empty entries
 // are skipped, and an empty list disables the endpoint. Errors name the
 // entry by position and never quote a secret.
+// automationActor made the changes of /api/incoming-webhook.
+var automationActor = tasks.Actor{Via: tasks.ViaIncomingWebhook}
+
 func ParseIncomingSecrets(s string) ([]IncomingSecret, error) {
 	var out []IncomingSecret
 	for i, entry := range strings.Split(s, ",") {
@@ -213,7 +216,7 @@ func deleteByExternalID(ctx context.Context, store *tasks.Store, ws tasks.Worksp
 	if err != nil {
 		return err
 	}
-	if err := store.DeleteTask(ctx, ws, tasks.Actor{}, t.ID); err != nil && !errors.Is(err, tasks.ErrNotFound) {
+	if err := store.DeleteTask(ctx, ws, automationActor, t.ID); err != nil && !errors.Is(err, tasks.ErrNotFound) {
 		return err
 	}
 	return nil
@@ -231,7 +234,7 @@ func upsert(ctx context.Context, store *tasks.Store, ws tasks.WorkspaceID, extID
 			if err != nil {
 				return err
 			}
-			_, _, err = store.CreateTask(ctx, ws, tasks.Actor{}, in, nil)
+			_, _, err = store.CreateTask(ctx, ws, automationActor, in, nil)
 			if errors.Is(err, tasks.ErrConflict) {
 				continue // created meanwhile by the same event sent twice: update it instead
 			}
@@ -244,7 +247,7 @@ func upsert(ctx context.Context, store *tasks.Store, ws tasks.WorkspaceID, extID
 		if err != nil || !changed {
 			return err
 		}
-		_, err = store.UpdateTask(ctx, ws, tasks.Actor{}, cur.ID, patch, &cur.Version)
+		_, err = store.UpdateTask(ctx, ws, automationActor, cur.ID, patch, &cur.Version)
 		if errors.Is(err, tasks.ErrConflict) {
 			continue
 		}

@@ -29,11 +29,20 @@ func (ws WorkspaceID) Valid() error {
 	return nil
 }
 
-// Actor is who made a change, as recorded in events.
+// Actor is who made a change, as recorded in events. Via names the way in
+// when no person is known (an API key, an incoming webhook), so a receiver
+// never sees an empty actor.
 type Actor struct {
 	UserID     string `json:"user_id,omitempty"`
 	CliqUserID string `json:"cliq_user_id,omitempty"`
+	Via        string `json:"via,omitempty"`
 }
+
+// Ways in of changes that no person made (Actor.Via).
+const (
+	ViaAPI             = "api"              // a REST API key, or the action envelope without a Cliq user
+	ViaIncomingWebhook = "incoming_webhook" // /api/incoming-webhook (an automation tool)
+)
 
 // Tenancy decides which workspace a Cliq call works in.
 type Tenancy string
