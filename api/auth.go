@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/taskerhq/tasker/internal/bound"
 	"github.com/taskerhq/tasker/tasks"
 )
 
@@ -49,29 +50,16 @@ func (k *Keys) Weak() []int {
 // by position and never quotes a key. The empty string is an error too:
 // the dev-mode key for an unset variable is cmd's to generate.
 func ParseKeys(s string) (*Keys, error) {
-	if strings.TrimSpace(s) == "" {
+	list, err := bound.Parse(s)
+	if err != nil {
+		return nil, fmt.Errorf("api: API key %w", err)
+	}
+	if len(list) == 0 {
 		return nil, errors.New("api: no API keys")
 	}
 	k := &Keys{}
-	seen := make(map[[sha256.Size]byte]bool)
-	for i, entry := range strings.Split(s, ",") {
-		entry = strings.TrimSpace(entry)
-		key, ws := entry, tasks.DefaultWorkspace
-		if at := strings.LastIndexByte(entry, '@'); at >= 0 {
-			key, ws = entry[:at], tasks.WorkspaceID(entry[at+1:])
-		}
-		if key == "" {
-			return nil, fmt.Errorf("api: API key entry %d is empty", i+1)
-		}
-		if err := ws.Valid(); err != nil {
-			return nil, fmt.Errorf("api: API key entry %d: %w", i+1, err)
-		}
-		d := sha256.Sum256([]byte(key))
-		if seen[d] {
-			return nil, fmt.Errorf("api: API key entry %d repeats an earlier key", i+1)
-		}
-		seen[d] = true
-		k.entries = append(k.entries, keyEntry{digest: d, ws: ws, length: len(key)})
+	for _, e := range list {
+		k.entries = append(k.entries, keyEntry{digest: sha256.Sum256([]byte(e.Value)), ws: e.Workspace, length: len(e.Value)})
 	}
 	return k, nil
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/taskerhq/tasker/internal/bound"
 	"github.com/taskerhq/tasker/tasks"
 )
 
@@ -26,34 +27,22 @@ type IncomingSecret struct {
 }
 
 // ParseIncomingSecrets reads TASKER_INCOMING_SECRET: a comma list of
-// SECRET[@WORKSPACE], split at the last "@" so secrets may contain one;
-// without a workspace an entry opens tasks.DefaultWorkspace. Empty entries
-// are skipped, and an empty list disables the endpoint. Errors name the
-// entry by position and never quote a secret.
-// automationActor made the changes of /api/incoming-webhook.
-var automationActor = tasks.Actor{Via: tasks.ViaIncomingWebhook}
-
+// SECRET[@WORKSPACE] by the rules of every such list (internal/bound); an
+// empty list disables the endpoint.
 func ParseIncomingSecrets(s string) ([]IncomingSecret, error) {
+	list, err := bound.Parse(s)
+	if err != nil {
+		return nil, fmt.Errorf("extension: incoming secret %w", err)
+	}
 	var out []IncomingSecret
-	for i, entry := range strings.Split(s, ",") {
-		entry = strings.TrimSpace(entry)
-		if entry == "" {
-			continue
-		}
-		secret, ws := entry, tasks.DefaultWorkspace
-		if at := strings.LastIndex(entry, "@"); at >= 0 {
-			secret, ws = entry[:at], tasks.WorkspaceID(entry[at+1:])
-		}
-		if secret == "" {
-			return nil, fmt.Errorf("extension: incoming secret entry %d has an empty secret", i+1)
-		}
-		if err := ws.Valid(); err != nil {
-			return nil, fmt.Errorf("extension: incoming secret entry %d: %w", i+1, err)
-		}
-		out = append(out, IncomingSecret{Secret: secret, Workspace: ws})
+	for _, e := range list {
+		out = append(out, IncomingSecret{Secret: e.Value, Workspace: e.Workspace})
 	}
 	return out, nil
 }
+
+// automationActor made the changes of /api/incoming-webhook.
+var automationActor = tasks.Actor{Via: tasks.ViaIncomingWebhook}
 
 // matchSecret returns the workspace of the secret equal to given. Digests
 // are compared, each in constant time and all of them every time, so the

@@ -17,7 +17,11 @@ func TestParseIncomingSecrets(t *testing.T) {
 	if err == nil {
 		t.Fatalf("trailing @ with no workspace: got %v, want an error", got)
 	}
-	got, err = ParseIncomingSecrets(" a1 , b@2@team-b ,")
+	// An empty entry is a mistake in a list of secrets, as in TASKER_API_KEYS.
+	if _, err := ParseIncomingSecrets(" a1 , b@2@team-b ,"); err == nil || !strings.Contains(err.Error(), "entry 3 is empty") {
+		t.Fatalf("trailing comma: %v, want entry 3 named", err)
+	}
+	got, err = ParseIncomingSecrets(" a1 , b@2@team-b ")
 	want := []IncomingSecret{{"a1", tasks.DefaultWorkspace}, {"b@2", "team-b"}}
 	if err != nil || !cmp.Equal(got, want) {
 		t.Fatalf("ParseIncomingSecrets = %v, %v; want %v", got, err, want)
