@@ -254,21 +254,8 @@ func (s *Server) provAPI(res cliq.Resource, handler bool, h provHandler) http.Ha
 
 func (s *Server) answerProvision(w http.ResponseWriter, r *http.Request, res cliq.Resource, handler bool,
 	raw []byte, body map[string]any, fail *Failure, h provHandler) int {
-	if fail != nil {
-		if fail.Hang {
-			select {
-			case <-r.Context().Done():
-			case <-s.closing:
-			}
-			return 0
-		}
-		if fail.RetryAfter != "" {
-			w.Header().Set("Retry-After", fail.RetryAfter)
-		}
-		return writeJSON(w, fail.Status, cliqError{fail.Code, fail.Message})
-	}
-	if !s.authorized(r) {
-		return writeJSON(w, http.StatusUnauthorized, cliqError{cliq.CodeOAuthTokenInvalid, "Request was rejected because of invalid AuthToken."})
+	if status, refused := s.refuse(w, r, fail, "Request was rejected because of invalid AuthToken."); refused {
+		return status
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

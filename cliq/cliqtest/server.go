@@ -327,26 +327,36 @@ func (s *Server) api(h apiHandler) http.Handler {
 }
 
 func (s *Server) answer(w http.ResponseWriter, r *http.Request, fail *Failure, body map[string]any, h apiHandler) int {
+	if status, refused := s.refuse(w, r, fail, "Invalid OAuth token passed."); refused {
+		return status
+	}
+	if body == nil {
+		return writeJSON(w, http.StatusBadRequest, cliqError{"input_pattern_mismatch", "The body is not a JSON object."})
+	}
+	return h(w, r, body)
+}
+
+// refuse answers a call the test told to fail, or one without a valid
+// token with unauthorized (the v2 and v3 texts differ); refused is false
+// when the call may go on.
+func (s *Server) refuse(w http.ResponseWriter, r *http.Request, fail *Failure, unauthorized string) (status int, refused bool) {
 	if fail != nil {
 		if fail.Hang {
 			select {
 			case <-r.Context().Done():
 			case <-s.closing:
 			}
-			return 0
+			return 0, true
 		}
 		if fail.RetryAfter != "" {
 			w.Header().Set("Retry-After", fail.RetryAfter)
 		}
-		return writeJSON(w, fail.Status, cliqError{fail.Code, fail.Message})
+		return writeJSON(w, fail.Status, cliqError{fail.Code, fail.Message}), true
 	}
 	if !s.authorized(r) {
-		return writeJSON(w, http.StatusUnauthorized, cliqError{cliq.CodeOAuthTokenInvalid, "Invalid OAuth token passed."})
+		return writeJSON(w, http.StatusUnauthorized, cliqError{cliq.CodeOAuthTokenInvalid, unauthorized}), true
 	}
-	if body == nil {
-		return writeJSON(w, http.StatusBadRequest, cliqError{"input_pattern_mismatch", "The body is not a JSON object."})
-	}
-	return h(w, r, body)
+	return 0, false
 }
 
 func (s *Server) authorized(r *http.Request) bool {
