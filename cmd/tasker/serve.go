@@ -93,14 +93,22 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Write
 	logger.Info("shutting down", "timeout", cfg.ShutdownTimeout)
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
+	if svc.workers != nil {
+		svc.workers.Stop() // no new jobs while requests and running jobs finish
+	}
+	// Requests and jobs drain side by side, each within the one timeout.
+	var drain sync.WaitGroup
 	if srv != nil {
-		if err := srv.Shutdown(shutdownCtx); err != nil {
-			logger.Error("http shutdown incomplete", "err", err)
-		}
+		drain.Go(func() {
+			if err := srv.Shutdown(shutdownCtx); err != nil {
+				logger.Error("http shutdown incomplete", "err", err)
+			}
+		})
 	}
 	if svc.workers != nil {
-		svc.workers.Shutdown()
+		drain.Go(svc.workers.Shutdown)
 	}
+	drain.Wait()
 	stopBackground()
 	wg.Wait()
 	logger.Info("stopped")
