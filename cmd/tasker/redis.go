@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
@@ -52,7 +54,12 @@ func newRedis(ctx context.Context, cfg config, logger *slog.Logger) (redis.Unive
 		logger.Warn("no TASKER_REDIS_URL: using an embedded in-memory Redis; data will not survive a restart")
 		rdb = redis.NewClient(&redis.Options{Addr: embedded.Addr()})
 	}
+	stopClock := func() {}
+	if embedded != nil {
+		stopClock = runClock(embedded)
+	}
 	closeAll := func() {
+		stopClock()
 		rdb.Close()
 		if embedded != nil {
 			embedded.Close()
@@ -63,6 +70,46 @@ func newRedis(ctx context.Context, cfg config, logger *slog.Logger) (redis.Unive
 		return nil, nil, fmt.Errorf("redis: %w", err)
 	}
 	return rdb, closeAll, nil
+}
+
+// embeddedClock moves the embedded server's clock, which never moves by
+// itself, so that keys expire as in Redis: replay guards, idempotency keys
+// and delivery logs would otherwise pile up for as long as it runs.
+type embeddedClock struct {
+	m    *miniredis.Miniredis
+	last time.Time
+}
+
+// advance lets the time since the last call pass on the server.
+func (c *embeddedClock) advance(now time.Time) {
+	if d := now.Sub(c.last); d > 0 {
+		c.m.FastForward(d)
+		c.last = now
+	}
+}
+
+// runClock advances m's clock every second until the returned stop is
+// called.
+func runClock(m *miniredis.Miniredis) (stop func()) {
+	c := &embeddedClock{m: m, last: time.Now()}
+	ticker := time.NewTicker(time.Second)
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for {
+			select {
+			case <-done:
+				return
+			case now := <-ticker.C:
+				c.advance(now)
+			}
+		}
+	})
+	return func() {
+		ticker.Stop()
+		close(done)
+		wg.Wait()
+	}
 }
 
 // redisLogger sends go-redis' own messages (reconnects, pool trouble) to
