@@ -58,6 +58,9 @@ func (c *call) listSpecOf(ctx context.Context, cmd Command) (listSpec, error) {
 	return listSpec{filter: cmd.Filter}, nil
 }
 
+// maxEmptyPages bounds how many empty pages one answer reads on.
+const maxEmptyPages = 20
+
 // listPage answers one page of a list, starting at cursor ("" for the
 // first), with a "Next page" button while there is more.
 func (c *call) listPage(ctx context.Context, spec listSpec, cursor string) (cliq.Message, error) {
@@ -66,10 +69,18 @@ func (c *call) listPage(ctx context.Context, spec listSpec, cursor string) (cliq
 		next string
 		err  error
 	)
-	if spec.filter == FilterDefault {
-		page, next, err = c.listDefault(ctx, cursor)
-	} else {
-		page, next, err = c.store.ListTasks(ctx, c.ws, c.filterOf(spec), cursor, c.opts.PageSize)
+	fetch := func(cursor string) ([]tasks.Task, string, error) {
+		if spec.filter == FilterDefault {
+			return c.listDefault(ctx, cursor)
+		}
+		return c.store.ListTasks(ctx, c.ws, c.filterOf(spec), cursor, c.opts.PageSize)
+	}
+	page, next, err = fetch(cursor)
+	// A page comes back empty with a cursor when the store's scan stopped
+	// at its bound before finding a match: follow it rather than answer
+	// that nothing matches.
+	for hops := 0; err == nil && len(page) == 0 && next != "" && hops < maxEmptyPages; hops++ {
+		page, next, err = fetch(next)
 	}
 	if err != nil {
 		return cliq.Message{}, err

@@ -41,6 +41,9 @@ func memberships(k keys, t *Task, lead time.Duration) []membership {
 	}
 	if t.DueAt != nil {
 		out = append(out, membership{k.idxDue(), t.DueAt.Unix()})
+		if t.Status.IsOpen() {
+			out = append(out, membership{k.idxOpenDue(), t.DueAt.Unix()})
+		}
 	}
 	return append(out, scheduleMemberships(k, t, lead)...)
 }

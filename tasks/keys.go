@@ -47,6 +47,14 @@ func (k keys) successors() string { return k.p + "next" }
 // idxDue is a ZSET of task numbers scored by due time (Unix seconds).
 func (k keys) idxDue() string { return k.p + "i:due" }
 
+// idxOpenDue is idxDue for open tasks only, so an overdue list never wades
+// through completed ones.
+func (k keys) idxOpenDue() string { return k.p + "i:odue" }
+
+// openDueBuilt marks a workspace whose idxOpenDue was filled from its tasks
+// (those written before the index existed have no entries of their own).
+func (k keys) openDueBuilt() string { return k.p + "i:odue:built" }
+
 // idem is a STRING with a 24 h TTL: the request hash and first answer of an
 // idempotent create.
 func (k keys) idem(key string) string { return k.p + "idem:" + key }

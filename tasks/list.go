@@ -98,7 +98,14 @@ func (s *Store) ListTasks(ctx context.Context, ws WorkspaceID, f TaskFilter, cur
 	var sc scanner
 	var others []string // index sets every match is in, besides the driver
 	if f.DueBefore != nil || f.DueAfter != nil {
-		d, err := s.newDueScan(ctx, k, f.DueAfter, f.DueBefore, cursor)
+		index := k.idxDue()
+		if f.Status == StatusOpen {
+			if err := s.buildOpenDue(ctx, k); err != nil {
+				return nil, "", fmt.Errorf("tasks: list tasks: %w", err)
+			}
+			index = k.idxOpenDue()
+		}
+		d, err := s.newDueScan(ctx, k, index, f.DueAfter, f.DueBefore, cursor)
 		if err != nil {
 			return nil, "", err
 		}
@@ -238,6 +245,48 @@ func (n *numberScan) next(ctx context.Context, rdb redis.UniversalClient, count 
 	return out, nil
 }
 
+// buildOpenDue fills the open-due index of a workspace whose tasks were
+// written before it existed, once: from then on every write keeps it. A
+// task that changes meanwhile may leave a stale entry, which costs a read
+// but never a wrong answer, since every record is checked against the filter.
+func (s *Store) buildOpenDue(ctx context.Context, k keys) error {
+	built, err := s.rdb.Exists(ctx, k.openDueBuilt()).Result()
+	if err != nil || built == 1 {
+		return err
+	}
+	const batch = 500
+	for start := int64(0); ; start += batch {
+		zs, err := s.rdb.ZRangeWithScores(ctx, k.idxDue(), start, start+batch-1).Result()
+		if err != nil {
+			return err
+		}
+		if len(zs) == 0 {
+			break
+		}
+		taskKeys := make([]string, len(zs))
+		for i, z := range zs {
+			taskKeys[i] = k.task(mustInt(z.Member.(string)))
+		}
+		vals, err := s.mget(ctx, taskKeys)
+		if err != nil {
+			return err
+		}
+		var open []redis.Z
+		for i, v := range vals {
+			var t Task
+			if v != "" && decode(v, &t) == nil && t.Status.IsOpen() {
+				open = append(open, zs[i])
+			}
+		}
+		if len(open) > 0 {
+			if err := s.rdb.ZAdd(ctx, k.idxOpenDue(), open...).Err(); err != nil {
+				return err
+			}
+		}
+	}
+	return s.rdb.Set(ctx, k.openDueBuilt(), "1", 0).Err()
+}
+
 // dueScan walks the due index from the soonest, by rank, because many tasks
 // may share one due time and a score bound alone cannot step past them.
 type dueScan struct {
@@ -246,8 +295,8 @@ type dueScan struct {
 	limit int64 // exclusive upper score bound, or math.MaxInt64
 }
 
-func (s *Store) newDueScan(ctx context.Context, k keys, after, before *time.Time, cursor string) (*dueScan, error) {
-	d := &dueScan{key: k.idxDue(), limit: math.MaxInt64}
+func (s *Store) newDueScan(ctx context.Context, k keys, index string, after, before *time.Time, cursor string) (*dueScan, error) {
+	d := &dueScan{key: index, limit: math.MaxInt64}
 	if before != nil {
 		d.limit = before.Unix()
 	}
