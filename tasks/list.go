@@ -421,6 +421,9 @@ func (s *Store) smallest(ctx context.Context, keys []string, fallback string) (s
 
 // mget reads keys of one workspace in one round trip; a missing key reads as "".
 func (s *Store) mget(ctx context.Context, keys []string) ([]string, error) {
+	if len(keys) == 0 { // MGET takes one key at least
+		return nil, nil
+	}
 	vals, err := s.rdb.MGet(ctx, keys...).Result()
 	if err != nil {
 		return nil, err

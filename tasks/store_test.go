@@ -15,11 +15,11 @@ import (
 
 func TestMain(m *testing.M) { redistest.Main(m) }
 
-// forEachBackend runs fn against the real redis-server and the embedded
-// default, each in a fresh workspace.
+// forEachBackend runs fn against the real redis-server, the embedded
+// default and a real Cluster, each in a fresh workspace.
 func forEachBackend(t *testing.T, fn func(t *testing.T, s *tasks.Store, ws tasks.WorkspaceID)) {
 	t.Helper()
-	for _, b := range redistest.Backends() {
+	for _, b := range redistest.Topologies() {
 		t.Run(b, func(t *testing.T) {
 			s := tasks.NewStore(redistest.ClientFor(t, b), time.Now)
 			fn(t, s, newWorkspace())

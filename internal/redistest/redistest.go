@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -24,15 +25,19 @@ type Server struct {
 }
 
 var (
-	mu     sync.Mutex
-	shared *Server
+	mu      sync.Mutex
+	shared  *Server
+	cluster *Cluster
 )
 
 // Start launches redis-server on a free loopback port with a temporary
 // directory and waits until it answers PING. Persistence is left as the
 // server defaults it except for AOF, which is switched on with everysec so
 // tests exercise the same write path as production.
-func Start() (*Server, error) {
+func Start() (*Server, error) { return start() }
+
+// start launches one redis-server with the extra arguments.
+func start(extra ...string) (*Server, error) {
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		return nil, fmt.Errorf("redistest: redis-server not found on PATH (install it; the test command does): %w", err)
@@ -55,6 +60,7 @@ func Start() (*Server, error) {
 		"--protected-mode", "yes",
 		"--loglevel", "warning",
 	)
+	cmd.Args = append(cmd.Args, extra...)
 	if err := cmd.Start(); err != nil {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("redistest: start redis-server: %w", err)
@@ -118,6 +124,11 @@ func Main(m *testing.M) {
 	mu.Unlock()
 	code := m.Run()
 	s.Stop()
+	mu.Lock()
+	if cluster != nil {
+		cluster.Stop()
+	}
+	mu.Unlock()
 	os.Exit(code)
 }
 
@@ -156,6 +167,88 @@ func Embedded(t testing.TB) redis.UniversalClient {
 	return rdb
 }
 
+// Cluster is a Redis Cluster of three masters on loopback ports, without
+// replicas: enough for every slot rule a multi-key command or script must
+// keep.
+type Cluster struct {
+	Addrs []string
+	nodes []*Server
+}
+
+// startCluster starts three cluster-enabled servers and joins them with
+// redis-cli, which the redis-server package brings along.
+func startCluster() (*Cluster, error) {
+	cli, err := exec.LookPath("redis-cli")
+	if err != nil {
+		return nil, fmt.Errorf("redistest: redis-cli not found on PATH (it comes with redis-server): %w", err)
+	}
+	c := &Cluster{}
+	for range 3 {
+		n, err := start("--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "2000")
+		if err != nil {
+			c.Stop()
+			return nil, err
+		}
+		c.nodes = append(c.nodes, n)
+		c.Addrs = append(c.Addrs, n.Addr)
+	}
+	args := append([]string{"--cluster", "create"}, c.Addrs...)
+	if out, err := exec.Command(cli, append(args, "--cluster-yes")...).CombinedOutput(); err != nil {
+		c.Stop()
+		return nil, fmt.Errorf("redistest: create cluster: %v: %s", err, out)
+	}
+	// Every node must agree the cluster is whole before a client can use it.
+	deadline := time.Now().Add(20 * time.Second)
+	for _, addr := range c.Addrs {
+		rdb := redis.NewClient(&redis.Options{Addr: addr})
+		for {
+			info, err := rdb.ClusterInfo(context.Background()).Result()
+			if err == nil && strings.Contains(info, "cluster_state:ok") {
+				break
+			}
+			if time.Now().After(deadline) {
+				rdb.Close()
+				c.Stop()
+				return nil, fmt.Errorf("redistest: cluster on %s not ready: %v", addr, err)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		rdb.Close()
+	}
+	return c, nil
+}
+
+// Stop kills every node.
+func (c *Cluster) Stop() {
+	for _, n := range c.nodes {
+		n.Stop()
+	}
+}
+
+// ClusterClient returns a client of the package's cluster, started on first
+// use and stopped by Main; the client is closed when the test ends.
+func ClusterClient(t testing.TB) redis.UniversalClient {
+	t.Helper()
+	mu.Lock()
+	if cluster == nil {
+		c, err := startCluster()
+		if err != nil {
+			mu.Unlock()
+			t.Fatal(err)
+		}
+		cluster = c
+	}
+	addrs := cluster.Addrs
+	mu.Unlock()
+	rdb := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs})
+	t.Cleanup(func() { rdb.Close() })
+	return rdb
+}
+
+// Topologies lists the backends the store's own tests run against: the
+// real server, the embedded default and a real Cluster (SPEC 13).
+func Topologies() []string { return []string{"redis", "embedded", "cluster"} }
+
 // Backends lists the backends store tests run against: the real server and
 // the embedded default.
 func Backends() []string { return []string{"redis", "embedded"} }
@@ -163,8 +256,11 @@ func Backends() []string { return []string{"redis", "embedded"} }
 // ClientFor returns a client for the named backend of Backends.
 func ClientFor(t testing.TB, backend string) redis.UniversalClient {
 	t.Helper()
-	if backend == "embedded" {
+	switch backend {
+	case "embedded":
 		return Embedded(t)
+	case "cluster":
+		return ClusterClient(t)
 	}
 	return Client(t)
 }
