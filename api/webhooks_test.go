@@ -28,7 +28,7 @@ func newTestWebhookEnv(t *testing.T, worker bool) *testEnv {
 	e := newTestEnv(t)
 	rdb := redistest.Client(t)
 	queue := fmt.Sprintf("api-wh-%x", rand.Uint64())
-	svc, err := webhooks.NewService(slog.New(slog.NewTextHandler(io.Discard, nil)), e.store, asynq.NewClientFromRedisClient(rdb),
+	svc, err := webhooks.NewService(slog.New(slog.NewTextHandler(io.Discard, nil)), rdb, e.store, asynq.NewClientFromRedisClient(rdb),
 		prometheus.NewRegistry(), webhooks.Config{AllowPrivate: true, Queue: queue, Timeout: 2 * time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -276,7 +276,7 @@ func TestWebhookRoutesCoexist(t *testing.T) {
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	AddRoutes(r, logger, store, keys)
 	AddOpsRoutes(r, store, prometheus.NewRegistry())
-	svc, err := webhooks.NewService(logger, store, asynq.NewClientFromRedisClient(redistest.Client(t)), prometheus.NewRegistry(), webhooks.Config{})
+	svc, err := webhooks.NewService(logger, redistest.Client(t), store, asynq.NewClientFromRedisClient(redistest.Client(t)), prometheus.NewRegistry(), webhooks.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}

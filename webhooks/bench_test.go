@@ -208,9 +208,9 @@ func BenchmarkEventsToDeliveries(b *testing.B) {
 			for _, d := range ds {
 				switch {
 				case seen[d.EventID+" "+path]:
-				case d.Status == tasks.WebhookFailed:
+				case d.Status == webhooks.StatusFailed:
 					failed++
-				case d.Status == tasks.WebhookPending:
+				case d.Status == webhooks.StatusPending:
 					inflight++
 				}
 			}

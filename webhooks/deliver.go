@@ -63,7 +63,7 @@ func (s *Service) Register(mux *asynq.ServeMux) {
 
 // enqueue queues attempt m.Seq of m to run after delay. A job already
 // queued under its id is left as it is.
-func (s *Service) enqueue(ctx context.Context, ws tasks.WorkspaceID, m tasks.WebhookMessage, delay time.Duration) error {
+func (s *Service) enqueue(ctx context.Context, ws tasks.WorkspaceID, m message, delay time.Duration) error {
 	payload, err := json.Marshal(job{Workspace: ws, Subscription: m.SubscriptionID, Message: m.ID, Seq: m.Seq, OrderKey: m.OrderKey})
 	if err != nil {
 		return fmt.Errorf("webhooks: encode job: %w", err)
@@ -91,7 +91,7 @@ func (s *Service) enqueue(ctx context.Context, ws tasks.WorkspaceID, m tasks.Web
 
 // ensure queues the current attempt of message id if it may run.
 func (s *Service) ensure(ctx context.Context, ws tasks.WorkspaceID, id string) error {
-	q, err := s.store.RunnableWebhookMessage(ctx, ws, id)
+	q, err := s.store.runnable(ctx, ws, id)
 	if err != nil || !q.Runnable {
 		return err
 	}
@@ -109,21 +109,21 @@ func (s *Service) handleJob(ctx context.Context, t *asynq.Task) error {
 		return fmt.Errorf("webhooks: decode job: %w: %w", err, asynq.SkipRetry)
 	}
 	token := rand.Text()
-	b, err := s.store.BeginWebhookAttempt(ctx, j.Workspace, j.Subscription, j.OrderKey, j.Message, j.Seq, token, s.lease())
+	b, err := s.store.beginAttempt(ctx, j.Workspace, j.Subscription, j.OrderKey, j.Message, j.Seq, token, s.lease())
 	if err != nil {
 		return err
 	}
 	switch b.Action {
-	case tasks.WebhookRun:
+	case actRun:
 		return s.attempt(ctx, j.Workspace, b, token)
-	case tasks.WebhookStale:
+	case actStale:
 		// A later attempt is current; its job may have been lost between
 		// the write that made it current and its enqueue.
 		return s.ensure(ctx, j.Workspace, j.Message)
-	case tasks.WebhookSwitch:
+	case actSwitch:
 		// An earlier message of the task heads the queue: it goes first.
 		return s.ensure(ctx, j.Workspace, b.Next)
-	case tasks.WebhookDone:
+	case actDone:
 		// A job finishing an ordered message may have died before queueing
 		// the next one of the task.
 		if b.Next != "" {
@@ -134,17 +134,17 @@ func (s *Service) handleJob(ctx context.Context, t *asynq.Task) error {
 }
 
 // attempt makes the attempt b granted and records its outcome.
-func (s *Service) attempt(ctx context.Context, ws tasks.WorkspaceID, b tasks.WebhookBegin, token string) error {
+func (s *Service) attempt(ctx context.Context, ws tasks.WorkspaceID, b beginAnswer, token string) error {
 	m := b.Message
 	if b.Subscription == nil {
 		// Deleted meanwhile: nothing is sent. The message fails without
 		// counting against anyone, and its task's queue moves on.
-		f, err := s.store.FinishWebhookAttempt(ctx, ws, m, token, tasks.WebhookResult{Status: tasks.WebhookFailed})
+		f, err := s.store.finishAttempt(ctx, ws, m, token, attemptResult{Status: StatusFailed})
 		if err != nil {
 			return err
 		}
 		if !f.Lost {
-			s.metrics.messages.WithLabelValues(string(tasks.WebhookFailed)).Inc()
+			s.metrics.messages.WithLabelValues(string(StatusFailed)).Inc()
 		}
 		if f.Next != "" {
 			return s.ensure(ctx, ws, f.Next)
@@ -155,7 +155,7 @@ func (s *Service) attempt(ctx context.Context, ws tasks.WorkspaceID, b tasks.Web
 		// Disabled meanwhile: the message waits, parked, until the endpoint
 		// is enabled (Update then queues it), and so does the rest of its
 		// task's queue behind it.
-		parked, err := s.store.ParkWebhookMessage(ctx, ws, m, token)
+		parked, err := s.store.park(ctx, ws, m, token)
 		if err != nil || parked {
 			return err
 		}
@@ -169,7 +169,7 @@ func (s *Service) attempt(ctx context.Context, ws tasks.WorkspaceID, b tasks.Web
 	if a.StatusCode == nil && ctx.Err() != nil {
 		// The worker is shutting down: this was no fair attempt. Give the
 		// message back untouched; asynq requeues the job.
-		_ = s.store.ReleaseWebhookLease(context.WithoutCancel(ctx), ws, m, token)
+		_ = s.store.releaseLease(context.WithoutCancel(ctx), ws, m, token)
 		return ctx.Err()
 	}
 	ctx = context.WithoutCancel(ctx) // the attempt was made: record it whatever happens now
@@ -184,7 +184,7 @@ func (s *Service) attempt(ctx context.Context, ws tasks.WorkspaceID, b tasks.Web
 			"status", code, "outcome", a.Outcome.String(), "err", a.Error)
 	}
 
-	r := tasks.WebhookResult{Attempt: logged(a), Count: !m.Test, Status: tasks.WebhookFailed}
+	r := attemptResult{Attempt: logged(a), Count: !m.Test, Status: StatusFailed}
 	if !m.Test {
 		r.DisableAfter = s.cfg.DisableAfter
 		r.DisableAfterReason = fmt.Sprintf("%d consecutive messages failed", s.cfg.DisableAfter)
@@ -192,25 +192,25 @@ func (s *Service) attempt(ctx context.Context, ws tasks.WorkspaceID, b tasks.Web
 	var delay time.Duration
 	switch a.Outcome {
 	case Success:
-		r.Status = tasks.WebhookDelivered
+		r.Status = StatusDelivered
 	case Retry:
 		if d, ok := NextDelay(s.cfg.Schedule, m.Round+1, a.RetryAfter, s.cfg.Random); ok {
 			delay = d
-			r.Status, r.NextAt, r.NextDeliveryID = tasks.WebhookPending, s.cfg.Now().Add(d), NewDeliveryID()
+			r.Status, r.NextAt, r.NextDeliveryID = StatusPending, s.cfg.Now().Add(d), NewDeliveryID()
 		}
 	case Disable:
 		if !m.Test {
 			r.Disable = "the endpoint answered 410 Gone"
 		}
 	}
-	f, err := s.store.FinishWebhookAttempt(ctx, ws, m, token, r)
+	f, err := s.store.finishAttempt(ctx, ws, m, token, r)
 	if err != nil {
 		return err
 	}
 	if f.Lost {
 		return nil // the reaper took the message over; its attempt is queued
 	}
-	if r.Status == tasks.WebhookPending {
+	if r.Status == StatusPending {
 		m.Seq++
 		return s.enqueue(ctx, ws, m, delay)
 	}
@@ -229,7 +229,7 @@ func (s *Service) attempt(ctx context.Context, ws tasks.WorkspaceID, b tasks.Web
 // disabled reports an endpoint the delivery path just disabled.
 func (s *Service) disabled(ctx context.Context, ws tasks.WorkspaceID, id string) {
 	s.metrics.disabled.Inc()
-	sub, err := s.store.GetWebhook(ctx, ws, id)
+	sub, err := s.store.getSub(ctx, ws, id)
 	if err != nil {
 		s.logger.ErrorContext(ctx, "webhook endpoint disabled; alert not sent", "workspace", ws, "webhook_id", id, "err", err)
 		return
@@ -242,9 +242,9 @@ func (s *Service) disabled(ctx context.Context, ws tasks.WorkspaceID, id string)
 }
 
 // logged turns an attempt into its delivery-log entry.
-func logged(a Attempt) *tasks.WebhookAttempt {
+func logged(a Attempt) *AttemptLog {
 	d := a.DurationMS
-	la := &tasks.WebhookAttempt{ID: a.ID, At: a.At.UTC(), StatusCode: a.StatusCode, DurationMS: &d}
+	la := &AttemptLog{ID: a.ID, At: a.At.UTC(), StatusCode: a.StatusCode, DurationMS: &d}
 	if a.Error != "" {
 		e := a.Error
 		la.Error = &e
@@ -286,7 +286,7 @@ func (t *Target) Wants(ev tasks.Event) bool {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	has, err := t.s.store.HasWebhooks(ctx, ev.Workspace)
+	has, err := t.s.store.hasSubs(ctx, ev.Workspace)
 	if err != nil {
 		return true // let the job decide, with retries, rather than lose the event
 	}
@@ -317,8 +317,8 @@ const enqueueParallel = 8
 // queueMessages records messages (in one round trip, in order, fenced by
 // the fan-out lock token; "" for none) and queues the attempt of each that
 // may run now, several at a time.
-func (s *Service) queueMessages(ctx context.Context, ws tasks.WorkspaceID, ins []tasks.NewWebhookMessage, fence string) error {
-	qs, err := s.store.CreateWebhookMessages(ctx, ws, ins, fence)
+func (s *Service) queueMessages(ctx context.Context, ws tasks.WorkspaceID, ins []newMessage, fence string) error {
+	qs, err := s.store.createMessages(ctx, ws, ins, fence)
 	if err != nil {
 		return err
 	}
@@ -395,7 +395,7 @@ func (s *Service) Sweep(ctx context.Context) error {
 			errs = append(errs, err)
 			continue
 		}
-		has, err := s.store.HasWebhooks(ctx, ws)
+		has, err := s.store.hasSubs(ctx, ws)
 		if err != nil || !has {
 			errs = append(errs, err)
 			continue
@@ -430,12 +430,12 @@ func (s *Service) workspaces(ctx context.Context) ([]tasks.WorkspaceID, error) {
 	if s.cfg.Workspaces != nil {
 		return s.cfg.Workspaces, nil
 	}
-	return s.store.Workspaces(ctx)
+	return s.tasks.Workspaces(ctx)
 }
 
 func (s *Service) reapWorkspace(ctx context.Context, ws tasks.WorkspaceID) error {
 	for {
-		ids, err := s.store.ExpiredWebhookLeases(ctx, ws, 100)
+		ids, err := s.store.expiredLeases(ctx, ws, 100)
 		if err != nil {
 			return err
 		}
@@ -451,15 +451,15 @@ func (s *Service) reapWorkspace(ctx context.Context, ws tasks.WorkspaceID) error
 }
 
 func (s *Service) reap(ctx context.Context, ws tasks.WorkspaceID, id string) error {
-	m, err := s.store.WebhookMessage(ctx, ws, id)
+	m, err := s.store.getMessage(ctx, ws, id)
 	if errors.Is(err, tasks.ErrNotFound) {
-		m = tasks.WebhookMessage{ID: id} // expired: the script only drops the lease entry
+		m = message{ID: id} // expired: the script only drops the lease entry
 	} else if err != nil {
 		return err
 	}
 	msg := "attempt interrupted: the worker stopped before it finished"
-	lost := tasks.WebhookAttempt{ID: m.NextDeliveryID, At: s.cfg.Now().UTC(), Error: &msg}
-	m, requeued, err := s.store.ReapWebhookLease(ctx, ws, m, lost, NewDeliveryID())
+	lost := AttemptLog{ID: m.NextDeliveryID, At: s.cfg.Now().UTC(), Error: &msg}
+	m, requeued, err := s.store.reapLease(ctx, ws, m, lost, NewDeliveryID())
 	if err != nil || !requeued {
 		return err
 	}
@@ -472,7 +472,7 @@ func (s *Service) reap(ctx context.Context, ws tasks.WorkspaceID, id string) err
 // job id makes this a no-op where the job exists), and the parked messages
 // of enabled endpoints, so that no queue stalls whatever was lost.
 func (s *Service) restart(ctx context.Context, ws tasks.WorkspaceID) error {
-	subs, err := s.store.ListWebhooks(ctx, ws)
+	subs, err := s.store.listSubs(ctx, ws)
 	if err != nil {
 		return err
 	}
@@ -485,7 +485,7 @@ func (s *Service) restart(ctx context.Context, ws tasks.WorkspaceID) error {
 			}
 		}
 	}
-	heads, err := s.store.OrderedQueueHeads(ctx, ws)
+	heads, err := s.store.queueHeads(ctx, ws)
 	if err != nil {
 		return err
 	}
@@ -504,7 +504,7 @@ func (s *Service) restart(ctx context.Context, ws tasks.WorkspaceID) error {
 // it was disabled.
 func (s *Service) unpark(ctx context.Context, ws tasks.WorkspaceID, id string) error {
 	for {
-		ids, err := s.store.ParkedWebhookMessages(ctx, ws, id, recoverBatch)
+		ids, err := s.store.parked(ctx, ws, id, recoverBatch)
 		if err != nil {
 			return err
 		}
@@ -513,7 +513,7 @@ func (s *Service) unpark(ctx context.Context, ws tasks.WorkspaceID, id string) e
 				return err
 			}
 		}
-		if err := s.store.UnparkWebhookMessages(ctx, ws, id, ids...); err != nil {
+		if err := s.store.unpark(ctx, ws, id, ids...); err != nil {
 			return err
 		}
 		if len(ids) < recoverBatch {

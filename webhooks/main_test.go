@@ -56,7 +56,7 @@ func testConfig(queue string) webhooks.Config {
 func runWorker(addr, queue string) {
 	rdb := redis.NewClient(&redis.Options{Addr: addr})
 	store := tasks.NewStore(rdb, time.Now)
-	svc, err := webhooks.NewService(quietLogger(), store, asynq.NewClientFromRedisClient(rdb), prometheus.NewRegistry(), testConfig(queue))
+	svc, err := webhooks.NewService(quietLogger(), rdb, store, asynq.NewClientFromRedisClient(rdb), prometheus.NewRegistry(), testConfig(queue))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
@@ -129,7 +129,7 @@ func newTestEnv(t testing.TB, noWorker bool, change func(*webhooks.Config)) *tes
 	}
 	e.store = tasks.NewStore(e.rdb, now)
 	var err error
-	e.svc, err = webhooks.NewService(quietLogger(), e.store, asynq.NewClientFromRedisClient(e.rdb), e.reg, e.cfg)
+	e.svc, err = webhooks.NewService(quietLogger(), e.rdb, e.store, asynq.NewClientFromRedisClient(e.rdb), e.reg, e.cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -255,7 +255,7 @@ func waitFor(t testing.TB, limit time.Duration, what string, cond func() bool) {
 
 // waitStatus waits until every delivery of subscription id has status
 // want, and there are n of them.
-func (e *testEnv) waitStatus(t testing.TB, id string, n int, want tasks.WebhookStatus) []webhooks.Delivery {
+func (e *testEnv) waitStatus(t testing.TB, id string, n int, want webhooks.Status) []webhooks.Delivery {
 	t.Helper()
 	var ds []webhooks.Delivery
 	waitFor(t, 15*time.Second, fmt.Sprintf("%d deliveries %s", n, want), func() bool {
