@@ -2,6 +2,7 @@ package webhooks
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -301,11 +302,11 @@ func (s *store) finishAttempt(ctx context.Context, ws tasks.WorkspaceID, m messa
 	res, err := finishScript.Run(ctx, s.rdb,
 		[]string{k.whMsg(m.ID), k.whAttempts(m.ID), k.whLease(m.ID), k.whLeases(), k.whState(m.SubscriptionID),
 			k.whOutcomes(m.SubscriptionID), k.whFailed(m.SubscriptionID), k.whPending(), k.whSubs(),
-			k.whFIFO(m.SubscriptionID, m.OrderKey), k.whFIFOCur(m.SubscriptionID, m.OrderKey), k.whQueues()},
+			k.whFIFO(m.SubscriptionID, m.OrderKey), k.whFIFOCur(m.SubscriptionID, m.OrderKey), k.whQueues(), k.whDue()},
 		m.ID, token, attempt, string(r.Status), r.NextAt.UnixMilli(), r.NextDeliveryID, now.UnixMilli(),
 		boolFlag(r.Count), r.DisableAfter, r.Disable, r.DisableAfterReason, m.SubscriptionID,
 		ttlSeconds(Retention), m.CreatedAt.UnixMilli(), m.member(), webhookOutcomeWindow,
-		queueMember(m.SubscriptionID, m.OrderKey), now.Add(-Retention).UnixMilli()).StringSlice()
+		queueMember(m.SubscriptionID, m.OrderKey), now.Add(-Retention).UnixMilli(), max(r.NextAt.Sub(now).Milliseconds(), 0)).StringSlice()
 	if err != nil {
 		return finishAnswer{}, fmt.Errorf("webhooks: finish webhook attempt: %w", err)
 	}
@@ -335,6 +336,7 @@ func (s *store) finishAttempt(ctx context.Context, ws tasks.WorkspaceID, m messa
 // KEYS[10] the task queue
 // KEYS[11] the task queue's in-flight member
 // KEYS[12] the index of ordered queues
+// KEYS[13] the due set
 // ARGV[1] message id
 // ARGV[2] lease token
 // ARGV[3] attempt JSON ("" when none was made)
@@ -353,8 +355,11 @@ func (s *store) finishAttempt(ctx context.Context, ws tasks.WorkspaceID, m messa
 // ARGV[16] outcome window
 // ARGV[17] index member of the task queue
 // ARGV[18] failed-index trim bound (Unix ms): older entries go
+// ARGV[19] delay of the retry (ms): it is due then on Redis' clock
+// A retry is put in the due set at its time, and the next head of an
+// ordered message's queue is made due now.
 // Returns {"lost"}, {"retry"} or {status, disabled flag, next head or ""}.
-var finishScript = redis.NewScript(`
+var finishScript = redis.NewScript(redisNow + `
 local lease = redis.call("GET", KEYS[3])
 local held = lease and string.match(lease, "^[^|]*") == ARGV[2]
 if ARGV[3] ~= "" then
@@ -374,6 +379,7 @@ if ARGV[4] == "pending" then
   redis.call("HINCRBY", KEYS[1], "q", 1)
   redis.call("HINCRBY", KEYS[1], "r", 1)
   redis.call("HSET", KEYS[1], "t", ARGV[5], "nd", ARGV[6])
+  redis.call("ZADD", KEYS[13], now + tonumber(ARGV[19]), ARGV[1])
   return {"retry"}
 end
 redis.call("HSET", KEYS[1], "s", ARGV[4])
@@ -407,7 +413,11 @@ local nextMember = ""
 if ARGV[15] ~= "" then
   redis.call("ZREM", KEYS[10], ARGV[15])
   nextMember = redis.call("ZRANGE", KEYS[10], 0, 0)[1] or ""
-  if nextMember == "" then redis.call("SREM", KEYS[12], ARGV[17]) end
+  if nextMember == "" then
+    redis.call("SREM", KEYS[12], ARGV[17])
+  else
+    redis.call("ZADD", KEYS[13], "NX", now, string.match(nextMember, " (.*)$"))
+  end
 end
 return {ARGV[4], disabled, nextMember}
 `)
@@ -624,3 +634,214 @@ var dropQueueScript = redis.NewScript(`
 if redis.call("EXISTS", KEYS[2]) == 0 then redis.call("SREM", KEYS[1], ARGV[1]) end
 return 1
 `)
+
+// schedule makes message id due after delay, on Redis' clock: its attempt
+// is leased by a lane then. A message not runnable then is dropped from the due
+// set by the lease script, which makes its task's head due instead.
+func (s *store) schedule(ctx context.Context, ws tasks.WorkspaceID, id string, delay time.Duration) error {
+	err := scheduleScript.Run(ctx, s.rdb, []string{keysFor(ws).whDue()}, id, max(delay.Milliseconds(), 0)).Err()
+	if err != nil && !isNil(err) {
+		return fmt.Errorf("webhooks: schedule %s: %w", id, err)
+	}
+	return nil
+}
+
+// scheduleScript makes a message due after a delay on Redis' clock.
+// KEYS[1] the due set
+// ARGV[1] message id
+// ARGV[2] delay (ms)
+var scheduleScript = redis.NewScript(redisNow + `
+redis.call("ZADD", KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+return 1
+`)
+
+// leased is one message a lane leased: the message as stored and its
+// subscription (nil when deleted).
+type leased struct {
+	Message      message
+	Subscription *subRecord
+}
+
+// leaseBatch leases up to n messages of ws whose attempt is due by Redis'
+// clock, for leaseTTL under token, in one script call. It also returns
+// when the next message falls due (zero when none is waiting), so an idle
+// lane knows how long it may sleep.
+func (s *store) leaseBatch(ctx context.Context, ws tasks.WorkspaceID, token string, n int, leaseTTL time.Duration) ([]leased, time.Time, error) {
+	k := keysFor(ws)
+	res, err := leaseBatchScript.Run(ctx, s.rdb, []string{k.whDue(), k.whLeases(), k.whSubs(), k.whQueues()},
+		k.p, n, token, leaseTTL.Milliseconds(), ttlSeconds(Retention)).Slice()
+	if err != nil {
+		return nil, time.Time{}, fmt.Errorf("webhooks: lease messages: %w", err)
+	}
+	var next time.Time
+	if len(res) > 0 {
+		if ms := mustInt(fmt.Sprint(res[0])); ms > 0 {
+			next = time.UnixMilli(ms)
+		}
+	}
+	out := make([]leased, 0, len(res)/7)
+	for i := 1; i+6 < len(res); i += 7 {
+		f := make([]string, 7)
+		for j := range f {
+			f[j], _ = res[i+j].(string)
+		}
+		var l leased
+		if err := decodeJSON(f[1], &l.Message); err != nil {
+			return nil, next, fmt.Errorf("webhooks: decode message %s: %w", f[0], err)
+		}
+		m := &l.Message
+		m.Status, m.Seq, m.Round, m.NextDeliveryID = StatusPending, mustInt(f[2]), int(mustInt(f[3])), f[4]
+		if f[5] != "" {
+			sub := new(subRecord)
+			if err := decodeJSON(f[5], sub); err != nil {
+				return nil, next, fmt.Errorf("webhooks: decode webhook: %w", err)
+			}
+			sub.Enabled = f[6] == "1"
+			l.Subscription = sub
+		}
+		out = append(out, l)
+	}
+	return out, next, nil
+}
+
+// leaseBatchScript takes the leases of due messages. A message no longer
+// pending, leased by another, or not at the head of its task's queue
+// leaves the due set (the head is made due in its place); one whose
+// subscription is disabled is parked, unless it is a test message.
+// Message keys are built from the workspace prefix: they all share its
+// hash tag, as asynq's scripts do with their queues.
+// KEYS[1] the due set
+// KEYS[2] the leases by deadline
+// KEYS[3] the subscriptions
+// KEYS[4] the index of ordered queues
+// ARGV[1] the workspace's key prefix
+// ARGV[2] how many to lease at most
+// ARGV[3] lease token
+// ARGV[4] lease (ms)
+// ARGV[5] TTL (s)
+// Returns {next due (Unix ms) or 0, then per leased message: id, document
+// JSON, seq, round, next delivery id, subscription JSON or "", "1" when
+// the subscription is enabled}.
+var leaseBatchScript = redis.NewScript(redisNow + `
+local p = ARGV[1]
+local deadline = now + tonumber(ARGV[4])
+local out = {0}
+local ids = redis.call("ZRANGEBYSCORE", KEYS[1], "-inf", now, "LIMIT", 0, tonumber(ARGV[2]))
+for _, id in ipairs(ids) do
+  redis.call("ZREM", KEYS[1], id)
+  local mk = p .. "wh:m:" .. id
+  local h = redis.call("HMGET", mk, "s", "q", "d", "r", "nd")
+  local lk = p .. "wh:l:" .. id
+  local lease = redis.call("GET", lk)
+  if h[1] == "pending" and not (lease and tonumber(string.match(lease, "|(%d+)$")) > now) then
+    local doc = cjson.decode(h[3])
+    local sub = doc.subscription_id
+    local subjson = redis.call("HGET", KEYS[3], sub)
+    local en = redis.call("HGET", p .. "wh:st:" .. sub, "en")
+    local ok = true
+    local ck = nil
+    if doc.order_key and doc.order_key ~= "" then
+      local mine = doc.event_id .. " " .. id
+      local qk = p .. "wh:q:" .. sub .. ":" .. doc.order_key
+      local head = redis.call("ZRANGE", qk, 0, 0)[1]
+      if not head then
+        redis.call("ZADD", qk, doc.order_score or 0, mine)
+        redis.call("EXPIRE", qk, ARGV[5])
+        redis.call("SADD", KEYS[4], sub .. "\t" .. doc.order_key)
+        head = mine
+      end
+      if head ~= mine then
+        redis.call("ZADD", KEYS[1], "NX", now, string.match(head, " (.*)$"))
+        ok = false
+      else
+        ck = p .. "wh:qc:" .. sub .. ":" .. doc.order_key
+        local cur = redis.call("GET", ck)
+        if cur then
+          local who, till = string.match(cur, "^(.*)|(%d+)$")
+          if who ~= mine and tonumber(till) > now then ok = false end
+        end
+      end
+      if ok and subjson and en == "0" and not doc.test then
+        redis.call("ZADD", p .. "wh:pk:" .. sub, now, id)
+        ok = false
+      elseif ok then
+        redis.call("SET", ck, mine .. "|" .. deadline, "EX", ARGV[5])
+      end
+    elseif subjson and en == "0" and not doc.test then
+      redis.call("ZADD", p .. "wh:pk:" .. sub, now, id)
+      ok = false
+    end
+    if ok then
+      redis.call("SET", lk, ARGV[3] .. "|" .. deadline, "PX", ARGV[4])
+      redis.call("ZADD", KEYS[2], deadline, id)
+      for _, v in ipairs({id, h[3], h[2], h[4] or "0", h[5] or "", subjson or "", en or "0"}) do
+        table.insert(out, v)
+      end
+    end
+  end
+end
+local nxt = redis.call("ZRANGE", KEYS[1], 0, 0, "WITHSCORES")
+if nxt[2] then out[1] = nxt[2] end
+return out
+`)
+
+// settle is one attempt's outcome to record.
+type settle struct {
+	m message
+	r attemptResult
+}
+
+// finishMany records the outcomes of a lane's batch in one pipelined round
+// trip (each still its own atomic script call) and returns their answers
+// in order.
+func (s *store) finishMany(ctx context.Context, ws tasks.WorkspaceID, token string, batch []settle) ([]finishAnswer, error) {
+	k := keysFor(ws)
+	now := s.clock()
+	keys := make([][]string, len(batch))
+	args := make([][]any, len(batch))
+	for i, b := range batch {
+		m, r := b.m, b.r
+		attempt := ""
+		if r.Attempt != nil {
+			attempt = mustJSON(r.Attempt)
+		}
+		keys[i] = []string{k.whMsg(m.ID), k.whAttempts(m.ID), k.whLease(m.ID), k.whLeases(), k.whState(m.SubscriptionID),
+			k.whOutcomes(m.SubscriptionID), k.whFailed(m.SubscriptionID), k.whPending(), k.whSubs(),
+			k.whFIFO(m.SubscriptionID, m.OrderKey), k.whFIFOCur(m.SubscriptionID, m.OrderKey), k.whQueues(), k.whDue()}
+		args[i] = []any{m.ID, token, attempt, string(r.Status), r.NextAt.UnixMilli(), r.NextDeliveryID, now.UnixMilli(),
+			boolFlag(r.Count), r.DisableAfter, r.Disable, r.DisableAfterReason, m.SubscriptionID,
+			ttlSeconds(Retention), m.CreatedAt.UnixMilli(), m.member(), webhookOutcomeWindow,
+			queueMember(m.SubscriptionID, m.OrderKey), now.Add(-Retention).UnixMilli(), max(r.NextAt.Sub(now).Milliseconds(), 0)}
+	}
+	cmds := make([]*redis.Cmd, len(batch))
+	pipe := s.rdb.Pipeline()
+	for i := range batch {
+		cmds[i] = finishScript.EvalSha(ctx, pipe, keys[i], args[i]...)
+	}
+	_, _ = pipe.Exec(ctx) // read per command
+	out := make([]finishAnswer, len(batch))
+	var pending, disabled int64
+	var errs []error
+	for i, cmd := range cmds {
+		if err := cmd.Err(); err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT") {
+			cmd = finishScript.Run(ctx, s.rdb, keys[i], args[i]...)
+		}
+		res, err := cmd.StringSlice()
+		if err != nil {
+			errs = append(errs, fmt.Errorf("webhooks: finish attempt of %s: %w", batch[i].m.ID, err))
+			continue
+		}
+		f := finishAnswer{Lost: scriptResult(res[0]) == resLost}
+		if len(res) == 3 {
+			f.Disabled = res[1] == "1"
+			_, f.Next, _ = strings.Cut(res[2], " ")
+			pending--
+			if f.Disabled {
+				disabled++
+			}
+		}
+		out[i] = f
+	}
+	s.bumpStats(ctx, pending, disabled)
+	return out, errors.Join(errs...)
+}

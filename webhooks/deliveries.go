@@ -79,7 +79,7 @@ func (s *Service) Redeliver(ctx context.Context, ws tasks.WorkspaceID, id, messa
 		return Delivery{}, err
 	}
 	if q.Runnable {
-		if err := s.enqueue(ctx, ws, q.Message, 0); err != nil {
+		if err := s.schedule(ctx, ws, q.Message, 0); err != nil {
 			return Delivery{}, err
 		}
 	}
@@ -114,7 +114,7 @@ func (s *Service) Recover(ctx context.Context, ws tasks.WorkspaceID, id string, 
 				return queued, err
 			}
 			if q.Runnable {
-				if err := s.enqueue(ctx, ws, q.Message, 0); err != nil {
+				if err := s.schedule(ctx, ws, q.Message, 0); err != nil {
 					return queued, err
 				}
 			}
@@ -150,7 +150,7 @@ func (s *Service) Test(ctx context.Context, ws tasks.WorkspaceID, id string, typ
 	if err != nil {
 		return Delivery{}, err
 	}
-	if err := s.enqueue(ctx, ws, q.Message, 0); err != nil {
+	if err := s.schedule(ctx, ws, q.Message, 0); err != nil {
 		return Delivery{}, err
 	}
 	return deliveryOf(q.Message), nil

@@ -432,7 +432,7 @@ func TestWorkerKilledMidAttempt(t *testing.T) {
 	e.publish(t, e.event(tasks.EventTaskCreated, "tsk_1", 1))
 
 	worker := exec.Command(os.Args[0], "-test.run=^$")
-	worker.Env = append(os.Environ(), workerEnv+"="+redistest.Addr(t), "WEBHOOKS_TEST_QUEUE="+e.queue)
+	worker.Env = append(os.Environ(), workerEnv+"="+redistest.Addr(t), "WEBHOOKS_TEST_QUEUE="+e.queue, "WEBHOOKS_TEST_WS="+string(e.ws))
 	if err := worker.Start(); err != nil {
 		t.Fatal(err)
 	}

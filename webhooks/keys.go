@@ -65,6 +65,11 @@ func (k keys) whFIFO(sub, orderKey string) string { return k.p + "wh:q:" + sub +
 // the head of whFIFO (lowest version) may start.
 func (k keys) whFIFOCur(sub, orderKey string) string { return k.p + "wh:qc:" + sub + ":" + orderKey }
 
+// whDue is a ZSET of message ids scored by when their next attempt is due
+// (Unix ms): the time-ordered set the delivery lanes lease from, holding
+// first attempts (due now) and retries alike.
+func (k keys) whDue() string { return k.p + "wh:due" }
+
 // whPending is a STRING counter of the workspace's pending messages.
 func (k keys) whPending() string { return k.p + "wh:pending" }
 

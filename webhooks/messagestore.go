@@ -82,7 +82,7 @@ func (s *store) createMessages(ctx context.Context, ws tasks.WorkspaceID, ins []
 		}
 		ms[i] = m
 		keys[i] = []string{k.whMsgKey(m.SubscriptionID, m.EventID), k.whMsg(m.ID), k.whMsgs(m.SubscriptionID), k.whPending(),
-			k.whFIFO(m.SubscriptionID, m.OrderKey), k.whQueues(), k.whFanLock()}
+			k.whFIFO(m.SubscriptionID, m.OrderKey), k.whQueues(), k.whFanLock(), k.whDue()}
 		args[i] = []any{m.ID, mustJSON(m), in.DeliveryID, now.UnixMilli(), ttlSeconds(Retention), trim,
 			m.OrderScore, m.member(), queueMember(m.SubscriptionID, m.OrderKey), fence}
 	}
@@ -139,6 +139,7 @@ func (s *store) createMessages(ctx context.Context, ws tasks.WorkspaceID, ins []
 // KEYS[5] the task queue (unused for an unordered message)
 // KEYS[6] the index of ordered queues
 // KEYS[7] the fan-out lock
+// KEYS[8] the due set (scored on Redis' clock)
 // ARGV[1] message id
 // ARGV[2] document JSON
 // ARGV[3] delivery id of the first attempt
@@ -149,9 +150,10 @@ func (s *store) createMessages(ctx context.Context, ws tasks.WorkspaceID, ins []
 // ARGV[8] queue member ("" for an unordered message)
 // ARGV[9] index member of the task queue
 // ARGV[10] fan-out lock token ("" skips the check)
-// Returns {"fenced", ""}, {"dup", existing id}, {"run", id} (queue its
-// first attempt) or {"wait", id} (an earlier message of its task is ahead).
-var createMessageScript = redis.NewScript(`
+// Returns {"fenced", ""}, {"dup", existing id}, {"run", id} (its first
+// attempt is due now) or {"wait", id} (an earlier message of its task is
+// ahead).
+var createMessageScript = redis.NewScript(redisNow + `
 if ARGV[10] ~= "" and redis.call("GET", KEYS[7]) ~= ARGV[10] then return {"fenced", ""} end
 local existing = redis.call("GET", KEYS[1])
 if existing then return {"dup", existing} end
@@ -161,11 +163,17 @@ redis.call("EXPIRE", KEYS[2], ARGV[5])
 redis.call("ZREMRANGEBYLEX", KEYS[3], "-", ARGV[6])
 redis.call("ZADD", KEYS[3], 0, ARGV[1])
 redis.call("INCR", KEYS[4])
-if ARGV[8] == "" then return {"run", ARGV[1]} end
+if ARGV[8] == "" then
+  redis.call("ZADD", KEYS[8], now, ARGV[1])
+  return {"run", ARGV[1]}
+end
 redis.call("ZADD", KEYS[5], ARGV[7], ARGV[8])
 redis.call("EXPIRE", KEYS[5], ARGV[5])
 redis.call("SADD", KEYS[6], ARGV[9])
-if redis.call("ZRANGE", KEYS[5], 0, 0)[1] == ARGV[8] then return {"run", ARGV[1]} end
+if redis.call("ZRANGE", KEYS[5], 0, 0)[1] == ARGV[8] then
+  redis.call("ZADD", KEYS[8], now, ARGV[1])
+  return {"run", ARGV[1]}
+end
 return {"wait", ARGV[1]}
 `)
 

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hibiken/asynq"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/taskerhq/tasker/tasks"
@@ -244,7 +243,7 @@ func TestClockSkewKeepsLeases(t *testing.T) {
 	ahead := func() time.Time { return time.Now().Add(20 * time.Second) }
 	cfg := e.cfg
 	cfg.Now, cfg.OnDisabled = ahead, nil
-	skewed, err := webhooks.NewService(quietLogger(), e.rdb, tasks.NewStore(e.rdb, ahead), asynq.NewClientFromRedisClient(e.rdb), prometheus.NewRegistry(), cfg)
+	skewed, err := webhooks.NewService(quietLogger(), e.rdb, tasks.NewStore(e.rdb, ahead), prometheus.NewRegistry(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

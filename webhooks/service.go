@@ -13,7 +13,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/hibiken/asynq"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
@@ -24,8 +23,8 @@ import (
 // messages (fanout.go) and their delivery jobs (deliver.go), the delivery
 // log with redelivery and recovery (deliveries.go), sample events
 // (samples.go) and metrics (metrics.go). State lives in Redis in the
-// package's own store (store.go), beside the domain's; delivery jobs run
-// on asynq.
+// package's own store (store.go), beside the domain's; the delivery lanes
+// (engine.go) send what is due.
 
 // MaxSubscriptions is how many subscriptions one workspace may have.
 const MaxSubscriptions = 50
@@ -70,8 +69,13 @@ type Config struct {
 	// Client sends the attempts; nil means NewHTTPClient(Timeout,
 	// AllowPrivate, Resolver). Tests give their own.
 	Client *http.Client
-	// Queue is the asynq queue of delivery jobs (default Queue).
+	// Queue is the asynq queue of an older version's delivery jobs
+	// (default Queue).
 	Queue string
+	// Lanes is how many delivery lanes Run runs (default 4), and Batch how
+	// many due messages a lane leases and sends at once (default 32).
+	Lanes int
+	Batch int
 	// LeaseGrace is added to Timeout to make the lease of an attempt: a
 	// worker that has not finished by then is presumed dead (default 20s).
 	LeaseGrace time.Duration
@@ -97,7 +101,6 @@ type Service struct {
 	logger  *slog.Logger
 	store   *store
 	tasks   *tasks.Store
-	queue   *asynq.Client
 	cfg     Config
 	client  *http.Client
 	metrics *metrics
@@ -107,13 +110,17 @@ type Service struct {
 	wanted sync.Map
 	// groups records the workspaces whose fan-out group is known to exist.
 	groups sync.Map
+	// active holds the workspaces known to have subscriptions: the lanes
+	// poll their due sets. wakeup wakes idle lanes.
+	active sync.Map
+	wakeup chan struct{}
 }
 
-// NewService returns a service keeping its state in rdb, reading events
-// and workspaces through ts, and queueing delivery jobs through queue; reg
-// receives its metrics. cmd registers the jobs' handler with Register,
-// adds Target to the dispatcher's targets and runs Run.
-func NewService(logger *slog.Logger, rdb redis.UniversalClient, ts *tasks.Store, queue *asynq.Client, reg prometheus.Registerer, cfg Config) (*Service, error) {
+// NewService returns a service keeping its state in rdb and reading events
+// and workspaces through ts; reg receives its metrics. cmd adds Target to
+// the dispatcher's targets and runs Run, which delivers; Register serves
+// the delivery jobs an older version queued.
+func NewService(logger *slog.Logger, rdb redis.UniversalClient, ts *tasks.Store, reg prometheus.Registerer, cfg Config) (*Service, error) {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 10 * time.Second
 	}
@@ -133,6 +140,12 @@ func NewService(logger *slog.Logger, rdb redis.UniversalClient, ts *tasks.Store,
 	if cfg.LeaseGrace <= 0 {
 		cfg.LeaseGrace = 20 * time.Second
 	}
+	if cfg.Lanes <= 0 {
+		cfg.Lanes = 4
+	}
+	if cfg.Batch <= 0 {
+		cfg.Batch = 32
+	}
 	if cfg.ReapInterval <= 0 {
 		cfg.ReapInterval = 15 * time.Second
 	}
@@ -142,7 +155,8 @@ func NewService(logger *slog.Logger, rdb redis.UniversalClient, ts *tasks.Store,
 	if cfg.Random == nil {
 		cfg.Random = rand.Float64
 	}
-	s := &Service{logger: logger, store: &store{rdb: rdb, tasks: ts, now: cfg.Now}, tasks: ts, queue: queue, cfg: cfg, client: cfg.Client}
+	s := &Service{logger: logger, store: &store{rdb: rdb, tasks: ts, now: cfg.Now}, tasks: ts, cfg: cfg, client: cfg.Client,
+		wakeup: make(chan struct{}, cfg.Lanes)}
 	if s.client == nil {
 		s.client = NewHTTPClient(cfg.Timeout, cfg.AllowPrivate, cfg.Resolver)
 	}
