@@ -384,8 +384,8 @@ if ARGV[4] == "pending" then
 end
 redis.call("HSET", KEYS[1], "s", ARGV[4])
 redis.call("DECR", KEYS[8])
-redis.call("ZREMRANGEBYSCORE", KEYS[7], "-inf", "(" .. ARGV[18])
 if ARGV[4] == "failed" then
+  redis.call("ZREMRANGEBYSCORE", KEYS[7], "-inf", "(" .. ARGV[18])
   redis.call("ZADD", KEYS[7], ARGV[14], ARGV[1])
   redis.call("EXPIRE", KEYS[7], ARGV[13])
 else
@@ -679,9 +679,10 @@ func (s *store) leaseBatch(ctx context.Context, ws tasks.WorkspaceID, token stri
 			next = time.UnixMilli(ms)
 		}
 	}
-	out := make([]leased, 0, len(res)/7)
-	for i := 1; i+6 < len(res); i += 7 {
-		f := make([]string, 7)
+	out := make([]leased, 0, len(res)/8)
+	subs := make(map[string]*subRecord)
+	for i := 1; i+7 < len(res); i += 8 {
+		f := make([]string, 8)
 		for j := range f {
 			f[j], _ = res[i+j].(string)
 		}
@@ -691,12 +692,17 @@ func (s *store) leaseBatch(ctx context.Context, ws tasks.WorkspaceID, token stri
 		}
 		m := &l.Message
 		m.Status, m.Seq, m.Round, m.NextDeliveryID = StatusPending, mustInt(f[2]), int(mustInt(f[3])), f[4]
-		if f[5] != "" {
+		switch f[6] {
+		case "=":
+			l.Subscription = subs[f[5]]
+		case "":
+		default:
 			sub := new(subRecord)
-			if err := decodeJSON(f[5], sub); err != nil {
+			if err := decodeJSON(f[6], sub); err != nil {
 				return nil, next, fmt.Errorf("webhooks: decode webhook: %w", err)
 			}
-			sub.Enabled = f[6] == "1"
+			sub.Enabled = f[7] == "1"
+			subs[f[5]] = sub
 			l.Subscription = sub
 		}
 		out = append(out, l)
@@ -720,61 +726,66 @@ func (s *store) leaseBatch(ctx context.Context, ws tasks.WorkspaceID, token stri
 // ARGV[4] lease (ms)
 // ARGV[5] TTL (s)
 // Returns {next due (Unix ms) or 0, then per leased message: id, document
-// JSON, seq, round, next delivery id, subscription JSON or "", "1" when
-// the subscription is enabled}.
+// JSON, seq, round, next delivery id, subscription id, its JSON ("" when
+// deleted, "=" when an earlier message of the batch carried it), "1" when
+// it is enabled}.
 var leaseBatchScript = redis.NewScript(redisNow + `
 local p = ARGV[1]
 local deadline = now + tonumber(ARGV[4])
 local out = {0}
+local seen = {}
 local ids = redis.call("ZRANGEBYSCORE", KEYS[1], "-inf", now, "LIMIT", 0, tonumber(ARGV[2]))
 for _, id in ipairs(ids) do
   redis.call("ZREM", KEYS[1], id)
-  local mk = p .. "wh:m:" .. id
-  local h = redis.call("HMGET", mk, "s", "q", "d", "r", "nd")
+  local h = redis.call("HMGET", p .. "wh:m:" .. id, "s", "q", "d", "r", "nd", "sub", "ok", "om", "os", "tst")
   local lk = p .. "wh:l:" .. id
   local lease = redis.call("GET", lk)
   if h[1] == "pending" and not (lease and tonumber(string.match(lease, "|(%d+)$")) > now) then
-    local doc = cjson.decode(h[3])
-    local sub = doc.subscription_id
+    local sub, ordkey, mine, score, test = h[6], h[7], h[8], h[9], h[10] == "1"
+    if not sub then -- stored before these fields: read the document
+      local doc = cjson.decode(h[3])
+      sub, ordkey, score, test = doc.subscription_id, doc.order_key or "", doc.order_score or 0, doc.test == true
+      mine = doc.event_id .. " " .. id
+    end
     local subjson = redis.call("HGET", KEYS[3], sub)
     local en = redis.call("HGET", p .. "wh:st:" .. sub, "en")
+    local parked = subjson and en == "0" and not test
     local ok = true
-    local ck = nil
-    if doc.order_key and doc.order_key ~= "" then
-      local mine = doc.event_id .. " " .. id
-      local qk = p .. "wh:q:" .. sub .. ":" .. doc.order_key
+    if ordkey ~= "" then
+      local qk = p .. "wh:q:" .. sub .. ":" .. ordkey
       local head = redis.call("ZRANGE", qk, 0, 0)[1]
       if not head then
-        redis.call("ZADD", qk, doc.order_score or 0, mine)
+        redis.call("ZADD", qk, score, mine)
         redis.call("EXPIRE", qk, ARGV[5])
-        redis.call("SADD", KEYS[4], sub .. "\t" .. doc.order_key)
+        redis.call("SADD", KEYS[4], sub .. "\t" .. ordkey)
         head = mine
       end
+      local ck = p .. "wh:qc:" .. sub .. ":" .. ordkey
       if head ~= mine then
         redis.call("ZADD", KEYS[1], "NX", now, string.match(head, " (.*)$"))
         ok = false
       else
-        ck = p .. "wh:qc:" .. sub .. ":" .. doc.order_key
         local cur = redis.call("GET", ck)
         if cur then
           local who, till = string.match(cur, "^(.*)|(%d+)$")
           if who ~= mine and tonumber(till) > now then ok = false end
         end
       end
-      if ok and subjson and en == "0" and not doc.test then
-        redis.call("ZADD", p .. "wh:pk:" .. sub, now, id)
-        ok = false
-      elseif ok then
-        redis.call("SET", ck, mine .. "|" .. deadline, "EX", ARGV[5])
-      end
-    elseif subjson and en == "0" and not doc.test then
+      if ok and not parked then redis.call("SET", ck, mine .. "|" .. deadline, "EX", ARGV[5]) end
+    end
+    if ok and parked then
       redis.call("ZADD", p .. "wh:pk:" .. sub, now, id)
       ok = false
     end
     if ok then
       redis.call("SET", lk, ARGV[3] .. "|" .. deadline, "PX", ARGV[4])
       redis.call("ZADD", KEYS[2], deadline, id)
-      for _, v in ipairs({id, h[3], h[2], h[4] or "0", h[5] or "", subjson or "", en or "0"}) do
+      local sj = "="
+      if not seen[sub] then
+        seen[sub] = true
+        sj = subjson or ""
+      end
+      for _, v in ipairs({id, h[3], h[2], h[4] or "0", h[5] or "", sub, sj, en or "0"}) do
         table.insert(out, v)
       end
     end

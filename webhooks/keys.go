@@ -24,7 +24,10 @@ func (k keys) whOutcomes(sub string) string { return k.p + "wh:oc:" + sub }
 
 // whMsg is a HASH with a TTL of Retention: d the message document
 // JSON; s status, q seq, r round, t next attempt (Unix ms), nd next
-// delivery id, n attempts made.
+// delivery id, n attempts made; and, copied from the document so the
+// lease script need not decode it, sub (subscription id), ok (task id of
+// an ordered message), om (its queue member), os (its score), tst ("1"
+// for a test message).
 func (k keys) whMsg(id string) string { return k.p + "wh:m:" + id }
 
 // whAttempts is a LIST with a TTL of Retention: AttemptLog JSON,

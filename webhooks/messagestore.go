@@ -84,7 +84,7 @@ func (s *store) createMessages(ctx context.Context, ws tasks.WorkspaceID, ins []
 		keys[i] = []string{k.whMsgKey(m.SubscriptionID, m.EventID), k.whMsg(m.ID), k.whMsgs(m.SubscriptionID), k.whPending(),
 			k.whFIFO(m.SubscriptionID, m.OrderKey), k.whQueues(), k.whFanLock(), k.whDue()}
 		args[i] = []any{m.ID, mustJSON(m), in.DeliveryID, now.UnixMilli(), ttlSeconds(Retention), trim,
-			m.OrderScore, m.member(), queueMember(m.SubscriptionID, m.OrderKey), fence}
+			m.OrderScore, m.member(), queueMember(m.SubscriptionID, m.OrderKey), fence, m.SubscriptionID, m.OrderKey, boolFlag(m.Test)}
 	}
 	cmds := make([]*redis.Cmd, len(ins))
 	if len(ins) == 1 {
@@ -150,6 +150,9 @@ func (s *store) createMessages(ctx context.Context, ws tasks.WorkspaceID, ins []
 // ARGV[8] queue member ("" for an unordered message)
 // ARGV[9] index member of the task queue
 // ARGV[10] fan-out lock token ("" skips the check)
+// ARGV[11] subscription id
+// ARGV[12] task id of an ordered message ("" unordered)
+// ARGV[13] "1" for a test message
 // Returns {"fenced", ""}, {"dup", existing id}, {"run", id} (its first
 // attempt is due now) or {"wait", id} (an earlier message of its task is
 // ahead).
@@ -158,7 +161,8 @@ if ARGV[10] ~= "" and redis.call("GET", KEYS[7]) ~= ARGV[10] then return {"fence
 local existing = redis.call("GET", KEYS[1])
 if existing then return {"dup", existing} end
 redis.call("SET", KEYS[1], ARGV[1], "EX", ARGV[5])
-redis.call("HSET", KEYS[2], "d", ARGV[2], "s", "pending", "q", 1, "r", 0, "t", ARGV[4], "nd", ARGV[3], "n", 0)
+redis.call("HSET", KEYS[2], "d", ARGV[2], "s", "pending", "q", 1, "r", 0, "t", ARGV[4], "nd", ARGV[3], "n", 0,
+  "sub", ARGV[11], "ok", ARGV[12], "om", ARGV[8], "os", ARGV[7], "tst", ARGV[13])
 redis.call("EXPIRE", KEYS[2], ARGV[5])
 redis.call("ZREMRANGEBYLEX", KEYS[3], "-", ARGV[6])
 redis.call("ZADD", KEYS[3], 0, ARGV[1])
