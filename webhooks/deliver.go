@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -118,7 +119,8 @@ func logged(a Attempt) *AttemptLog {
 
 // Target is the pipeline target of outgoing webhooks: it turns each event
 // into messages for the workspace's matching subscriptions. It satisfies
-// pipeline.Target.
+// pipeline.Follower: the dispatcher notifies it of new events instead of
+// queueing a job per event, and Handle serves event jobs queued before.
 type Target struct{ s *Service }
 
 // Target returns the service's pipeline target.
@@ -199,12 +201,10 @@ func (s *Service) queueMessages(ctx context.Context, ws tasks.WorkspaceID, ins [
 // what enabled endpoints have parked. cmd runs it on every worker
 // replica; sweeps racing each other are harmless.
 func (s *Service) Run(ctx context.Context) error {
-	lanes := make(chan struct{})
-	go func() {
-		defer close(lanes)
-		s.lanes(ctx)
-	}()
-	defer func() { <-lanes }()
+	var wg sync.WaitGroup
+	wg.Go(func() { s.lanes(ctx) })
+	wg.Go(func() { s.fanoutLoop(ctx) })
+	defer wg.Wait()
 	tick := time.NewTicker(s.cfg.ReapInterval)
 	defer tick.Stop()
 	for {

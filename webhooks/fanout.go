@@ -30,6 +30,45 @@ import (
 // the next one; event jobs, the sweep and the holder's repeat passes
 // between them leave nothing unread.
 
+// Notify tells the service that ws has new events (pipeline.Follower):
+// its fan-out loop, which Run runs, takes them in without waiting for an
+// event job. It never blocks.
+func (t *Target) Notify(ws tasks.WorkspaceID) {
+	s := t.s
+	s.markActive(ws)
+	s.noticeMu.Lock()
+	s.notices[ws] = true
+	s.noticeMu.Unlock()
+	select {
+	case s.noticed <- struct{}{}:
+	default:
+	}
+}
+
+// fanoutLoop runs the fan-out of every workspace Notify names until ctx
+// ends.
+func (s *Service) fanoutLoop(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.noticed:
+		}
+		s.noticeMu.Lock()
+		wss := make([]tasks.WorkspaceID, 0, len(s.notices))
+		for ws := range s.notices {
+			wss = append(wss, ws)
+		}
+		clear(s.notices)
+		s.noticeMu.Unlock()
+		for _, ws := range wss {
+			if err := s.Fanout(ctx, ws); err != nil && ctx.Err() == nil {
+				s.logger.ErrorContext(ctx, "webhook fan-out failed", "workspace", ws, "err", err)
+			}
+		}
+	}
+}
+
 // fanoutConsumer is the one consumer name every replica reads as: the
 // lock, not the name, keeps passes apart.
 const fanoutConsumer = "fanout"

@@ -114,6 +114,11 @@ type Service struct {
 	// poll their due sets. wakeup wakes idle lanes.
 	active sync.Map
 	wakeup chan struct{}
+	// notices holds the workspaces Notify named since the fan-out loop
+	// last looked; noticed wakes it.
+	noticeMu sync.Mutex
+	notices  map[tasks.WorkspaceID]bool
+	noticed  chan struct{}
 }
 
 // NewService returns a service keeping its state in rdb and reading events
@@ -156,7 +161,7 @@ func NewService(logger *slog.Logger, rdb redis.UniversalClient, ts *tasks.Store,
 		cfg.Random = rand.Float64
 	}
 	s := &Service{logger: logger, store: &store{rdb: rdb, tasks: ts, now: cfg.Now}, tasks: ts, cfg: cfg, client: cfg.Client,
-		wakeup: make(chan struct{}, cfg.Lanes)}
+		wakeup: make(chan struct{}, cfg.Lanes), notices: make(map[tasks.WorkspaceID]bool), noticed: make(chan struct{}, 1)}
 	if s.client == nil {
 		s.client = NewHTTPClient(cfg.Timeout, cfg.AllowPrivate, cfg.Resolver)
 	}
