@@ -856,3 +856,12 @@ func (s *store) finishMany(ctx context.Context, ws tasks.WorkspaceID, token stri
 	s.bumpStats(ctx, pending, disabled)
 	return out, errors.Join(errs...)
 }
+
+// dueCount returns how many of ws's messages wait in the due set.
+func (s *store) dueCount(ctx context.Context, ws tasks.WorkspaceID) (int64, error) {
+	n, err := s.rdb.ZCard(ctx, keysFor(ws).whDue()).Result()
+	if err != nil {
+		return 0, fmt.Errorf("webhooks: due messages: %w", err)
+	}
+	return n, nil
+}

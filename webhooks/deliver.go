@@ -66,10 +66,12 @@ func (s *Service) handleJob(ctx context.Context, t *asynq.Task) error {
 
 // schedule makes message m due after delay and wakes the lanes.
 func (s *Service) schedule(ctx context.Context, ws tasks.WorkspaceID, m message, delay time.Duration) error {
-	s.markActive(ws)
 	if err := s.store.schedule(ctx, ws, m.ID, delay); err != nil {
 		return err
 	}
+	// Marked after the write: a lane that found nothing before it cannot
+	// then put the workspace to sleep.
+	s.markActive(ws)
 	s.wake()
 	return nil
 }
@@ -178,11 +180,11 @@ func (t *Target) Handle(ctx context.Context, ev tasks.Event) error {
 // A message the (subscription, event) pair had already is made due again
 // if it may run, in case a replica died before it was.
 func (s *Service) queueMessages(ctx context.Context, ws tasks.WorkspaceID, ins []newMessage, fence string) error {
-	s.markActive(ws)
 	qs, err := s.store.createMessages(ctx, ws, ins, fence)
 	if err != nil {
 		return err
 	}
+	s.markActive(ws) // after the write, as in schedule
 	var errs []error
 	for _, q := range qs {
 		if !q.Created && q.Runnable {
@@ -232,11 +234,20 @@ func (s *Service) Sweep(ctx context.Context) error {
 			continue
 		}
 		has, err := s.store.hasSubs(ctx, ws)
-		if err != nil || !has {
+		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
+		if !has {
+			// Messages of deleted subscriptions may still wait to fail.
+			if n, err := s.store.dueCount(ctx, ws); err != nil || n > 0 {
+				s.markActive(ws)
+				s.wake()
+			}
+			continue
+		}
 		s.markActive(ws)
+		s.wake()
 		if err := s.Fanout(ctx, ws); err != nil {
 			errs = append(errs, err)
 		}

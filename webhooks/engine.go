@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"math"
 	"sync"
 	"time"
 
@@ -35,16 +36,58 @@ func (s *Service) wake() {
 	}
 }
 
-// markActive records that ws has subscriptions, so the lanes poll it.
+// markActive records that ws may have messages due now, so the lanes
+// lease from it at once.
 func (s *Service) markActive(ws tasks.WorkspaceID) {
-	s.active.Store(ws, struct{}{})
+	p := s.pollAt(ws)
+	p.mu.Lock()
+	p.at, p.gen = 0, p.gen+1
+	p.mu.Unlock()
 }
 
-// activeWorkspaces returns the workspaces the lanes poll.
-func (s *Service) activeWorkspaces() []tasks.WorkspaceID {
-	if s.cfg.Workspaces != nil {
-		return s.cfg.Workspaces
+// pollState says when the lanes next lease from a workspace.
+type pollState struct {
+	mu  sync.Mutex
+	at  int64  // Unix ns; 0 now, never while nothing is due
+	gen uint64 // bumped by every markActive, so a lane that found nothing cannot undo a mark made meanwhile
+}
+
+// when returns the poll time and generation.
+func (p *pollState) when() (time.Time, uint64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return time.Unix(0, p.at), p.gen
+}
+
+// idle sets the poll time to until, unless the workspace was marked
+// since generation gen.
+func (p *pollState) idle(gen uint64, until int64) {
+	p.mu.Lock()
+	if p.gen == gen {
+		p.at = until
 	}
+	p.mu.Unlock()
+}
+
+// pollAt returns the time (Unix ns) before which the lanes leave ws alone:
+// 0 to look now, never while nothing of it is due. An idle workspace with
+// subscriptions costs no polling; what makes it busy here marks it
+// (fan-out, schedule), a retry sets its due time, and the sweep marks
+// every workspace with subscriptions each ReapInterval, which also picks
+// up what another replica made due and then could not send.
+func (s *Service) pollAt(ws tasks.WorkspaceID) *pollState {
+	if v, ok := s.active.Load(ws); ok {
+		return v.(*pollState)
+	}
+	v, _ := s.active.LoadOrStore(ws, new(pollState))
+	return v.(*pollState)
+}
+
+// never is the pollAt of a workspace with nothing due.
+const never = math.MaxInt64
+
+// activeWorkspaces returns the workspaces the lanes know of.
+func (s *Service) activeWorkspaces() []tasks.WorkspaceID {
 	var out []tasks.WorkspaceID
 	s.active.Range(func(k, _ any) bool {
 		out = append(out, k.(tasks.WorkspaceID))
@@ -62,29 +105,43 @@ func (s *Service) lanes(ctx context.Context) {
 	wg.Wait()
 }
 
-// idlePoll is the longest an idle lane sleeps before it looks again: what
-// another replica made due waits at most this long for this one.
-const idlePoll = 100 * time.Millisecond
+// idlePoll is the longest an idle lane sleeps before it looks at its
+// workspaces' poll times again.
+const idlePoll = time.Second
 
 // lane leases, sends and settles batches until ctx ends.
 func (s *Service) lane(ctx context.Context) {
 	for ctx.Err() == nil {
 		busy := false
-		sleep := idlePoll
+		wait := idlePoll
 		for _, ws := range s.activeWorkspaces() {
+			p := s.pollAt(ws)
+			at, gen := p.when()
+			if d := time.Until(at); d > 0 {
+				wait = min(wait, d)
+				continue
+			}
 			n, next, err := s.deliverBatch(ctx, ws)
 			if err != nil && ctx.Err() == nil {
 				s.logger.ErrorContext(ctx, "webhook delivery batch failed", "workspace", ws, "err", err)
 			}
-			busy = busy || n > 0
-			if !next.IsZero() {
-				sleep = min(sleep, max(time.Until(next), time.Millisecond))
+			if n > 0 || err != nil {
+				busy = true
+				continue
 			}
+			// Nothing due: look again when the next message is, or when
+			// something marks the workspace.
+			until := int64(never)
+			if !next.IsZero() {
+				until = next.UnixNano()
+				wait = min(wait, max(time.Until(next), time.Millisecond))
+			}
+			p.idle(gen, until)
 		}
 		if busy {
 			continue
 		}
-		t := time.NewTimer(sleep)
+		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
 		case <-s.wakeup:
@@ -127,9 +184,9 @@ func (s *Service) deliverBatch(ctx context.Context, ws tasks.WorkspaceID) (int, 
 			s.disabled(ctx, ws, m.SubscriptionID)
 		}
 	}
-	if err == nil && len(answers) > 0 {
-		s.wake() // retries or next heads may be due at once
-	}
+	// Retries or the next messages of ordered tasks may be due at once.
+	s.markActive(ws)
+	s.wake()
 	return len(batch), next, err
 }
 

@@ -110,8 +110,8 @@ type Service struct {
 	wanted sync.Map
 	// groups records the workspaces whose fan-out group is known to exist.
 	groups sync.Map
-	// active holds the workspaces known to have subscriptions: the lanes
-	// poll their due sets. wakeup wakes idle lanes.
+	// active holds, per workspace known to have subscriptions, when the
+	// lanes should next lease from it (pollAt). wakeup wakes idle lanes.
 	active sync.Map
 	wakeup chan struct{}
 	// notices holds the workspaces Notify named since the fan-out loop
