@@ -221,9 +221,9 @@ func handleListDeliveries(logger *slog.Logger, svc *webhooks.Service) http.Handl
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q := newQuery(r.URL.RawQuery)
 		pg := q.page()
-		status := tasks.WebhookStatus(q.str("status"))
+		status := webhooks.Status(q.str("status"))
 		switch status {
-		case "", tasks.WebhookPending, tasks.WebhookDelivered, tasks.WebhookFailed:
+		case "", webhooks.StatusPending, webhooks.StatusDelivered, webhooks.StatusFailed:
 		default:
 			q.problems["status"] = "must be pending, delivered or failed"
 		}

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -11,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hibiken/asynq"
 	"github.com/julienschmidt/httprouter"
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -28,8 +28,9 @@ func newTestWebhookEnv(t *testing.T, worker bool) *testEnv {
 	e := newTestEnv(t)
 	rdb := redistest.Client(t)
 	queue := fmt.Sprintf("api-wh-%x", rand.Uint64())
-	svc, err := webhooks.NewService(slog.New(slog.NewTextHandler(io.Discard, nil)), e.store, asynq.NewClientFromRedisClient(rdb),
-		prometheus.NewRegistry(), webhooks.Config{AllowPrivate: true, Queue: queue, Timeout: 2 * time.Second})
+	svc, err := webhooks.NewService(slog.New(slog.NewTextHandler(io.Discard, nil)), rdb, e.store,
+		prometheus.NewRegistry(), webhooks.Config{AllowPrivate: true, Queue: queue, Timeout: 2 * time.Second,
+			Workspaces: []tasks.WorkspaceID{e.wsA, e.wsB}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,15 +40,16 @@ func newTestWebhookEnv(t *testing.T, worker bool) *testEnv {
 	}
 	AddWebhookRoutes(e.router, slog.New(slog.NewTextHandler(e.logs, nil)), svc, keys)
 	if worker {
-		srv := asynq.NewServerFromRedisClient(rdb, asynq.Config{
-			Concurrency: 4, Queues: map[string]int{queue: 1}, TaskCheckInterval: 5 * time.Millisecond, LogLevel: asynq.FatalLevel,
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			svc.Run(ctx)
+		}()
+		t.Cleanup(func() {
+			cancel()
+			<-done
 		})
-		mux := asynq.NewServeMux()
-		svc.Register(mux)
-		if err := srv.Start(mux); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(srv.Shutdown)
 	}
 	return e
 }
@@ -276,7 +278,7 @@ func TestWebhookRoutesCoexist(t *testing.T) {
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	AddRoutes(r, logger, store, keys)
 	AddOpsRoutes(r, store, prometheus.NewRegistry())
-	svc, err := webhooks.NewService(logger, store, asynq.NewClientFromRedisClient(redistest.Client(t)), prometheus.NewRegistry(), webhooks.Config{})
+	svc, err := webhooks.NewService(logger, redistest.Client(t), store, prometheus.NewRegistry(), webhooks.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}

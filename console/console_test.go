@@ -17,7 +17,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hibiken/asynq"
 	"github.com/julienschmidt/httprouter"
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -56,21 +55,23 @@ func newTestEnv(t *testing.T) *testEnv {
 		t.Fatal(err)
 	}
 	queue := fmt.Sprintf("console-wh-%x", id)
-	hooks, err := webhooks.NewService(logger, e.store, asynq.NewClientFromRedisClient(rdb), prometheus.NewRegistry(), webhooks.Config{
+	hooks, err := webhooks.NewService(logger, rdb, e.store, prometheus.NewRegistry(), webhooks.Config{
 		AllowPrivate: true, Queue: queue, Timeout: 2 * time.Second, Schedule: []time.Duration{10 * time.Millisecond},
+		Workspaces: []tasks.WorkspaceID{e.ws},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	worker := asynq.NewServerFromRedisClient(rdb, asynq.Config{
-		Concurrency: 2, Queues: map[string]int{queue: 1}, TaskCheckInterval: 10 * time.Millisecond, LogLevel: asynq.FatalLevel,
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		hooks.Run(ctx)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
 	})
-	mux := asynq.NewServeMux()
-	hooks.Register(mux)
-	if err := worker.Start(mux); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(worker.Shutdown)
 	// The receiver refuses everything, so each message has failed attempts.
 	e.receiver = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		e.received.Add(1)

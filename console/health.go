@@ -30,7 +30,7 @@ type failure struct {
 	Webhook   webhooks.Subscription
 	MessageID string
 	EventType tasks.EventType
-	Attempt   tasks.WebhookAttempt
+	Attempt   webhooks.AttemptLog
 }
 
 // minute is one bar of the chart.
@@ -69,7 +69,7 @@ func (c *Console) handleHealth(w http.ResponseWriter, r *http.Request) {
 		}
 		data.Queues = qs
 	}
-	pending, err := c.cfg.Store.WebhookPending(ctx, se.ws)
+	pending, err := c.cfg.Webhooks.Pending(ctx, se.ws)
 	if err != nil {
 		c.fail(w, r, err)
 		return

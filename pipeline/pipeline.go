@@ -32,6 +32,16 @@ type Target interface {
 	Handle(ctx context.Context, ev tasks.Event) error
 }
 
+// Follower is a Target that reads the outbox stream itself, in order, with
+// its own consumer group (outgoing webhooks). The dispatcher queues no job
+// per event for it: it tells it, without waiting, which workspace has new
+// events it wants. A notice may be lost (the process stops); the follower
+// must also look on its own now and then.
+type Follower interface {
+	Target
+	Notify(ws tasks.WorkspaceID)
+}
+
 // Queue is the asynq queue event jobs go to.
 const Queue = "events"
 
@@ -201,9 +211,14 @@ func (d *Dispatcher) ensureGroup(ctx context.Context, ws tasks.WorkspaceID) erro
 // entries stay pending and are enqueued again; the job ids absorb the repeat.
 func (d *Dispatcher) fanOut(ctx context.Context, ws tasks.WorkspaceID, entries []tasks.StreamEvent) error {
 	ids := make([]string, 0, len(entries))
+	notify := make(map[Follower]bool)
 	for _, e := range entries {
 		for _, t := range d.targets {
 			if !t.Wants(e.Event) {
+				continue
+			}
+			if f, ok := t.(Follower); ok {
+				notify[f] = true
 				continue
 			}
 			if err := d.enqueue(ctx, t.Name(), e.Event); err != nil {
@@ -211,6 +226,9 @@ func (d *Dispatcher) fanOut(ctx context.Context, ws tasks.WorkspaceID, entries [
 			}
 		}
 		ids = append(ids, e.ID)
+	}
+	for f := range notify {
+		f.Notify(ws)
 	}
 	return d.store.Ack(ctx, ws, group, ids...)
 }

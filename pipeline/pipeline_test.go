@@ -236,3 +236,46 @@ func TestKilledDispatcherLosesNothing(t *testing.T) {
 		t.Errorf("entries left pending: %+v, %v", pending, err)
 	}
 }
+
+// follower is a recorder that follows the stream itself: it counts
+// notices instead of jobs.
+type follower struct {
+	*recorder
+	notices sync.Map // workspace → count
+}
+
+func (f *follower) Notify(ws tasks.WorkspaceID) {
+	n, _ := f.notices.LoadOrStore(ws, new(int64))
+	f.mu.Lock()
+	*n.(*int64)++
+	f.mu.Unlock()
+}
+
+// TestFollowerIsNotified: a Follower gets a notice per batch of a
+// workspace's events it wants, and no job per event.
+func TestFollowerIsNotified(t *testing.T) {
+	rdb := redistest.Client(t)
+	store := tasks.NewStore(rdb, time.Now)
+	ws := newWorkspace()
+	f := &follower{recorder: newRecorder("follower", "")}
+	targets := []pipeline.Target{f}
+	startWorkers(t, rdb, targets)
+	d := pipeline.NewDispatcher(quiet, store, asynq.NewClientFromRedisClient(rdb), targets, prometheus.NewRegistry(), pipeline.Options{Consumer: "d1"})
+	ctx := context.Background()
+	for i := range 5 {
+		if _, _, err := store.CreateTask(ctx, ws, tasks.Actor{}, tasks.NewTask{Title: fmt.Sprint("t", i)}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := d.Dispatch(ctx, ws); err != nil || n != 5 {
+		t.Fatalf("Dispatch() = %d, %v; want 5 events", n, err)
+	}
+	n, ok := f.notices.Load(ws)
+	if !ok || *n.(*int64) != 1 {
+		t.Fatalf("notices for %s = %v, want 1 for the batch", ws, n)
+	}
+	time.Sleep(200 * time.Millisecond) // a job, had one been queued, would have run
+	if seen := f.snapshot(); len(seen) != 0 {
+		t.Fatalf("the follower's Handle ran for %d events; want no jobs", len(seen))
+	}
+}

@@ -125,11 +125,11 @@ func quantile(ds []time.Duration, q float64) time.Duration {
 // BenchmarkEventsToDeliveries measures outgoing webhooks end to end: b.N
 // events of one workspace with fanoutSubs subscriptions, all pointing at
 // one loopback receiver answering 200, are handed to the pipeline target's
-// Handle (as the dispatcher's event jobs do) by 8 publishers on an open-loop
-// schedule of TASKER_BENCH_EVENT_RATE events/s (default 500, which is 5,000
+// Handle (as the dispatcher's event jobs do, 8 at a time) after 8
+// publishers write them to the stream on an open-loop schedule of
+// TASKER_BENCH_EVENT_RATE events/s (default 500, which is 5,000
 // deliveries/s). Each event's time is its scheduled time, so a publisher
-// falling behind is charged to the latency. One asynq worker of 20
-// goroutines delivers. It reports deliveries/s at the receiver (first
+// falling behind is charged to the latency. The service's lanes deliver. It reports deliveries/s at the receiver (first
 // scheduled event to last unique receipt), the p50/p90/p99 from event time
 // to receipt, the p99 of one Handle call, and a ledger read at the cut-off
 // (every message delivered, or a minute after the last event): events ×
@@ -159,9 +159,24 @@ func BenchmarkEventsToDeliveries(b *testing.B) {
 
 	b.ResetTimer()
 	start := time.Now()
+	// Publishers write events to the stream, as task writes do; 8 event
+	// jobs run the fan-out target on them, as the dispatcher's jobs do.
+	jobs := make(chan int, len(evs))
+	handled := make([]time.Duration, len(evs)) // each Handle call
+	var jwg sync.WaitGroup
+	for range 8 {
+		jwg.Go(func() {
+			for i := range jobs {
+				t0 := time.Now()
+				if err := e.svc.Target().Handle(b.Context(), evs[i]); err != nil {
+					b.Error(err)
+				}
+				handled[i] = time.Since(t0)
+			}
+		})
+	}
 	var wg sync.WaitGroup
 	const publishers = 8
-	handled := make([]time.Duration, len(evs)) // each Handle call
 	for p := range publishers {
 		wg.Go(func() {
 			for i := p; i < len(evs); i += publishers {
@@ -170,19 +185,16 @@ func BenchmarkEventsToDeliveries(b *testing.B) {
 					at = start.Add(time.Duration(float64(i) / rate * float64(time.Second)))
 					time.Sleep(time.Until(at))
 				}
-				ev := evs[i]
-				ev.Timestamp = at.UTC()
-				rc.sent(ev.ID, at)
-				t0 := time.Now()
-				e.appendEvent(b, ev)
-				if err := e.svc.Target().Handle(b.Context(), ev); err != nil {
-					b.Error(err)
-				}
-				handled[i] = time.Since(t0)
+				evs[i].Timestamp = at.UTC()
+				rc.sent(evs[i].ID, at)
+				e.appendEvent(b, evs[i])
+				jobs <- i
 			}
 		})
 	}
 	wg.Wait()
+	close(jobs)
+	jwg.Wait()
 	published := time.Since(start)
 	deadline := time.Now().Add(time.Minute)
 	for rc.unique() < emitted && time.Now().Before(deadline) {
@@ -208,9 +220,9 @@ func BenchmarkEventsToDeliveries(b *testing.B) {
 			for _, d := range ds {
 				switch {
 				case seen[d.EventID+" "+path]:
-				case d.Status == tasks.WebhookFailed:
+				case d.Status == webhooks.StatusFailed:
 					failed++
-				case d.Status == tasks.WebhookPending:
+				case d.Status == webhooks.StatusPending:
 					inflight++
 				}
 			}

@@ -14,30 +14,36 @@ import (
 // Delivery is one message (an event for one endpoint) in the delivery log:
 // an entry of GET /api/v1/webhooks/{id}/deliveries.
 type Delivery struct {
-	ID        string              `json:"id"`
-	EventID   string              `json:"event_id"`
-	EventType tasks.EventType     `json:"event_type"`
-	Status    tasks.WebhookStatus `json:"status"`
-	Test      bool                `json:"test,omitempty"`
-	CreatedAt time.Time           `json:"created_at"`
+	ID        string          `json:"id"`
+	EventID   string          `json:"event_id"`
+	EventType tasks.EventType `json:"event_type"`
+	Status    Status          `json:"status"`
+	Test      bool            `json:"test,omitempty"`
+	CreatedAt time.Time       `json:"created_at"`
 	// Attempts are oldest first; a pending message ends with the attempt
 	// it waits for, marked "pending", with its due time and null results.
-	Attempts []tasks.WebhookAttempt `json:"attempts"`
+	Attempts []AttemptLog `json:"attempts"`
 }
 
 // deliveryOf turns a stored message into its delivery-log entry.
-func deliveryOf(m tasks.WebhookMessage) Delivery {
+func deliveryOf(m message) Delivery {
 	d := Delivery{
 		ID: m.ID, EventID: m.EventID, EventType: m.EventType, Status: m.Status, Test: m.Test,
 		CreatedAt: m.CreatedAt, Attempts: m.Attempts,
 	}
 	if d.Attempts == nil {
-		d.Attempts = []tasks.WebhookAttempt{}
+		d.Attempts = []AttemptLog{}
 	}
-	if m.Status == tasks.WebhookPending {
-		d.Attempts = append(d.Attempts, tasks.WebhookAttempt{ID: m.NextDeliveryID, At: m.NextAt, Pending: true})
+	if m.Status == StatusPending {
+		d.Attempts = append(d.Attempts, AttemptLog{ID: m.NextDeliveryID, At: m.NextAt, Pending: true})
 	}
 	return d
+}
+
+// Pending returns how many of ws's messages wait for delivery, from a
+// running total: one read whatever the number of messages.
+func (s *Service) Pending(ctx context.Context, ws tasks.WorkspaceID) (int64, error) {
+	return s.store.pendingCount(ctx, ws)
 }
 
 // Deliveries pages the delivery log of subscription id, newest first,
@@ -45,16 +51,16 @@ func deliveryOf(m tasks.WebhookMessage) Delivery {
 // next cursor it returned; the next cursor is "" on the last page (a
 // filtered page may be short and still have one). Errors:
 // tasks.ErrNotFound, *tasks.ValidationError for a bad cursor or status.
-func (s *Service) Deliveries(ctx context.Context, ws tasks.WorkspaceID, id string, status tasks.WebhookStatus, cursor string, limit int) ([]Delivery, string, error) {
+func (s *Service) Deliveries(ctx context.Context, ws tasks.WorkspaceID, id string, status Status, cursor string, limit int) ([]Delivery, string, error) {
 	switch status {
-	case "", tasks.WebhookPending, tasks.WebhookDelivered, tasks.WebhookFailed:
+	case "", StatusPending, StatusDelivered, StatusFailed:
 	default:
 		return nil, "", &tasks.ValidationError{Fields: map[string]string{"status": "must be pending, delivered or failed"}}
 	}
-	if _, err := s.store.GetWebhook(ctx, ws, id); err != nil {
+	if _, err := s.store.getSub(ctx, ws, id); err != nil {
 		return nil, "", err
 	}
-	ms, next, err := s.store.WebhookMessages(ctx, ws, id, status, cursor, limit)
+	ms, next, err := s.store.listMessages(ctx, ws, id, status, cursor, limit)
 	if err != nil {
 		return nil, "", err
 	}
@@ -71,15 +77,15 @@ func (s *Service) Deliveries(ctx context.Context, ws tasks.WorkspaceID, id strin
 // Errors: tasks.ErrNotFound, *tasks.ConflictError while an attempt of it is
 // in flight.
 func (s *Service) Redeliver(ctx context.Context, ws tasks.WorkspaceID, id, messageID string) (Delivery, error) {
-	if _, err := s.store.GetWebhook(ctx, ws, id); err != nil {
+	if _, err := s.store.getSub(ctx, ws, id); err != nil {
 		return Delivery{}, err
 	}
-	q, err := s.store.RequeueWebhookMessage(ctx, ws, id, messageID, NewDeliveryID())
+	q, err := s.store.requeue(ctx, ws, id, messageID, NewDeliveryID())
 	if err != nil {
 		return Delivery{}, err
 	}
 	if q.Runnable {
-		if err := s.enqueue(ctx, ws, q.Message, 0); err != nil {
+		if err := s.schedule(ctx, ws, q.Message, 0); err != nil {
 			return Delivery{}, err
 		}
 	}
@@ -93,19 +99,19 @@ const recoverBatch = 500
 // then (30 days at most are kept), and returns how many it queued. It is
 // the Retry failed button of the alert. Errors: tasks.ErrNotFound.
 func (s *Service) Recover(ctx context.Context, ws tasks.WorkspaceID, id string, since time.Time) (int, error) {
-	if _, err := s.store.GetWebhook(ctx, ws, id); err != nil {
+	if _, err := s.store.getSub(ctx, ws, id); err != nil {
 		return 0, err
 	}
 	queued, skipped := 0, 0
 	for {
 		// Requeued messages leave the failed index, so each read starts
 		// over past only the ones that could not be requeued.
-		ids, err := s.store.FailedWebhookMessages(ctx, ws, id, since, skipped, recoverBatch)
+		ids, err := s.store.failedMessages(ctx, ws, id, since, skipped, recoverBatch)
 		if err != nil {
 			return queued, err
 		}
 		for _, msgID := range ids {
-			q, err := s.store.RequeueWebhookMessage(ctx, ws, id, msgID, NewDeliveryID())
+			q, err := s.store.requeue(ctx, ws, id, msgID, NewDeliveryID())
 			switch {
 			case errors.Is(err, tasks.ErrNotFound), errors.Is(err, tasks.ErrConflict):
 				skipped++
@@ -114,7 +120,7 @@ func (s *Service) Recover(ctx context.Context, ws tasks.WorkspaceID, id string, 
 				return queued, err
 			}
 			if q.Runnable {
-				if err := s.enqueue(ctx, ws, q.Message, 0); err != nil {
+				if err := s.schedule(ctx, ws, q.Message, 0); err != nil {
 					return queued, err
 				}
 			}
@@ -136,7 +142,7 @@ func (s *Service) Test(ctx context.Context, ws tasks.WorkspaceID, id string, typ
 	if !typ.Valid() {
 		return Delivery{}, &tasks.ValidationError{Fields: map[string]string{"event_type": fmt.Sprintf("unknown event type %q", typ)}}
 	}
-	if _, err := s.store.GetWebhook(ctx, ws, id); err != nil {
+	if _, err := s.store.getSub(ctx, ws, id); err != nil {
 		return Delivery{}, err
 	}
 	ev := Sample(ws, typ, s.cfg.Now())
@@ -144,13 +150,13 @@ func (s *Service) Test(ctx context.Context, ws tasks.WorkspaceID, id string, typ
 	if err != nil {
 		return Delivery{}, fmt.Errorf("webhooks: encode test event: %w", err)
 	}
-	q, err := s.store.CreateWebhookMessage(ctx, ws, tasks.NewWebhookMessage{
+	q, err := s.store.createMessage(ctx, ws, newMessage{
 		SubscriptionID: id, EventID: ev.ID, EventType: typ, Test: true, Body: string(body), DeliveryID: NewDeliveryID(),
 	})
 	if err != nil {
 		return Delivery{}, err
 	}
-	if err := s.enqueue(ctx, ws, q.Message, 0); err != nil {
+	if err := s.schedule(ctx, ws, q.Message, 0); err != nil {
 		return Delivery{}, err
 	}
 	return deliveryOf(q.Message), nil
@@ -169,7 +175,7 @@ func newEventID() string { return "evt_" + rand.Text() }
 // (the last WebhookRetention): the Retry failed button. It returns how many
 // were queued. Errors: tasks.ErrNotFound.
 func (s *Service) RetryFailed(ctx context.Context, ws tasks.WorkspaceID, id string) (int, error) {
-	return s.Recover(ctx, ws, id, s.cfg.Now().Add(-tasks.WebhookRetention))
+	return s.Recover(ctx, ws, id, s.cfg.Now().Add(-Retention))
 }
 
 // Reenable re-enables subscription id: the Re-enable button. Errors:
@@ -183,9 +189,19 @@ func (s *Service) Reenable(ctx context.Context, ws tasks.WorkspaceID, id string)
 // their attempts, oldest attempt first: the Show deliveries button.
 // Errors: tasks.ErrNotFound.
 func (s *Service) RecentDeliveries(ctx context.Context, ws tasks.WorkspaceID, id string, n int) ([]tasks.WebhookMessage, error) {
-	if _, err := s.store.GetWebhook(ctx, ws, id); err != nil {
+	if _, err := s.store.getSub(ctx, ws, id); err != nil {
 		return nil, err
 	}
-	ms, _, err := s.store.WebhookMessages(ctx, ws, id, "", "", n)
-	return ms, err
+	ms, _, err := s.store.listMessages(ctx, ws, id, "", "", n)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]tasks.WebhookMessage, len(ms))
+	for i, m := range ms {
+		out[i] = tasks.WebhookMessage{ID: m.ID, EventType: m.EventType, Status: tasks.WebhookStatus(m.Status), CreatedAt: m.CreatedAt}
+		for _, a := range m.Attempts {
+			out[i].Attempts = append(out[i].Attempts, tasks.WebhookAttempt{At: a.At, StatusCode: a.StatusCode, Error: a.Error})
+		}
+	}
+	return out, nil
 }

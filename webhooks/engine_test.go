@@ -29,7 +29,7 @@ func TestDeliverySignedAndLogged(t *testing.T) {
 	e.publish(t, ev)
 	e.publish(t, ev) // the event job ran twice: still one message
 
-	ds := e.waitStatus(t, sub.ID, 1, tasks.WebhookDelivered)
+	ds := e.waitStatus(t, sub.ID, 1, webhooks.StatusDelivered)
 	reqs := rc.requests()
 	if len(reqs) != 1 {
 		t.Fatalf("receiver got %d requests, want 1", len(reqs))
@@ -60,25 +60,25 @@ func TestRetryRules(t *testing.T) {
 	tests := []struct {
 		name         string
 		respond      func(int, http.ResponseWriter, *http.Request) int
-		wantStatus   tasks.WebhookStatus
+		wantStatus   webhooks.Status
 		wantAttempts int
 		wantCodes    []int // 0 for no response
 		wantDisabled bool
 	}{
-		{name: "ServerErrorTwiceThenOK", respond: statusSequence(500, 503), wantStatus: tasks.WebhookDelivered, wantAttempts: 3, wantCodes: []int{500, 503, 200}},
-		{name: "BadRequestFailsAtOnce", respond: statusSequence(400), wantStatus: tasks.WebhookFailed, wantAttempts: 1, wantCodes: []int{400}},
-		{name: "GoneDisables", respond: statusSequence(410), wantStatus: tasks.WebhookFailed, wantAttempts: 1, wantCodes: []int{410}, wantDisabled: true},
+		{name: "ServerErrorTwiceThenOK", respond: statusSequence(500, 503), wantStatus: webhooks.StatusDelivered, wantAttempts: 3, wantCodes: []int{500, 503, 200}},
+		{name: "BadRequestFailsAtOnce", respond: statusSequence(400), wantStatus: webhooks.StatusFailed, wantAttempts: 1, wantCodes: []int{400}},
+		{name: "GoneDisables", respond: statusSequence(410), wantStatus: webhooks.StatusFailed, wantAttempts: 1, wantCodes: []int{410}, wantDisabled: true},
 		{name: "RedirectIsFailure", respond: func(n int, w http.ResponseWriter, r *http.Request) int {
 			w.Header().Set("Location", "/elsewhere")
 			return http.StatusFound
-		}, wantStatus: tasks.WebhookFailed, wantAttempts: 4, wantCodes: []int{302, 302, 302, 302}},
+		}, wantStatus: webhooks.StatusFailed, wantAttempts: 4, wantCodes: []int{302, 302, 302, 302}},
 		{name: "TimeoutRetried", respond: func(n int, w http.ResponseWriter, r *http.Request) int {
 			if n == 0 {
 				<-r.Context().Done() // hang past the attempt timeout
 				return 0
 			}
 			return http.StatusOK
-		}, wantStatus: tasks.WebhookDelivered, wantAttempts: 2, wantCodes: []int{0, 200}},
+		}, wantStatus: webhooks.StatusDelivered, wantAttempts: 2, wantCodes: []int{0, 200}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -151,7 +151,7 @@ func TestRetryAfterHonoured(t *testing.T) {
 	})
 	sub := e.subscribe(t, rc.srv.URL, nil)
 	e.publish(t, e.event(tasks.EventTaskCreated, "tsk_1", 1))
-	e.waitStatus(t, sub.ID, 1, tasks.WebhookDelivered)
+	e.waitStatus(t, sub.ID, 1, webhooks.StatusDelivered)
 	reqs := rc.requests()
 	// The schedule says 10ms; the receiver asked for a second.
 	if gap := reqs[1].at.Sub(reqs[0].at); gap < time.Second {
@@ -179,7 +179,7 @@ func TestRotationSignsWithBothSecrets(t *testing.T) {
 	// During the overlap both verify; X-Tasker-Signature is the new one's.
 	rc.expect(rotated.Secret, sub.Secret)
 	e.publish(t, e.event(tasks.EventTaskCreated, "tsk_1", 1))
-	e.waitStatus(t, sub.ID, 1, tasks.WebhookDelivered)
+	e.waitStatus(t, sub.ID, 1, webhooks.StatusDelivered)
 	if sigs := strings.Fields(rc.requests()[0].header.Get("webhook-signature")); len(sigs) != 2 {
 		t.Fatalf("webhook-signature during overlap has %d signatures, want 2", len(sigs))
 	}
@@ -189,7 +189,7 @@ func TestRotationSignsWithBothSecrets(t *testing.T) {
 	mu.Unlock()
 	rc.expect(rotated.Secret)
 	e.publish(t, e.event(tasks.EventTaskUpdated, "tsk_1", 2))
-	e.waitStatus(t, sub.ID, 2, tasks.WebhookDelivered)
+	e.waitStatus(t, sub.ID, 2, webhooks.StatusDelivered)
 	if sigs := strings.Fields(rc.requests()[1].header.Get("webhook-signature")); len(sigs) != 1 {
 		t.Fatalf("webhook-signature after 24h has %d signatures, want only the new secret's", len(sigs))
 	}
@@ -208,7 +208,7 @@ func TestDisableAfterConsecutiveFailures(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	e.waitStatus(t, sub.ID, 4, tasks.WebhookFailed)
+	e.waitStatus(t, sub.ID, 4, webhooks.StatusFailed)
 	got, _ := e.svc.Get(ctx, e.ws, sub.ID)
 	if got.Status != "active" || got.DeliverySuccessRate != nil {
 		t.Fatalf("after 4 failed test events: status %s, rate %v; want active, null", got.Status, got.DeliverySuccessRate)
@@ -216,7 +216,7 @@ func TestDisableAfterConsecutiveFailures(t *testing.T) {
 
 	for i := range 3 {
 		e.publish(t, e.event(tasks.EventTaskUpdated, "tsk_1", int64(i+1)))
-		e.waitStatus(t, sub.ID, 5+i, tasks.WebhookFailed)
+		e.waitStatus(t, sub.ID, 5+i, webhooks.StatusFailed)
 	}
 	select {
 	case s := <-e.disabled:
@@ -290,7 +290,7 @@ func TestRecoverAndRedeliver(t *testing.T) {
 	for i := range 3 {
 		e.publish(t, e.event(tasks.EventTaskUpdated, "tsk_1", int64(i+1)))
 	}
-	ds := e.waitStatus(t, sub.ID, 3, tasks.WebhookFailed)
+	ds := e.waitStatus(t, sub.ID, 3, webhooks.StatusFailed)
 	if len(ds[0].Attempts) != 4 {
 		t.Fatalf("failed message has %d attempts, want 1 + 3 retries", len(ds[0].Attempts))
 	}
@@ -305,16 +305,16 @@ func TestRecoverAndRedeliver(t *testing.T) {
 	if err != nil || n != 3 {
 		t.Fatalf("Recover() = %d, %v; want 3", n, err)
 	}
-	e.waitStatus(t, sub.ID, 3, tasks.WebhookDelivered)
+	e.waitStatus(t, sub.ID, 3, webhooks.StatusDelivered)
 	if n, _ := e.svc.Recover(ctx, e.ws, sub.ID, start); n != 0 {
 		t.Fatalf("second Recover() = %d, want 0", n)
 	}
 
 	d, err := e.svc.Redeliver(ctx, e.ws, sub.ID, ds[0].ID)
-	if err != nil || d.Status != tasks.WebhookPending || !d.Attempts[len(d.Attempts)-1].Pending || d.Attempts[len(d.Attempts)-1].StatusCode != nil {
+	if err != nil || d.Status != webhooks.StatusPending || !d.Attempts[len(d.Attempts)-1].Pending || d.Attempts[len(d.Attempts)-1].StatusCode != nil {
 		t.Fatalf("Redeliver() = %+v, %v; want pending with a pending attempt last", d, err)
 	}
-	e.waitStatus(t, sub.ID, 3, tasks.WebhookDelivered)
+	e.waitStatus(t, sub.ID, 3, webhooks.StatusDelivered)
 	if ds := e.deliveries(t, sub.ID); len(ds[0].Attempts) != 6 {
 		t.Fatalf("redelivered message has %d attempts, want 6", len(ds[0].Attempts))
 	}
@@ -332,11 +332,11 @@ func TestTestEventsStayOutOfTheLog(t *testing.T) {
 	ctx := context.Background()
 	for _, typ := range tasks.EventTypes {
 		d, err := e.svc.Test(ctx, e.ws, sub.ID, typ)
-		if err != nil || !d.Test || d.Status != tasks.WebhookPending || d.EventType != typ {
+		if err != nil || !d.Test || d.Status != webhooks.StatusPending || d.EventType != typ {
 			t.Fatalf("Test(%s) = %+v, %v", typ, d, err)
 		}
 	}
-	e.waitStatus(t, sub.ID, len(tasks.EventTypes), tasks.WebhookDelivered)
+	e.waitStatus(t, sub.ID, len(tasks.EventTypes), webhooks.StatusDelivered)
 	for _, r := range rc.requests() {
 		ev := envelope(t, r.body)
 		if !ev.Test || ev.Workspace != e.ws || !strings.HasPrefix(ev.ID, "evt_") {
@@ -393,8 +393,8 @@ func TestOrderingPerTask(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	e.waitStatus(t, osub.ID, 2*events, tasks.WebhookDelivered)
-	e.waitStatus(t, us.ID, 2*events, tasks.WebhookDelivered)
+	e.waitStatus(t, osub.ID, 2*events, webhooks.StatusDelivered)
+	e.waitStatus(t, us.ID, 2*events, webhooks.StatusDelivered)
 	for i, r := range ordered.requests() {
 		ev := envelope(t, r.body)
 		mu.Lock()
@@ -432,7 +432,7 @@ func TestWorkerKilledMidAttempt(t *testing.T) {
 	e.publish(t, e.event(tasks.EventTaskCreated, "tsk_1", 1))
 
 	worker := exec.Command(os.Args[0], "-test.run=^$")
-	worker.Env = append(os.Environ(), workerEnv+"="+redistest.Addr(t), "WEBHOOKS_TEST_QUEUE="+e.queue)
+	worker.Env = append(os.Environ(), workerEnv+"="+redistest.Addr(t), "WEBHOOKS_TEST_QUEUE="+e.queue, "WEBHOOKS_TEST_WS="+string(e.ws))
 	if err := worker.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -452,7 +452,7 @@ func TestWorkerKilledMidAttempt(t *testing.T) {
 	worker.Wait()
 
 	e.startWorker(t, nil) // another replica
-	d := e.waitStatus(t, sub.ID, 1, tasks.WebhookDelivered)[0]
+	d := e.waitStatus(t, sub.ID, 1, webhooks.StatusDelivered)[0]
 	if took := time.Since(killed); took > 2*time.Minute {
 		t.Errorf("retried %v after the kill, want within 2 minutes", took)
 	}

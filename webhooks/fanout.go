@@ -19,7 +19,7 @@ import (
 // head of a task's queue is always its earliest undelivered event.
 //
 // It reads the event stream through its own consumer group
-// (tasks.WebhookFanoutGroup) under a per-workspace lock, one pass at a
+// (fanoutGroup) under a per-workspace lock, one pass at a
 // time: first every entry read but not acknowledged (a pass that failed,
 // or a replica that died mid-pass), oldest first, then new entries. Only
 // the lock holder can create messages (the create script checks its
@@ -29,6 +29,45 @@ import (
 // the lock held asks the holder for one more pass, so no event waits for
 // the next one; event jobs, the sweep and the holder's repeat passes
 // between them leave nothing unread.
+
+// Notify tells the service that ws has new events (pipeline.Follower):
+// its fan-out loop, which Run runs, takes them in without waiting for an
+// event job. It never blocks.
+func (t *Target) Notify(ws tasks.WorkspaceID) {
+	s := t.s
+	s.markActive(ws)
+	s.noticeMu.Lock()
+	s.notices[ws] = true
+	s.noticeMu.Unlock()
+	select {
+	case s.noticed <- struct{}{}:
+	default:
+	}
+}
+
+// fanoutLoop runs the fan-out of every workspace Notify names until ctx
+// ends.
+func (s *Service) fanoutLoop(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.noticed:
+		}
+		s.noticeMu.Lock()
+		wss := make([]tasks.WorkspaceID, 0, len(s.notices))
+		for ws := range s.notices {
+			wss = append(wss, ws)
+		}
+		clear(s.notices)
+		s.noticeMu.Unlock()
+		for _, ws := range wss {
+			if err := s.Fanout(ctx, ws); err != nil && ctx.Err() == nil {
+				s.logger.ErrorContext(ctx, "webhook fan-out failed", "workspace", ws, "err", err)
+			}
+		}
+	}
+}
 
 // fanoutConsumer is the one consumer name every replica reads as: the
 // lock, not the name, keeps passes apart.
@@ -46,16 +85,16 @@ const fanoutLock = 10 * time.Second
 // replica holds the workspace's fan-out, which then makes one more pass.
 func (s *Service) Fanout(ctx context.Context, ws tasks.WorkspaceID) error {
 	token := rand.Text()
-	ok, err := s.store.LockWebhookFanout(ctx, ws, token, fanoutLock)
+	ok, err := s.store.lockFanout(ctx, ws, token, fanoutLock)
 	if err != nil || !ok {
 		return err
 	}
 	for {
 		err := s.fanoutPass(ctx, ws, token)
-		if errors.Is(err, tasks.ErrFenced) {
+		if errors.Is(err, errFenced) {
 			return nil // the lock passed on; its new holder carries on
 		}
-		again, uerr := s.store.UnlockWebhookFanout(context.WithoutCancel(ctx), ws, token, fanoutLock)
+		again, uerr := s.store.unlockFanout(context.WithoutCancel(ctx), ws, token, fanoutLock)
 		if err != nil || uerr != nil {
 			return errors.Join(err, uerr)
 		}
@@ -70,19 +109,19 @@ func (s *Service) Fanout(ctx context.Context, ws tasks.WorkspaceID) error {
 // their first attempts are queued.
 func (s *Service) fanoutPass(ctx context.Context, ws tasks.WorkspaceID, token string) error {
 	if _, ok := s.groups.Load(ws); !ok {
-		if err := s.store.EnsureGroup(ctx, ws, tasks.WebhookFanoutGroup); err != nil {
+		if err := s.tasks.EnsureGroup(ctx, ws, fanoutGroup); err != nil {
 			return err
 		}
 		s.groups.Store(ws, true)
 	}
 	for {
-		entries, err := s.store.ClaimStale(ctx, ws, tasks.WebhookFanoutGroup, fanoutConsumer, 0, fanoutBatch)
+		entries, err := s.tasks.ClaimStale(ctx, ws, fanoutGroup, fanoutConsumer, 0, fanoutBatch)
 		if err != nil {
 			return err
 		}
 		fresh := len(entries) == 0
 		if fresh {
-			if entries, err = s.store.ReadGroup(ctx, ws, tasks.WebhookFanoutGroup, fanoutConsumer, fanoutBatch); err != nil {
+			if entries, err = s.tasks.ReadGroup(ctx, ws, fanoutGroup, fanoutConsumer, fanoutBatch); err != nil {
 				return err
 			}
 		}
@@ -91,7 +130,7 @@ func (s *Service) fanoutPass(ctx context.Context, ws tasks.WorkspaceID, token st
 		}
 		// The subscriptions are read after the events, so one created
 		// before an event was written is seen by it.
-		subs, err := s.store.ListWebhooks(ctx, ws)
+		subs, err := s.store.listSubs(ctx, ws)
 		if err != nil {
 			return err
 		}
@@ -108,16 +147,16 @@ func (s *Service) fanoutPass(ctx context.Context, ws tasks.WorkspaceID, token st
 		for i, e := range entries {
 			ids[i] = e.ID
 		}
-		if err := s.store.Ack(ctx, ws, tasks.WebhookFanoutGroup, ids...); err != nil {
+		if err := s.tasks.Ack(ctx, ws, fanoutGroup, ids...); err != nil {
 			return err
 		}
 		if fresh && len(entries) < fanoutBatch {
 			return nil
 		}
 		// Still ours? Renew before the next batch.
-		if ok, err := s.store.LockWebhookFanout(ctx, ws, token, fanoutLock); err != nil || !ok {
+		if ok, err := s.store.lockFanout(ctx, ws, token, fanoutLock); err != nil || !ok {
 			if err == nil {
-				err = tasks.ErrFenced
+				err = errFenced
 			}
 			return err
 		}
@@ -127,8 +166,8 @@ func (s *Service) fanoutPass(ctx context.Context, ws tasks.WorkspaceID, token st
 // messagesOf returns the messages of entries for subs, in entry order:
 // one per enabled subscription that wants the event's type and existed
 // when it was written. Internal events (the daily digest) are for chat.
-func messagesOf(subs []tasks.WebhookSubscription, entries []tasks.StreamEvent) ([]tasks.NewWebhookMessage, error) {
-	var ins []tasks.NewWebhookMessage
+func messagesOf(subs []subRecord, entries []tasks.StreamEvent) ([]newMessage, error) {
+	var ins []newMessage
 	for _, e := range entries {
 		ev := e.Event
 		if ev.Test || ev.Type.Internal() {
@@ -145,7 +184,7 @@ func messagesOf(subs []tasks.WebhookSubscription, entries []tasks.StreamEvent) (
 					return nil, fmt.Errorf("webhooks: encode event %s: %w: %w", ev.ID, err, asynq.SkipRetry)
 				}
 			}
-			in := tasks.NewWebhookMessage{
+			in := newMessage{
 				SubscriptionID: sub.ID, EventID: ev.ID, EventType: ev.Type, Body: string(body), DeliveryID: NewDeliveryID(),
 			}
 			if sub.Ordering == OrderingTask && ev.Data.Task != nil {

@@ -32,7 +32,7 @@ const workerEnv = "WEBHOOKS_TEST_WORKER_REDIS"
 
 func TestMain(m *testing.M) {
 	if addr := os.Getenv(workerEnv); addr != "" {
-		runWorker(addr, os.Getenv("WEBHOOKS_TEST_QUEUE"))
+		runWorker(addr, os.Getenv("WEBHOOKS_TEST_QUEUE"), tasks.WorkspaceID(os.Getenv("WEBHOOKS_TEST_WS")))
 		return
 	}
 	redistest.Main(m)
@@ -52,25 +52,20 @@ func testConfig(queue string) webhooks.Config {
 	}
 }
 
-// runWorker serves delivery jobs until the process is killed.
-func runWorker(addr, queue string) {
+// runWorker delivers ws's messages until the process is killed.
+func runWorker(addr, queue string, ws tasks.WorkspaceID) {
 	rdb := redis.NewClient(&redis.Options{Addr: addr})
 	store := tasks.NewStore(rdb, time.Now)
-	svc, err := webhooks.NewService(quietLogger(), store, asynq.NewClientFromRedisClient(rdb), prometheus.NewRegistry(), testConfig(queue))
+	cfg := testConfig(queue)
+	cfg.Workspaces = []tasks.WorkspaceID{ws}
+	svc, err := webhooks.NewService(quietLogger(), rdb, store, prometheus.NewRegistry(), cfg)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	srv := newTestServer(rdb, queue, 4)
-	mux := asynq.NewServeMux()
-	svc.Register(mux)
-	if err := srv.Start(mux); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	<-ctx.Done()
+	svc.Run(ctx)
 }
 
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
@@ -129,7 +124,7 @@ func newTestEnv(t testing.TB, noWorker bool, change func(*webhooks.Config)) *tes
 	}
 	e.store = tasks.NewStore(e.rdb, now)
 	var err error
-	e.svc, err = webhooks.NewService(quietLogger(), e.store, asynq.NewClientFromRedisClient(e.rdb), e.reg, e.cfg)
+	e.svc, err = webhooks.NewService(quietLogger(), e.rdb, e.store, e.reg, e.cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -255,7 +250,7 @@ func waitFor(t testing.TB, limit time.Duration, what string, cond func() bool) {
 
 // waitStatus waits until every delivery of subscription id has status
 // want, and there are n of them.
-func (e *testEnv) waitStatus(t testing.TB, id string, n int, want tasks.WebhookStatus) []webhooks.Delivery {
+func (e *testEnv) waitStatus(t testing.TB, id string, n int, want webhooks.Status) []webhooks.Delivery {
 	t.Helper()
 	var ds []webhooks.Delivery
 	waitFor(t, 15*time.Second, fmt.Sprintf("%d deliveries %s", n, want), func() bool {

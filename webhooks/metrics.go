@@ -66,7 +66,7 @@ func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
 func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	pending, disabled, err := c.s.store.WebhookTotals(ctx)
+	pending, disabled, err := c.s.store.totals(ctx)
 	if err != nil {
 		return
 	}

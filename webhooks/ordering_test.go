@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hibiken/asynq"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/taskerhq/tasker/tasks"
@@ -88,7 +87,7 @@ func TestOrderedQueueSurvivesDisable(t *testing.T) {
 	}
 	e.publish(t, e.event(tasks.EventTaskUpdated, "tsk_1", 6))
 	waitFor(t, 10*time.Second, "every version delivered", func() bool { return rc.version("tsk_1") == 6 })
-	e.waitStatus(t, sub.ID, 6, tasks.WebhookDelivered)
+	e.waitStatus(t, sub.ID, 6, webhooks.StatusDelivered)
 	if total, _, _ := rc.stats(); total != 6 {
 		t.Fatalf("receiver got %d requests, want 6", total)
 	}
@@ -139,7 +138,7 @@ func TestOrderedQueueSurvivesDisableByFailures(t *testing.T) {
 	if n, err := e.svc.Recover(ctx, e.ws, sub.ID, start); err != nil || n != 3 {
 		t.Fatalf("Recover() = %d, %v; want the 3 failed", n, err)
 	}
-	e.waitStatus(t, sub.ID, 6, tasks.WebhookDelivered)
+	e.waitStatus(t, sub.ID, 6, webhooks.StatusDelivered)
 	if v := rc.version("tsk_1"); v != 3 {
 		t.Fatalf("after recover the last version delivered is %d, want 3", v)
 	}
@@ -169,7 +168,7 @@ func TestOrderedQueueSurvivesDelete(t *testing.T) {
 	}
 	close(gate)
 	waitFor(t, 10*time.Second, "no message pending", func() bool {
-		n, err := e.store.WebhookPending(ctx, e.ws)
+		n, err := e.svc.Pending(ctx, e.ws)
 		return err == nil && n == 0
 	})
 }
@@ -203,12 +202,12 @@ func TestOrderingAcrossDeadFanout(t *testing.T) {
 	e.subscribe(t, rc.srv.URL, func(in *webhooks.NewSubscription) { in.Ordering = webhooks.OrderingTask })
 	// The dead replica's pass: it took the lock and read version 1.
 	waitFor(t, 5*time.Second, "the fan-out lock", func() bool { // the sweep may hold it a moment
-		ok, err := e.store.LockWebhookFanout(ctx, e.ws, "dead", 300*time.Millisecond)
+		ok, err := e.svc.LockFanout(ctx, e.ws, "dead", 300*time.Millisecond)
 		return err == nil && ok
 	})
 	e.appendEvent(t, e.event(tasks.EventTaskUpdated, "tsk_1", 1))
 	e.appendEvent(t, e.event(tasks.EventTaskUpdated, "tsk_1", 2))
-	if got, err := e.store.ReadGroup(ctx, e.ws, tasks.WebhookFanoutGroup, "dead", 1); err != nil || len(got) != 1 {
+	if got, err := e.store.ReadGroup(ctx, e.ws, webhooks.FanoutGroup, "dead", 1); err != nil || len(got) != 1 {
 		t.Fatalf("ReadGroup() = %d, %v", len(got), err)
 	}
 	e.publish(t, e.event(tasks.EventTaskUpdated, "tsk_1", 3)) // finds the lock held
@@ -235,12 +234,16 @@ func TestClockSkewKeepsLeases(t *testing.T) {
 	})
 	sub := e.subscribe(t, rc.srv.URL, nil)
 	e.publish(t, e.event(tasks.EventTaskCreated, "tsk_1", 1))
-	<-arrived
+	select {
+	case <-arrived:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the attempt never arrived")
+	}
 
 	ahead := func() time.Time { return time.Now().Add(20 * time.Second) }
 	cfg := e.cfg
 	cfg.Now, cfg.OnDisabled = ahead, nil
-	skewed, err := webhooks.NewService(quietLogger(), tasks.NewStore(e.rdb, ahead), asynq.NewClientFromRedisClient(e.rdb), prometheus.NewRegistry(), cfg)
+	skewed, err := webhooks.NewService(quietLogger(), e.rdb, tasks.NewStore(e.rdb, ahead), prometheus.NewRegistry(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -251,7 +254,7 @@ func TestClockSkewKeepsLeases(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	close(release)
-	d := e.waitStatus(t, sub.ID, 1, tasks.WebhookDelivered)[0]
+	d := e.waitStatus(t, sub.ID, 1, webhooks.StatusDelivered)[0]
 	time.Sleep(100 * time.Millisecond)
 	if total, _, peak := rc.stats(); total != 1 || peak != 1 {
 		t.Fatalf("receiver: %d requests, %d at once; want 1, 1", total, peak)

@@ -13,17 +13,18 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/hibiken/asynq"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/taskerhq/tasker/tasks"
 )
 
-// The storage half of the package: subscriptions (this file), the fan-out
-// of events into messages and their delivery jobs (deliver.go), the
-// delivery log with redelivery and recovery (deliveries.go), sample events
-// (samples.go) and metrics (metrics.go). State lives in Redis through
-// tasks.Store; delivery jobs run on asynq.
+// The package: subscriptions (this file), the fan-out of events into
+// messages (fanout.go) and their delivery jobs (deliver.go), the delivery
+// log with redelivery and recovery (deliveries.go), sample events
+// (samples.go) and metrics (metrics.go). State lives in Redis in the
+// package's own store (store.go), beside the domain's; the delivery lanes
+// (engine.go) send what is due.
 
 // MaxSubscriptions is how many subscriptions one workspace may have.
 const MaxSubscriptions = 50
@@ -68,8 +69,13 @@ type Config struct {
 	// Client sends the attempts; nil means NewHTTPClient(Timeout,
 	// AllowPrivate, Resolver). Tests give their own.
 	Client *http.Client
-	// Queue is the asynq queue of delivery jobs (default Queue).
+	// Queue is the asynq queue of an older version's delivery jobs
+	// (default Queue).
 	Queue string
+	// Lanes is how many delivery lanes Run runs (default 4), and Batch how
+	// many due messages a lane leases and sends at once (default 32).
+	Lanes int
+	Batch int
 	// LeaseGrace is added to Timeout to make the lease of an attempt: a
 	// worker that has not finished by then is presumed dead (default 20s).
 	LeaseGrace time.Duration
@@ -93,8 +99,8 @@ type Config struct {
 // for concurrent use.
 type Service struct {
 	logger  *slog.Logger
-	store   *tasks.Store
-	queue   *asynq.Client
+	store   *store
+	tasks   *tasks.Store
 	cfg     Config
 	client  *http.Client
 	metrics *metrics
@@ -104,12 +110,22 @@ type Service struct {
 	wanted sync.Map
 	// groups records the workspaces whose fan-out group is known to exist.
 	groups sync.Map
+	// active holds, per workspace known to have subscriptions, when the
+	// lanes should next lease from it (pollAt). wakeup wakes idle lanes.
+	active sync.Map
+	wakeup chan struct{}
+	// notices holds the workspaces Notify named since the fan-out loop
+	// last looked; noticed wakes it.
+	noticeMu sync.Mutex
+	notices  map[tasks.WorkspaceID]bool
+	noticed  chan struct{}
 }
 
-// NewService returns a service storing in store and queueing delivery jobs
-// through queue; reg receives its metrics. cmd registers the jobs' handler
-// with Register, adds Target to the dispatcher's targets and runs Run.
-func NewService(logger *slog.Logger, store *tasks.Store, queue *asynq.Client, reg prometheus.Registerer, cfg Config) (*Service, error) {
+// NewService returns a service keeping its state in rdb and reading events
+// and workspaces through ts; reg receives its metrics. cmd adds Target to
+// the dispatcher's targets and runs Run, which delivers; Register serves
+// the delivery jobs an older version queued.
+func NewService(logger *slog.Logger, rdb redis.UniversalClient, ts *tasks.Store, reg prometheus.Registerer, cfg Config) (*Service, error) {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 10 * time.Second
 	}
@@ -129,6 +145,12 @@ func NewService(logger *slog.Logger, store *tasks.Store, queue *asynq.Client, re
 	if cfg.LeaseGrace <= 0 {
 		cfg.LeaseGrace = 20 * time.Second
 	}
+	if cfg.Lanes <= 0 {
+		cfg.Lanes = 4
+	}
+	if cfg.Batch <= 0 {
+		cfg.Batch = 32
+	}
 	if cfg.ReapInterval <= 0 {
 		cfg.ReapInterval = 15 * time.Second
 	}
@@ -138,7 +160,8 @@ func NewService(logger *slog.Logger, store *tasks.Store, queue *asynq.Client, re
 	if cfg.Random == nil {
 		cfg.Random = rand.Float64
 	}
-	s := &Service{logger: logger, store: store, queue: queue, cfg: cfg, client: cfg.Client}
+	s := &Service{logger: logger, store: &store{rdb: rdb, tasks: ts, now: cfg.Now}, tasks: ts, cfg: cfg, client: cfg.Client,
+		wakeup: make(chan struct{}, cfg.Lanes), notices: make(map[tasks.WorkspaceID]bool), noticed: make(chan struct{}, 1)}
 	if s.client == nil {
 		s.client = NewHTTPClient(cfg.Timeout, cfg.AllowPrivate, cfg.Resolver)
 	}
@@ -191,7 +214,7 @@ func redactURL(raw string) string {
 }
 
 // view turns a stored subscription into its API form.
-func view(sub tasks.WebhookSubscription) Subscription {
+func view(sub subRecord) Subscription {
 	v := Subscription{
 		ID: sub.ID, URL: sub.URL, Events: sub.Events, Secret: sub.Secret, Enabled: sub.Enabled,
 		Description: sub.Description, Ordering: sub.Ordering, Status: "active",
@@ -239,7 +262,7 @@ type SubscriptionPatch struct {
 // *tasks.ValidationError by field, *tasks.ConflictError past
 // MaxSubscriptions.
 func (s *Service) Create(ctx context.Context, ws tasks.WorkspaceID, in NewSubscription) (Subscription, error) {
-	sub := tasks.WebhookSubscription{
+	sub := subRecord{
 		URL: strings.TrimSpace(in.URL), Events: in.Events, Secret: in.Secret, Enabled: in.Enabled == nil || *in.Enabled,
 		Description: in.Description, Ordering: in.Ordering, CreatedBy: in.CreatedBy,
 	}
@@ -257,7 +280,7 @@ func (s *Service) Create(ctx context.Context, ws tasks.WorkspaceID, in NewSubscr
 	if len(problems) > 0 {
 		return Subscription{}, &tasks.ValidationError{Fields: problems}
 	}
-	created, err := s.store.CreateWebhook(ctx, ws, sub, MaxSubscriptions)
+	created, err := s.store.createSub(ctx, ws, sub, MaxSubscriptions)
 	if err != nil {
 		return Subscription{}, err
 	}
@@ -267,7 +290,7 @@ func (s *Service) Create(ctx context.Context, ws tasks.WorkspaceID, in NewSubscr
 
 // List returns the workspace's subscriptions, newest first.
 func (s *Service) List(ctx context.Context, ws tasks.WorkspaceID) ([]Subscription, error) {
-	subs, err := s.store.ListWebhooks(ctx, ws)
+	subs, err := s.store.listSubs(ctx, ws)
 	if err != nil {
 		return nil, err
 	}
@@ -280,7 +303,7 @@ func (s *Service) List(ctx context.Context, ws tasks.WorkspaceID) ([]Subscriptio
 
 // Get returns one subscription. Errors: tasks.ErrNotFound.
 func (s *Service) Get(ctx context.Context, ws tasks.WorkspaceID, id string) (Subscription, error) {
-	sub, err := s.store.GetWebhook(ctx, ws, id)
+	sub, err := s.store.getSub(ctx, ws, id)
 	if err != nil {
 		return Subscription{}, err
 	}
@@ -310,7 +333,7 @@ func (s *Service) Update(ctx context.Context, ws tasks.WorkspaceID, id string, p
 	if len(problems) > 0 {
 		return Subscription{}, &tasks.ValidationError{Fields: problems}
 	}
-	sub, err := s.store.UpdateWebhook(ctx, ws, id, func(sub *tasks.WebhookSubscription) error {
+	sub, err := s.store.updateSub(ctx, ws, id, func(sub *subRecord) error {
 		if p.URL != nil {
 			sub.URL = *p.URL
 		}
@@ -353,7 +376,7 @@ func (s *Service) Enable(ctx context.Context, ws tasks.WorkspaceID, id string) (
 // attempt. Errors:
 // tasks.ErrNotFound.
 func (s *Service) Delete(ctx context.Context, ws tasks.WorkspaceID, id string) error {
-	return s.store.DeleteWebhook(ctx, ws, id)
+	return s.store.deleteSub(ctx, ws, id)
 }
 
 // RotateSecret gives the subscription a new secret. The old one keeps
@@ -361,7 +384,7 @@ func (s *Service) Delete(ctx context.Context, ws tasks.WorkspaceID, id string) e
 // meanwhile. Errors: tasks.ErrNotFound.
 func (s *Service) RotateSecret(ctx context.Context, ws tasks.WorkspaceID, id string) (Subscription, error) {
 	now := s.cfg.Now()
-	sub, err := s.store.UpdateWebhook(ctx, ws, id, func(sub *tasks.WebhookSubscription) error {
+	sub, err := s.store.updateSub(ctx, ws, id, func(sub *subRecord) error {
 		sub.OldSecret, sub.OldSecretUntil = sub.Secret, now.Add(SecretOverlap).UTC()
 		sub.Secret = NewSecret()
 		return nil
@@ -383,16 +406,16 @@ func (s *Service) EnsureStatic(ctx context.Context, ws tasks.WorkspaceID, url, s
 	if len(problems) > 0 {
 		return Subscription{}, &tasks.ValidationError{Fields: problems}
 	}
-	cur, err := s.store.GetWebhook(ctx, ws, StaticID)
+	cur, err := s.store.getSub(ctx, ws, StaticID)
 	if errors.Is(err, tasks.ErrNotFound) {
-		sub := tasks.WebhookSubscription{
+		sub := subRecord{
 			ID: StaticID, URL: url, Events: []string{AllEvents}, Secret: secret, Enabled: true,
 			Ordering: OrderingNone, Description: "TASKER_WEBHOOK_URL",
 		}
 		if sub.Secret == "" {
 			sub.Secret = NewSecret()
 		}
-		created, cerr := s.store.CreateWebhook(ctx, ws, sub, 0)
+		created, cerr := s.store.createSub(ctx, ws, sub, 0)
 		if cerr == nil {
 			s.markWanted(ws)
 			return view(created), nil
@@ -400,7 +423,7 @@ func (s *Service) EnsureStatic(ctx context.Context, ws tasks.WorkspaceID, url, s
 		if !errors.Is(cerr, tasks.ErrConflict) { // a conflict: another replica made it first
 			return Subscription{}, cerr
 		}
-		cur, err = s.store.GetWebhook(ctx, ws, StaticID)
+		cur, err = s.store.getSub(ctx, ws, StaticID)
 	}
 	if err != nil {
 		return Subscription{}, err
@@ -409,7 +432,7 @@ func (s *Service) EnsureStatic(ctx context.Context, ws tasks.WorkspaceID, url, s
 		s.markWanted(ws)
 		return view(cur), nil
 	}
-	updated, err := s.store.UpdateWebhook(ctx, ws, StaticID, func(sub *tasks.WebhookSubscription) error {
+	updated, err := s.store.updateSub(ctx, ws, StaticID, func(sub *subRecord) error {
 		sub.URL, sub.Events = url, []string{AllEvents}
 		if secret != "" {
 			sub.Secret = secret
@@ -480,13 +503,13 @@ func checkDescription(d string, problems map[string]string) {
 }
 
 // wants reports whether sub takes events of type typ.
-func wants(sub tasks.WebhookSubscription, typ tasks.EventType) bool {
+func wants(sub subRecord, typ tasks.EventType) bool {
 	return slices.Contains(sub.Events, AllEvents) || slices.Contains(sub.Events, string(typ))
 }
 
 // secrets returns the secrets signing a message now, newest first: the
 // previous one only within its overlap.
-func (s *Service) secrets(sub tasks.WebhookSubscription) []string {
+func (s *Service) secrets(sub subRecord) []string {
 	if sub.OldSecret != "" && s.cfg.Now().Before(sub.OldSecretUntil) {
 		return []string{sub.Secret, sub.OldSecret}
 	}

@@ -4,9 +4,10 @@
 // secrets and Standard Webhooks signatures (sign.go), the SSRF guard for
 // subscriber URLs and the HTTP client that enforces it when dialling
 // (ssrf.go), the retry rules (retry.go) and one delivery attempt (send.go).
-// The other half, Service, keeps subscriptions and the delivery log in
-// Redis through tasks.Store and delivers through asynq jobs (service.go,
-// deliver.go, deliveries.go).
+// The other half, Service, keeps subscriptions and the delivery log in its
+// own Redis store (store.go, messagestore.go, attemptstore.go, keys.go),
+// fans events out in order (fanout.go) and delivers through asynq jobs
+// (service.go, deliver.go, deliveries.go).
 package webhooks
 
 import (

@@ -172,7 +172,7 @@ func build(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Write
 		Bot: cfg.CliqBot, Channel: cfg.CliqChannel, Location: loc, ChannelServes: channelServes(cfg),
 	})
 	schedule := cfg.retrySchedule
-	hooks, err := webhooks.NewService(logger, store, aq, reg, webhooks.Config{
+	hooks, err := webhooks.NewService(logger, rdb, store, reg, webhooks.Config{
 		Timeout: cfg.WebhookTimeout, Schedule: schedule, DisableAfter: cfg.WebhookDisableAfter,
 		AllowPrivate: cfg.WebhookAllowPrivate, OnDisabled: alertOwner(logger, store, notifier),
 	})

@@ -1,4 +1,4 @@
-package tasks
+package webhooks
 
 import (
 	"context"
@@ -8,15 +8,16 @@ import (
 	"time"
 
 	"github.com/taskerhq/tasker/internal/redistest"
+	"github.com/taskerhq/tasker/tasks"
 )
 
 // newTestWebhookStore returns a store on backend b with a clock the test
 // moves, and a subscription in a fresh workspace.
-func newTestWebhookStore(t *testing.T, b string, now *time.Time) (*Store, WorkspaceID, WebhookSubscription) {
+func newTestWebhookStore(t *testing.T, b string, now *time.Time) (*store, tasks.WorkspaceID, subRecord) {
 	t.Helper()
-	s := NewStore(redistest.ClientFor(t, b), func() time.Time { return *now })
-	ws := WorkspaceID(fmt.Sprintf("test-%x", rand.Uint64()))
-	sub, err := s.CreateWebhook(context.Background(), ws, WebhookSubscription{URL: "https://example.com", Events: []string{"*"}, Secret: "s", Enabled: true}, 0)
+	s := newTestStore(t, b, func() time.Time { return *now })
+	ws := tasks.WorkspaceID(fmt.Sprintf("test-%x", rand.Uint64()))
+	sub, err := s.createSub(context.Background(), ws, subRecord{URL: "https://example.com", Events: []string{"*"}, Secret: "s", Enabled: true}, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -24,31 +25,31 @@ func newTestWebhookStore(t *testing.T, b string, now *time.Time) (*Store, Worksp
 }
 
 // failMessage creates a message for event and fails its first attempt.
-func failMessage(t *testing.T, s *Store, ws WorkspaceID, sub, event string) WebhookMessage {
+func failMessage(t *testing.T, s *store, ws tasks.WorkspaceID, sub, event string) message {
 	t.Helper()
 	ctx := context.Background()
-	q, err := s.CreateWebhookMessage(ctx, ws, NewWebhookMessage{SubscriptionID: sub, EventID: event, Body: "{}"})
+	q, err := s.createMessage(ctx, ws, newMessage{SubscriptionID: sub, EventID: event, Body: "{}"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := s.BeginWebhookAttempt(ctx, ws, sub, "", q.Message.ID, 1, "t", time.Minute)
-	if err != nil || b.Action != WebhookRun {
+	b, err := s.beginAttempt(ctx, ws, sub, "", q.Message.ID, 1, "t", time.Minute)
+	if err != nil || b.Action != actRun {
 		t.Fatalf("BeginWebhookAttempt() = %+v, %v", b, err)
 	}
-	if _, err := s.FinishWebhookAttempt(ctx, ws, b.Message, "t", WebhookResult{Status: WebhookFailed}); err != nil {
+	if _, err := s.finishAttempt(ctx, ws, b.Message, "t", attemptResult{Status: StatusFailed}); err != nil {
 		t.Fatal(err)
 	}
 	return b.Message
 }
 
-// TestWebhookFailedIndexTrimmed: failures older than WebhookRetention
+// TestWebhookFailedIndexTrimmed: failures older than Retention
 // leave the failed index when a later failure is recorded; the index does
 // not grow for ever on an endpoint that keeps failing.
 func TestWebhookFailedIndexTrimmed(t *testing.T) {
 	for _, b := range redistest.Backends() {
 		t.Run(b, func(t *testing.T) {
 			ctx := context.Background()
-			now := time.Now().Add(-WebhookRetention - 24*time.Hour)
+			now := time.Now().Add(-Retention - 24*time.Hour)
 			s, ws, sub := newTestWebhookStore(t, b, &now)
 			old := failMessage(t, s, ws, sub.ID, "evt_old")
 			now = time.Now()
@@ -57,7 +58,7 @@ func TestWebhookFailedIndexTrimmed(t *testing.T) {
 			if err != nil || len(ids) != 1 || ids[0] != fresh.ID {
 				t.Fatalf("failed index = %v, %v; want only %s (%s is older than the retention)", ids, err, fresh.ID, old.ID)
 			}
-			if got, _ := s.FailedWebhookMessages(ctx, ws, sub.ID, time.Time{}, 0, 10); len(got) != 1 {
+			if got, _ := s.failedMessages(ctx, ws, sub.ID, time.Time{}, 0, 10); len(got) != 1 {
 				t.Fatalf("FailedWebhookMessages(since zero) = %v, want the fresh one", got)
 			}
 		})
@@ -65,7 +66,7 @@ func TestWebhookFailedIndexTrimmed(t *testing.T) {
 }
 
 // TestWebhookRequeueRefreshesExpiry: a redelivered message, its attempts
-// and its (subscription, event) key are kept WebhookRetention from the
+// and its (subscription, event) key are kept Retention from the
 // requeue, not from their creation.
 func TestWebhookRequeueRefreshesExpiry(t *testing.T) {
 	ctx := context.Background()
@@ -78,12 +79,12 @@ func TestWebhookRequeueRefreshesExpiry(t *testing.T) {
 		s.rdb.Expire(ctx, key, time.Hour) // as if created 30 days minus an hour ago
 	}
 	s.rdb.RPush(ctx, k.whAttempts(m.ID), "{}")
-	if _, err := s.RequeueWebhookMessage(ctx, ws, sub.ID, m.ID, "del_2"); err != nil {
+	if _, err := s.requeue(ctx, ws, sub.ID, m.ID, "del_2"); err != nil {
 		t.Fatal(err)
 	}
 	for _, key := range keys {
-		if ttl := s.rdb.TTL(ctx, key).Val(); ttl < WebhookRetention-time.Minute {
-			t.Errorf("TTL(%s) after requeue = %v, want about %v", key, ttl, WebhookRetention)
+		if ttl := s.rdb.TTL(ctx, key).Val(); ttl < Retention-time.Minute {
+			t.Errorf("TTL(%s) after requeue = %v, want about %v", key, ttl, Retention)
 		}
 	}
 }
@@ -97,27 +98,27 @@ func TestWebhookTotals(t *testing.T) {
 	s, ws, sub := newTestWebhookStore(t, "embedded", &now)
 	want := func(pending, disabled int64) {
 		t.Helper()
-		p, d, err := s.WebhookTotals(ctx)
+		p, d, err := s.totals(ctx)
 		if err != nil || p != pending || d != disabled {
 			t.Fatalf("WebhookTotals() = %d, %d, %v; want %d, %d", p, d, err, pending, disabled)
 		}
 	}
 	want(0, 0)
 	for i := range 3 {
-		if _, err := s.CreateWebhookMessage(ctx, ws, NewWebhookMessage{SubscriptionID: sub.ID, EventID: fmt.Sprintf("evt_%d", i), Body: "{}"}); err != nil {
+		if _, err := s.createMessage(ctx, ws, newMessage{SubscriptionID: sub.ID, EventID: fmt.Sprintf("evt_%d", i), Body: "{}"}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	s.CreateWebhookMessage(ctx, ws, NewWebhookMessage{SubscriptionID: sub.ID, EventID: "evt_0", Body: "{}"}) // a duplicate
+	s.createMessage(ctx, ws, newMessage{SubscriptionID: sub.ID, EventID: "evt_0", Body: "{}"}) // a duplicate
 	want(3, 0)
 	m := failMessage(t, s, ws, sub.ID, "evt_9")
 	want(3, 0)
-	if _, err := s.RequeueWebhookMessage(ctx, ws, sub.ID, m.ID, "del"); err != nil {
+	if _, err := s.requeue(ctx, ws, sub.ID, m.ID, "del"); err != nil {
 		t.Fatal(err)
 	}
 	want(4, 0)
 	set := func(enabled bool) {
-		if _, err := s.UpdateWebhook(ctx, ws, sub.ID, func(w *WebhookSubscription) error { w.Enabled = enabled; return nil }); err != nil {
+		if _, err := s.updateSub(ctx, ws, sub.ID, func(w *subRecord) error { w.Enabled = enabled; return nil }); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -126,9 +127,9 @@ func TestWebhookTotals(t *testing.T) {
 	want(4, 1)
 	set(true)
 	want(4, 0)
-	other, _ := s.CreateWebhook(ctx, ws, WebhookSubscription{URL: "https://example.com", Events: []string{"*"}, Secret: "s"}, 0)
+	other, _ := s.createSub(ctx, ws, subRecord{URL: "https://example.com", Events: []string{"*"}, Secret: "s"}, 0)
 	want(4, 1)
-	if err := s.DeleteWebhook(ctx, ws, other.ID); err != nil {
+	if err := s.deleteSub(ctx, ws, other.ID); err != nil {
 		t.Fatal(err)
 	}
 	want(4, 0)

@@ -1,19 +1,39 @@
-package tasks_test
+package webhooks
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/taskerhq/tasker/internal/redistest"
 	"github.com/taskerhq/tasker/tasks"
 )
 
-func newTestWebhook(t *testing.T, s *tasks.Store, ws tasks.WorkspaceID, ordering string) tasks.WebhookSubscription {
+// forEachBackend runs fn on a store of each test backend (real Redis and
+// the embedded one), in a fresh workspace.
+func forEachBackend(t *testing.T, fn func(t *testing.T, s *store, ws tasks.WorkspaceID)) {
 	t.Helper()
-	sub, err := s.CreateWebhook(context.Background(), ws, tasks.WebhookSubscription{
+	for _, b := range redistest.Backends() {
+		t.Run(b, func(t *testing.T) {
+			fn(t, newTestStore(t, b, time.Now), tasks.WorkspaceID(fmt.Sprintf("test-%x", rand.Uint64())))
+		})
+	}
+}
+
+// newTestStore returns a store on backend b with clock now.
+func newTestStore(t *testing.T, b string, now func() time.Time) *store {
+	t.Helper()
+	rdb := redistest.ClientFor(t, b)
+	return &store{rdb: rdb, tasks: tasks.NewStore(rdb, now), now: now}
+}
+
+func newTestWebhook(t *testing.T, s *store, ws tasks.WorkspaceID, ordering string) subRecord {
+	t.Helper()
+	sub, err := s.createSub(context.Background(), ws, subRecord{
 		URL: "https://example.com/hook", Events: []string{"*"}, Secret: "s", Enabled: true, Ordering: ordering,
 	}, 50)
 	if err != nil {
@@ -23,13 +43,13 @@ func newTestWebhook(t *testing.T, s *tasks.Store, ws tasks.WorkspaceID, ordering
 }
 
 func TestWebhookLimitIsAtomic(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, s *tasks.Store, ws tasks.WorkspaceID) {
+	forEachBackend(t, func(t *testing.T, s *store, ws tasks.WorkspaceID) {
 		var wg sync.WaitGroup
 		var mu sync.Mutex
 		created, conflicts := 0, 0
 		for range 60 {
 			wg.Go(func() {
-				_, err := s.CreateWebhook(context.Background(), ws, tasks.WebhookSubscription{URL: "https://example.com", Events: []string{"*"}, Secret: "s", Enabled: true}, 50)
+				_, err := s.createSub(context.Background(), ws, subRecord{URL: "https://example.com", Events: []string{"*"}, Secret: "s", Enabled: true}, 50)
 				mu.Lock()
 				defer mu.Unlock()
 				switch {
@@ -46,7 +66,7 @@ func TestWebhookLimitIsAtomic(t *testing.T) {
 		if created != 50 || conflicts != 10 {
 			t.Fatalf("60 concurrent creates: %d created, %d conflicts; want 50, 10", created, conflicts)
 		}
-		subs, err := s.ListWebhooks(context.Background(), ws)
+		subs, err := s.listSubs(context.Background(), ws)
 		if err != nil || len(subs) != 50 {
 			t.Fatalf("ListWebhooks() = %d, %v; want 50", len(subs), err)
 		}
@@ -54,83 +74,83 @@ func TestWebhookLimitIsAtomic(t *testing.T) {
 }
 
 func TestWebhookMessageOnce(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, s *tasks.Store, ws tasks.WorkspaceID) {
+	forEachBackend(t, func(t *testing.T, s *store, ws tasks.WorkspaceID) {
 		ctx := context.Background()
 		sub := newTestWebhook(t, s, ws, "none")
-		in := tasks.NewWebhookMessage{SubscriptionID: sub.ID, EventID: "evt_1", EventType: tasks.EventTaskCreated, Body: "{}", DeliveryID: "del_1"}
-		a, err := s.CreateWebhookMessage(ctx, ws, in)
+		in := newMessage{SubscriptionID: sub.ID, EventID: "evt_1", EventType: tasks.EventTaskCreated, Body: "{}", DeliveryID: "del_1"}
+		a, err := s.createMessage(ctx, ws, in)
 		if err != nil || !a.Created || !a.Runnable {
 			t.Fatalf("first CreateWebhookMessage() = %+v, %v", a, err)
 		}
-		b, err := s.CreateWebhookMessage(ctx, ws, in)
+		b, err := s.createMessage(ctx, ws, in)
 		if err != nil || b.Created || b.Message.ID != a.Message.ID || !b.Runnable || b.Message.Seq != 1 {
 			t.Fatalf("second CreateWebhookMessage() = %+v, %v; want the first message again", b, err)
 		}
-		if n, _ := s.WebhookPending(ctx, ws); n != 1 {
+		if n, _ := s.pendingCount(ctx, ws); n != 1 {
 			t.Fatalf("WebhookPending() = %d, want 1", n)
 		}
 	})
 }
 
 func TestWebhookAttemptLifecycle(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, s *tasks.Store, ws tasks.WorkspaceID) {
+	forEachBackend(t, func(t *testing.T, s *store, ws tasks.WorkspaceID) {
 		ctx := context.Background()
 		sub := newTestWebhook(t, s, ws, "none")
-		q, _ := s.CreateWebhookMessage(ctx, ws, tasks.NewWebhookMessage{SubscriptionID: sub.ID, EventID: "evt_1", EventType: tasks.EventTaskCreated, Body: "{}", DeliveryID: "del_1"})
+		q, _ := s.createMessage(ctx, ws, newMessage{SubscriptionID: sub.ID, EventID: "evt_1", EventType: tasks.EventTaskCreated, Body: "{}", DeliveryID: "del_1"})
 		id := q.Message.ID
 
-		b, err := s.BeginWebhookAttempt(ctx, ws, sub.ID, "", id, 1, "tok", time.Minute)
-		if err != nil || b.Action != tasks.WebhookRun || b.Subscription == nil || b.Message.NextDeliveryID != "del_1" {
+		b, err := s.beginAttempt(ctx, ws, sub.ID, "", id, 1, "tok", time.Minute)
+		if err != nil || b.Action != actRun || b.Subscription == nil || b.Message.NextDeliveryID != "del_1" {
 			t.Fatalf("BeginWebhookAttempt() = %+v, %v; want run", b, err)
 		}
-		if b2, _ := s.BeginWebhookAttempt(ctx, ws, sub.ID, "", id, 1, "other", time.Minute); b2.Action != tasks.WebhookBusy {
+		if b2, _ := s.beginAttempt(ctx, ws, sub.ID, "", id, 1, "other", time.Minute); b2.Action != actBusy {
 			t.Fatalf("second BeginWebhookAttempt() = %q, want busy", b2.Action)
 		}
 		code, dur := 500, int64(3)
-		f, err := s.FinishWebhookAttempt(ctx, ws, b.Message, "tok", tasks.WebhookResult{
-			Status: tasks.WebhookPending, NextAt: time.Now(), NextDeliveryID: "del_2", Count: true,
-			Attempt: &tasks.WebhookAttempt{ID: "del_1", At: time.Now(), StatusCode: &code, DurationMS: &dur},
+		f, err := s.finishAttempt(ctx, ws, b.Message, "tok", attemptResult{
+			Status: StatusPending, NextAt: time.Now(), NextDeliveryID: "del_2", Count: true,
+			Attempt: &AttemptLog{ID: "del_1", At: time.Now(), StatusCode: &code, DurationMS: &dur},
 		})
 		if err != nil || f.Lost {
 			t.Fatalf("FinishWebhookAttempt(retry) = %+v, %v", f, err)
 		}
-		if b, _ := s.BeginWebhookAttempt(ctx, ws, sub.ID, "", id, 1, "tok", time.Minute); b.Action != tasks.WebhookStale {
+		if b, _ := s.beginAttempt(ctx, ws, sub.ID, "", id, 1, "tok", time.Minute); b.Action != actStale {
 			t.Fatalf("BeginWebhookAttempt(old seq) = %q, want stale", b.Action)
 		}
-		b, _ = s.BeginWebhookAttempt(ctx, ws, sub.ID, "", id, 2, "tok2", time.Minute)
-		if b.Action != tasks.WebhookRun || b.Message.Round != 1 || len(b.Message.Attempts) != 1 {
+		b, _ = s.beginAttempt(ctx, ws, sub.ID, "", id, 2, "tok2", time.Minute)
+		if b.Action != actRun || b.Message.Round != 1 || len(b.Message.Attempts) != 1 {
 			t.Fatalf("BeginWebhookAttempt(seq 2) = %+v", b)
 		}
 		code = 200
-		if _, err := s.FinishWebhookAttempt(ctx, ws, b.Message, "tok2", tasks.WebhookResult{
-			Status: tasks.WebhookDelivered, Count: true,
-			Attempt: &tasks.WebhookAttempt{ID: "del_2", At: time.Now(), StatusCode: &code, DurationMS: &dur},
+		if _, err := s.finishAttempt(ctx, ws, b.Message, "tok2", attemptResult{
+			Status: StatusDelivered, Count: true,
+			Attempt: &AttemptLog{ID: "del_2", At: time.Now(), StatusCode: &code, DurationMS: &dur},
 		}); err != nil {
 			t.Fatal(err)
 		}
-		m, err := s.WebhookMessage(ctx, ws, id)
-		if err != nil || m.Status != tasks.WebhookDelivered || len(m.Attempts) != 2 || m.Attempts[0].ID != "del_1" {
+		m, err := s.getMessage(ctx, ws, id)
+		if err != nil || m.Status != StatusDelivered || len(m.Attempts) != 2 || m.Attempts[0].ID != "del_1" {
 			t.Fatalf("WebhookMessage() = %+v, %v; want delivered after two attempts, oldest first", m, err)
 		}
-		got, _ := s.GetWebhook(ctx, ws, sub.ID)
+		got, _ := s.getSub(ctx, ws, sub.ID)
 		if got.SuccessRate == nil || *got.SuccessRate != 1 || got.LastTriggered == nil {
 			t.Fatalf("GetWebhook() state = rate %v, last %v; want 1 and set", got.SuccessRate, got.LastTriggered)
 		}
-		if n, _ := s.WebhookPending(ctx, ws); n != 0 {
+		if n, _ := s.pendingCount(ctx, ws); n != 0 {
 			t.Fatalf("WebhookPending() = %d, want 0", n)
 		}
 	})
 }
 
 func TestWebhookOrderedQueue(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, s *tasks.Store, ws tasks.WorkspaceID) {
+	forEachBackend(t, func(t *testing.T, s *store, ws tasks.WorkspaceID) {
 		ctx := context.Background()
 		sub := newTestWebhook(t, s, ws, "task")
 		var ids []string
 		// Version 2 arrives before version 1 (a redelivery of an older
 		// message): the head is always the lowest version.
 		for _, v := range []int64{2, 1, 3} {
-			q, err := s.CreateWebhookMessage(ctx, ws, tasks.NewWebhookMessage{
+			q, err := s.createMessage(ctx, ws, newMessage{
 				SubscriptionID: sub.ID, EventID: fmt.Sprintf("evt_%d", v), EventType: tasks.EventTaskUpdated,
 				Body: "{}", OrderKey: "tsk_1", OrderScore: v, DeliveryID: "del",
 			})
@@ -141,40 +161,40 @@ func TestWebhookOrderedQueue(t *testing.T) {
 		}
 		// Never attempted, v2 and v3 give the turn to v1.
 		for _, id := range []string{ids[0], ids[2]} {
-			b, err := s.BeginWebhookAttempt(ctx, ws, sub.ID, "tsk_1", id, 1, "t", time.Minute)
-			if err != nil || b.Action != tasks.WebhookSwitch || b.Next != ids[1] {
+			b, err := s.beginAttempt(ctx, ws, sub.ID, "tsk_1", id, 1, "t", time.Minute)
+			if err != nil || b.Action != actSwitch || b.Next != ids[1] {
 				t.Fatalf("BeginWebhookAttempt(%s) = %+v, %v; want switch to v1", id, b, err)
 			}
 		}
 		for i, want := range []string{ids[1], ids[0], ids[2]} {
-			b, err := s.BeginWebhookAttempt(ctx, ws, sub.ID, "tsk_1", want, 1, "t", time.Minute)
-			if err != nil || b.Action != tasks.WebhookRun {
+			b, err := s.beginAttempt(ctx, ws, sub.ID, "tsk_1", want, 1, "t", time.Minute)
+			if err != nil || b.Action != actRun {
 				t.Fatalf("step %d: BeginWebhookAttempt() = %+v, %v; want run", i, b, err)
 			}
 			if i == 1 {
 				// An older message rejoins while v2 is in flight: it heads
 				// the queue, but waits for v2's attempt to end.
-				q, err := s.CreateWebhookMessage(ctx, ws, tasks.NewWebhookMessage{
+				q, err := s.createMessage(ctx, ws, newMessage{
 					SubscriptionID: sub.ID, EventID: "evt_0", EventType: tasks.EventTaskUpdated,
 					Body: "{}", OrderKey: "tsk_1", OrderScore: 0, DeliveryID: "del",
 				})
 				if err != nil || !q.Runnable {
 					t.Fatalf("CreateWebhookMessage(v0) = %+v, %v; want runnable", q, err)
 				}
-				if b0, _ := s.BeginWebhookAttempt(ctx, ws, sub.ID, "tsk_1", q.Message.ID, 1, "t0", time.Minute); b0.Action != tasks.WebhookWait {
+				if b0, _ := s.beginAttempt(ctx, ws, sub.ID, "tsk_1", q.Message.ID, 1, "t0", time.Minute); b0.Action != actWait {
 					t.Fatalf("BeginWebhookAttempt(v0) while v2 is in flight = %q, want wait", b0.Action)
 				}
-				f, err := s.FinishWebhookAttempt(ctx, ws, b.Message, "t", tasks.WebhookResult{Status: tasks.WebhookFailed, Count: true})
+				f, err := s.finishAttempt(ctx, ws, b.Message, "t", attemptResult{Status: StatusFailed, Count: true})
 				if err != nil || f.Next != q.Message.ID {
 					t.Fatalf("finish v2: next = %q, %v; want v0", f.Next, err)
 				}
-				b0, _ := s.BeginWebhookAttempt(ctx, ws, sub.ID, "tsk_1", q.Message.ID, 1, "t0", time.Minute)
-				if f, _ := s.FinishWebhookAttempt(ctx, ws, b0.Message, "t0", tasks.WebhookResult{Status: tasks.WebhookDelivered}); f.Next != ids[2] {
+				b0, _ := s.beginAttempt(ctx, ws, sub.ID, "tsk_1", q.Message.ID, 1, "t0", time.Minute)
+				if f, _ := s.finishAttempt(ctx, ws, b0.Message, "t0", attemptResult{Status: StatusDelivered}); f.Next != ids[2] {
 					t.Fatalf("finish v0: next = %q, want v3", f.Next)
 				}
 				continue
 			}
-			f, err := s.FinishWebhookAttempt(ctx, ws, b.Message, "t", tasks.WebhookResult{Status: tasks.WebhookFailed, Count: true})
+			f, err := s.finishAttempt(ctx, ws, b.Message, "t", attemptResult{Status: StatusFailed, Count: true})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -190,15 +210,15 @@ func TestWebhookOrderedQueue(t *testing.T) {
 }
 
 func TestWebhookDisableAfterFailures(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, s *tasks.Store, ws tasks.WorkspaceID) {
+	forEachBackend(t, func(t *testing.T, s *store, ws tasks.WorkspaceID) {
 		ctx := context.Background()
 		sub := newTestWebhook(t, s, ws, "none")
 		disabled := 0
 		for i := range 4 {
-			q, _ := s.CreateWebhookMessage(ctx, ws, tasks.NewWebhookMessage{SubscriptionID: sub.ID, EventID: fmt.Sprintf("evt_%d", i), Body: "{}"})
-			b, _ := s.BeginWebhookAttempt(ctx, ws, sub.ID, "", q.Message.ID, 1, "t", time.Minute)
-			f, err := s.FinishWebhookAttempt(ctx, ws, b.Message, "t", tasks.WebhookResult{
-				Status: tasks.WebhookFailed, Count: true, DisableAfter: 3, DisableAfterReason: "3 failed",
+			q, _ := s.createMessage(ctx, ws, newMessage{SubscriptionID: sub.ID, EventID: fmt.Sprintf("evt_%d", i), Body: "{}"})
+			b, _ := s.beginAttempt(ctx, ws, sub.ID, "", q.Message.ID, 1, "t", time.Minute)
+			f, err := s.finishAttempt(ctx, ws, b.Message, "t", attemptResult{
+				Status: StatusFailed, Count: true, DisableAfter: 3, DisableAfterReason: "3 failed",
 			})
 			if err != nil {
 				t.Fatal(err)
@@ -207,15 +227,15 @@ func TestWebhookDisableAfterFailures(t *testing.T) {
 				disabled++
 			}
 		}
-		got, _ := s.GetWebhook(ctx, ws, sub.ID)
+		got, _ := s.getSub(ctx, ws, sub.ID)
 		if disabled != 1 || got.Enabled || got.DisabledReason != "3 failed" {
 			t.Fatalf("after 4 failures: disabled %d times, enabled %v, reason %q; want once, false, 3 failed", disabled, got.Enabled, got.DisabledReason)
 		}
-		failed, err := s.FailedWebhookMessages(ctx, ws, sub.ID, time.Now().Add(-time.Hour), 0, 100)
+		failed, err := s.failedMessages(ctx, ws, sub.ID, time.Now().Add(-time.Hour), 0, 100)
 		if err != nil || len(failed) != 4 {
 			t.Fatalf("FailedWebhookMessages() = %d, %v; want 4", len(failed), err)
 		}
-		got, err = s.UpdateWebhook(ctx, ws, sub.ID, func(w *tasks.WebhookSubscription) error { w.Enabled = true; return nil })
+		got, err = s.updateSub(ctx, ws, sub.ID, func(w *subRecord) error { w.Enabled = true; return nil })
 		if err != nil || !got.Enabled || got.DisabledReason != "" || got.ConsecutiveFailures != 0 {
 			t.Fatalf("re-enable = %+v, %v", got, err)
 		}
@@ -223,29 +243,29 @@ func TestWebhookDisableAfterFailures(t *testing.T) {
 }
 
 func TestWebhookReap(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, s *tasks.Store, ws tasks.WorkspaceID) {
+	forEachBackend(t, func(t *testing.T, s *store, ws tasks.WorkspaceID) {
 		ctx := context.Background()
 		sub := newTestWebhook(t, s, ws, "none")
-		q, _ := s.CreateWebhookMessage(ctx, ws, tasks.NewWebhookMessage{SubscriptionID: sub.ID, EventID: "evt_1", Body: "{}"})
-		if b, _ := s.BeginWebhookAttempt(ctx, ws, sub.ID, "", q.Message.ID, 1, "t", 50*time.Millisecond); b.Action != tasks.WebhookRun {
+		q, _ := s.createMessage(ctx, ws, newMessage{SubscriptionID: sub.ID, EventID: "evt_1", Body: "{}"})
+		if b, _ := s.beginAttempt(ctx, ws, sub.ID, "", q.Message.ID, 1, "t", 50*time.Millisecond); b.Action != actRun {
 			t.Fatalf("BeginWebhookAttempt() = %q", b.Action)
 		}
-		if _, ok, _ := s.ReapWebhookLease(ctx, ws, q.Message, tasks.WebhookAttempt{ID: "del_lost"}, "del_next"); ok {
+		if _, ok, _ := s.reapLease(ctx, ws, q.Message, AttemptLog{ID: "del_lost"}, "del_next"); ok {
 			t.Fatal("ReapWebhookLease() took a live lease")
 		}
 		deadline := time.Now().Add(5 * time.Second)
 		var ids []string
 		for len(ids) == 0 && time.Now().Before(deadline) {
 			time.Sleep(20 * time.Millisecond)
-			ids, _ = s.ExpiredWebhookLeases(ctx, ws, 10)
+			ids, _ = s.expiredLeases(ctx, ws, 10)
 		}
 		if len(ids) != 1 {
 			t.Fatalf("ExpiredWebhookLeases() = %v, want the message", ids)
 		}
-		var m tasks.WebhookMessage
+		var m message
 		var ok bool
 		for time.Now().Before(deadline) && !ok { // the lease key's own TTL may lag the score by a moment
-			m, ok, _ = s.ReapWebhookLease(ctx, ws, q.Message, tasks.WebhookAttempt{ID: "del_lost"}, "del_next")
+			m, ok, _ = s.reapLease(ctx, ws, q.Message, AttemptLog{ID: "del_lost"}, "del_next")
 			time.Sleep(10 * time.Millisecond)
 		}
 		if !ok || m.Seq != 2 || m.NextDeliveryID != "del_next" || len(m.Attempts) != 1 {
@@ -255,18 +275,18 @@ func TestWebhookReap(t *testing.T) {
 }
 
 func TestWebhookMessagesByStatus(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, s *tasks.Store, ws tasks.WorkspaceID) {
+	forEachBackend(t, func(t *testing.T, s *store, ws tasks.WorkspaceID) {
 		ctx := context.Background()
 		sub := newTestWebhook(t, s, ws, "none")
 		var failed []string
 		for i := range 7 {
-			q, err := s.CreateWebhookMessage(ctx, ws, tasks.NewWebhookMessage{SubscriptionID: sub.ID, EventID: fmt.Sprintf("evt_%d", i), Body: "{}"})
+			q, err := s.createMessage(ctx, ws, newMessage{SubscriptionID: sub.ID, EventID: fmt.Sprintf("evt_%d", i), Body: "{}"})
 			if err != nil {
 				t.Fatal(err)
 			}
 			if i%2 == 1 {
-				b, _ := s.BeginWebhookAttempt(ctx, ws, sub.ID, "", q.Message.ID, 1, "t", time.Minute)
-				if _, err := s.FinishWebhookAttempt(ctx, ws, b.Message, "t", tasks.WebhookResult{Status: tasks.WebhookFailed}); err != nil {
+				b, _ := s.beginAttempt(ctx, ws, sub.ID, "", q.Message.ID, 1, "t", time.Minute)
+				if _, err := s.finishAttempt(ctx, ws, b.Message, "t", attemptResult{Status: StatusFailed}); err != nil {
 					t.Fatal(err)
 				}
 				failed = append([]string{q.Message.ID}, failed...) // newest first
@@ -276,12 +296,12 @@ func TestWebhookMessagesByStatus(t *testing.T) {
 			var got []string
 			cursor := ""
 			for range 10 {
-				ms, next, err := s.WebhookMessages(ctx, ws, sub.ID, tasks.WebhookFailed, cursor, limit)
+				ms, next, err := s.listMessages(ctx, ws, sub.ID, StatusFailed, cursor, limit)
 				if err != nil {
 					t.Fatal(err)
 				}
 				for _, m := range ms {
-					if m.Status != tasks.WebhookFailed {
+					if m.Status != StatusFailed {
 						t.Fatalf("limit %d: %s is %s", limit, m.ID, m.Status)
 					}
 					got = append(got, m.ID)
@@ -294,7 +314,7 @@ func TestWebhookMessagesByStatus(t *testing.T) {
 				t.Errorf("limit %d: failed messages = %v, want %v", limit, got, failed)
 			}
 		}
-		if ms, _, _ := s.WebhookMessages(ctx, ws, sub.ID, tasks.WebhookPending, "", 50); len(ms) != 4 {
+		if ms, _, _ := s.listMessages(ctx, ws, sub.ID, StatusPending, "", 50); len(ms) != 4 {
 			t.Errorf("pending messages = %d, want 4", len(ms))
 		}
 	})

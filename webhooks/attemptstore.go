@@ -1,0 +1,867 @@
+package webhooks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/taskerhq/tasker/tasks"
+)
+
+// The attempts of messages: the lease, the ordered queues' turns, the
+// outcome, parking while disabled, requeueing and the reaping of leases
+// whose worker died.
+
+// action is what beginAttempt decided about a delivery job.
+type action string
+
+// The answers of beginAttempt.
+const (
+	// actRun: the caller holds the lease and makes the attempt.
+	actRun = action(resRun)
+	// actDone: the message is final or gone; for an ordered message,
+	// Next is the head of its task's queue, whose job may need queueing.
+	actDone = action(resDone)
+	// actStale: a later attempt (seq) is current; make sure its job is
+	// queued.
+	actStale = action(resStale)
+	// actWait: another message of the task is in flight; its end
+	// queues the next.
+	actWait = action(resWait)
+	// actSwitch: an earlier message of the task heads the queue;
+	// queue Next's job instead.
+	actSwitch = action(resSwitch)
+	// actBusy: another worker holds the lease of this message.
+	actBusy = action(resBusy)
+)
+
+// beginAnswer is what beginAttempt decided.
+type beginAnswer struct {
+	Action  action
+	Message message
+	// Subscription is the message's subscription when Action is actRun;
+	// nil when it was deleted.
+	Subscription *subRecord
+	// Next is the message id to queue after actSwitch, or after
+	// actDone the head of an ordered message's task queue.
+	Next string
+}
+
+// beginAttempt takes the lease of message id for the attempt queued
+// as seq, for leaseTTL on Redis' clock, when that attempt is still due and,
+// for an ordered message, it heads its task's queue and no other message
+// of the task is in flight. token identifies the taker to
+// finishAttempt.
+func (s *store) beginAttempt(ctx context.Context, ws tasks.WorkspaceID, subID, orderKey, id string, seq int64, token string, leaseTTL time.Duration) (beginAnswer, error) {
+	k := keysFor(ws)
+	res, err := beginScript.Run(ctx, s.rdb,
+		[]string{k.whMsg(id), k.whLease(id), k.whLeases(), k.whSubs(), k.whFIFOCur(subID, orderKey), k.whFIFO(subID, orderKey), k.whQueues()},
+		id, seq, token, leaseTTL.Milliseconds(), subID, ttlSeconds(Retention), queueMember(subID, orderKey)).StringSlice()
+	if err != nil {
+		return beginAnswer{}, fmt.Errorf("webhooks: begin webhook attempt: %w", err)
+	}
+	b := beginAnswer{Action: action(res[0])}
+	switch b.Action {
+	case actSwitch:
+		_, b.Next, _ = strings.Cut(res[1], " ")
+	case actRun:
+		// The message and its subscription's state come in one round trip.
+		var subs []subRecord
+		if res[1] != "" {
+			subs = make([]subRecord, 1)
+			if err := decodeJSON(res[1], &subs[0]); err != nil {
+				_ = s.releaseLease(ctx, ws, message{ID: id, SubscriptionID: subID, OrderKey: orderKey}, token)
+				return beginAnswer{}, fmt.Errorf("webhooks: decode webhook: %w", err)
+			}
+		}
+		pipe := s.rdb.Pipeline()
+		readMsg := queueMessageReads(ctx, pipe, k, []string{id})
+		readSub := queueStateReads(ctx, pipe, k, subs)
+		_, err := pipe.Exec(ctx)
+		var ms []message
+		if err == nil {
+			ms, err = readMsg()
+		}
+		if err != nil || len(ms) == 0 {
+			_ = s.releaseLease(ctx, ws, message{ID: id, SubscriptionID: subID, OrderKey: orderKey}, token)
+			if err == nil {
+				err = tasks.ErrNotFound
+			}
+			return beginAnswer{}, fmt.Errorf("webhooks: begin webhook attempt: %w", err)
+		}
+		b.Message = ms[0]
+		if len(subs) > 0 {
+			readSub()
+			b.Subscription = &subs[0]
+		}
+	case actStale, actDone, actWait:
+		if len(res) > 2 {
+			_, b.Next, _ = strings.Cut(res[2], " ")
+		}
+		if len(res) > 1 {
+			ms, err := s.messages(ctx, k, []string{id})
+			if err != nil {
+				return beginAnswer{}, err
+			}
+			if len(ms) > 0 {
+				b.Message = ms[0]
+			}
+		}
+	}
+	return b, nil
+}
+
+// beginScript decides whether an attempt may start and takes the lease.
+// An ordered message runs only at the head of its task's queue (lowest
+// version first) and only while no other message of the task holds a
+// lease; the queue's current key records the one in flight.
+// KEYS[1] the message
+// KEYS[2] its lease
+// KEYS[3] the leases by deadline
+// KEYS[4] the subscriptions
+// KEYS[5] the task queue's in-flight member ("member|deadline ms")
+// KEYS[6] the task queue
+// KEYS[7] the index of ordered queues
+// ARGV[1] message id
+// ARGV[2] seq of the attempt the job was queued for
+// ARGV[3] lease token
+// ARGV[4] lease (ms)
+// ARGV[5] subscription id
+// ARGV[6] TTL (s)
+// ARGV[7] index member of the task queue
+// Returns {"done"} (gone), {"done", "m", head of an ordered message's
+// queue or ""}, {"stale", "m"}, {"wait", "m"}, {"busy"}, {"switch", head
+// member} or {"run", subscription JSON or ""}.
+var beginScript = redis.NewScript(redisNow + `
+local h = redis.call("HMGET", KEYS[1], "s", "q", "d")
+if not h[1] then return {"done"} end
+local doc = cjson.decode(h[3])
+local ordered = doc.order_key and doc.order_key ~= ""
+if h[1] ~= "pending" then
+  if ordered then
+    return {"done", "m", redis.call("ZRANGE", KEYS[6], 0, 0)[1] or ""}
+  end
+  return {"done", "m"}
+end
+if tonumber(h[2]) ~= tonumber(ARGV[2]) then return {"stale", "m"} end
+local lease = redis.call("GET", KEYS[2])
+if lease and tonumber(string.match(lease, "|(%d+)$")) > now then return {"busy"} end
+local deadline = now + tonumber(ARGV[4])
+if ordered then
+  local mine = doc.event_id .. " " .. ARGV[1]
+  local head = redis.call("ZRANGE", KEYS[6], 0, 0)[1]
+  if not head then
+    -- the queue expired under a pending message: put it back
+    redis.call("ZADD", KEYS[6], doc.order_score or 0, mine)
+    redis.call("EXPIRE", KEYS[6], ARGV[6])
+    redis.call("SADD", KEYS[7], ARGV[7])
+    head = redis.call("ZRANGE", KEYS[6], 0, 0)[1]
+  end
+  if head ~= mine then return {"switch", head} end
+  local cur = redis.call("GET", KEYS[5])
+  if cur then
+    local who, till = string.match(cur, "^(.*)|(%d+)$")
+    if who ~= mine and tonumber(till) > now then return {"wait", "m"} end
+  end
+  redis.call("SET", KEYS[5], mine .. "|" .. deadline, "EX", ARGV[6])
+end
+redis.call("SET", KEYS[2], ARGV[3] .. "|" .. deadline, "PX", ARGV[4])
+redis.call("ZADD", KEYS[3], deadline, ARGV[1])
+return {"run", redis.call("HGET", KEYS[4], ARGV[5]) or ""}
+`)
+
+// releaseLease gives up the lease token holds of m without
+// recording anything, so the same attempt can run again (a worker shutting
+// down).
+func (s *store) releaseLease(ctx context.Context, ws tasks.WorkspaceID, m message, token string) error {
+	_, err := s.release(ctx, ws, m, token, false)
+	return err
+}
+
+// park releases token's lease of m, whose subscription was
+// found disabled, and parks the message in the subscription's parked set
+// until it is enabled. It returns false, keeping the lease, when the
+// subscription is enabled by now: the caller makes the attempt after all.
+func (s *store) park(ctx context.Context, ws tasks.WorkspaceID, m message, token string) (bool, error) {
+	return s.release(ctx, ws, m, token, true)
+}
+
+func (s *store) release(ctx context.Context, ws tasks.WorkspaceID, m message, token string, park bool) (bool, error) {
+	k := keysFor(ws)
+	res, err := releaseScript.Run(ctx, s.rdb,
+		[]string{k.whLease(m.ID), k.whLeases(), k.whFIFOCur(m.SubscriptionID, m.OrderKey), k.whState(m.SubscriptionID), k.whParked(m.SubscriptionID)},
+		m.ID, token, boolFlag(park), s.clock().UnixMilli()).Text()
+	if err != nil && !isNil(err) {
+		return false, fmt.Errorf("webhooks: release webhook lease: %w", err)
+	}
+	return scriptResult(res) == resParked, nil
+}
+
+// releaseScript drops a lease held by ARGV[2]; asked to park, it does so
+// only while the subscription is disabled, and otherwise keeps the lease.
+// KEYS[1] the lease
+// KEYS[2] the leases by deadline
+// KEYS[3] the task queue's in-flight member
+// KEYS[4] the subscription's state
+// KEYS[5] the subscription's parked messages
+// ARGV[1] message id
+// ARGV[2] token
+// ARGV[3] "1" to park
+// ARGV[4] now (Unix ms), the parked score
+// Returns "lost" (not held), "released", "parked" or "enabled" (not
+// parked, lease kept).
+var releaseScript = redis.NewScript(`
+local lease = redis.call("GET", KEYS[1])
+if not lease or string.match(lease, "^[^|]*") ~= ARGV[2] then return "lost" end
+if ARGV[3] == "1" and redis.call("HGET", KEYS[4], "en") ~= "0" then return "enabled" end
+redis.call("DEL", KEYS[1])
+redis.call("ZREM", KEYS[2], ARGV[1])
+local cur = redis.call("GET", KEYS[3])
+if cur and string.match(cur, " ([^ |]*)|") == ARGV[1] then redis.call("DEL", KEYS[3]) end
+if ARGV[3] == "1" then
+  redis.call("ZADD", KEYS[5], ARGV[4], ARGV[1])
+  return "parked"
+end
+return "released"
+`)
+
+// parked returns up to count ids of the subscription's
+// parked messages, oldest first.
+func (s *store) parked(ctx context.Context, ws tasks.WorkspaceID, subID string, count int) ([]string, error) {
+	ids, err := s.rdb.ZRange(ctx, keysFor(ws).whParked(subID), 0, int64(count)-1).Result()
+	if err != nil {
+		return nil, fmt.Errorf("webhooks: parked webhook messages: %w", err)
+	}
+	return ids, nil
+}
+
+// unpark removes ids from the subscription's parked set,
+// once their attempts are queued again.
+func (s *store) unpark(ctx context.Context, ws tasks.WorkspaceID, subID string, ids ...string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	members := make([]any, len(ids))
+	for i, id := range ids {
+		members[i] = id
+	}
+	if err := s.rdb.ZRem(ctx, keysFor(ws).whParked(subID), members...).Err(); err != nil {
+		return fmt.Errorf("webhooks: unpark webhook messages: %w", err)
+	}
+	return nil
+}
+
+// attemptResult is what an attempt means for its message, decided by the
+// caller from the retry rules.
+type attemptResult struct {
+	// Status is StatusPending to retry at NextAt, or the final status.
+	Status         Status
+	NextAt         time.Time
+	NextDeliveryID string
+	// Attempt is the attempt to log; nil when none was made (the
+	// subscription was deleted meanwhile).
+	Attempt *AttemptLog
+	// Disable disables the subscription now with this reason (410 Gone).
+	Disable string
+	// DisableAfter disables it when a failure makes this many consecutive
+	// failed messages (0: never); the reason is DisableAfterReason.
+	DisableAfter       int
+	DisableAfterReason string
+	// Count makes the outcome count toward the success rate and the
+	// failure streak; test messages and failures not caused by the endpoint
+	// do not count.
+	Count bool
+}
+
+// finishAnswer is what finishAttempt did.
+type finishAnswer struct {
+	// Lost is true when the lease had expired and another worker took the
+	// message over: the attempt was logged, nothing else changed.
+	Lost bool
+	// Disabled is true when this attempt disabled the subscription.
+	Disabled bool
+	// Next is the message heading the task queue after an ordered
+	// message went final, "" when none: its job may need queueing.
+	Next string
+}
+
+// finishAttempt logs the attempt made under token's lease of message
+// m (as read at its start) and applies r, releasing the lease, all at once.
+func (s *store) finishAttempt(ctx context.Context, ws tasks.WorkspaceID, m message, token string, r attemptResult) (finishAnswer, error) {
+	k := keysFor(ws)
+	now := s.clock()
+	attempt := ""
+	if r.Attempt != nil {
+		attempt = mustJSON(r.Attempt)
+	}
+	res, err := finishScript.Run(ctx, s.rdb,
+		[]string{k.whMsg(m.ID), k.whAttempts(m.ID), k.whLease(m.ID), k.whLeases(), k.whState(m.SubscriptionID),
+			k.whOutcomes(m.SubscriptionID), k.whFailed(m.SubscriptionID), k.whPending(), k.whSubs(),
+			k.whFIFO(m.SubscriptionID, m.OrderKey), k.whFIFOCur(m.SubscriptionID, m.OrderKey), k.whQueues(), k.whDue()},
+		m.ID, token, attempt, string(r.Status), r.NextAt.UnixMilli(), r.NextDeliveryID, now.UnixMilli(),
+		boolFlag(r.Count), r.DisableAfter, r.Disable, r.DisableAfterReason, m.SubscriptionID,
+		ttlSeconds(Retention), m.CreatedAt.UnixMilli(), m.member(), webhookOutcomeWindow,
+		queueMember(m.SubscriptionID, m.OrderKey), now.Add(-Retention).UnixMilli(), max(r.NextAt.Sub(now).Milliseconds(), 0)).StringSlice()
+	if err != nil {
+		return finishAnswer{}, fmt.Errorf("webhooks: finish webhook attempt: %w", err)
+	}
+	f := finishAnswer{Lost: scriptResult(res[0]) == resLost}
+	if len(res) == 3 {
+		f.Disabled = res[1] == "1"
+		_, f.Next, _ = strings.Cut(res[2], " ")
+		disabled := int64(0)
+		if f.Disabled {
+			disabled = 1
+		}
+		s.bumpStats(ctx, -1, disabled)
+	}
+	return f, nil
+}
+
+// finishScript logs an attempt and moves its message on.
+// KEYS[1] the message
+// KEYS[2] its attempts
+// KEYS[3] its lease
+// KEYS[4] the leases by deadline
+// KEYS[5] the subscription's state
+// KEYS[6] the subscription's outcomes
+// KEYS[7] the subscription's failed index
+// KEYS[8] the pending counter
+// KEYS[9] the subscriptions
+// KEYS[10] the task queue
+// KEYS[11] the task queue's in-flight member
+// KEYS[12] the index of ordered queues
+// KEYS[13] the due set
+// ARGV[1] message id
+// ARGV[2] lease token
+// ARGV[3] attempt JSON ("" when none was made)
+// ARGV[4] status: pending (retry), delivered or failed
+// ARGV[5] next attempt at (Unix ms)
+// ARGV[6] next delivery id
+// ARGV[7] now (Unix ms)
+// ARGV[8] "1" when the outcome counts
+// ARGV[9] disable after this many consecutive failures (0: never)
+// ARGV[10] disable reason now ("" none)
+// ARGV[11] disable-after reason
+// ARGV[12] subscription id
+// ARGV[13] TTL (s)
+// ARGV[14] message created (Unix ms), its failed-index score
+// ARGV[15] task queue member ("" unordered)
+// ARGV[16] outcome window
+// ARGV[17] index member of the task queue
+// ARGV[18] failed-index trim bound (Unix ms): older entries go
+// ARGV[19] delay of the retry (ms): it is due then on Redis' clock
+// A retry is put in the due set at its time, and the next head of an
+// ordered message's queue is made due now.
+// Returns {"lost"}, {"retry"} or {status, disabled flag, next head or ""}.
+var finishScript = redis.NewScript(redisNow + `
+local lease = redis.call("GET", KEYS[3])
+local held = lease and string.match(lease, "^[^|]*") == ARGV[2]
+if ARGV[3] ~= "" then
+  redis.call("RPUSH", KEYS[2], ARGV[3])
+  redis.call("EXPIRE", KEYS[2], ARGV[13])
+  redis.call("HINCRBY", KEYS[1], "n", 1)
+  if redis.call("EXISTS", KEYS[5]) == 1 then redis.call("HSET", KEYS[5], "lt", ARGV[7]) end
+end
+if not held then return {"lost"} end
+redis.call("DEL", KEYS[3])
+redis.call("ZREM", KEYS[4], ARGV[1])
+if ARGV[15] ~= "" then
+  local cur = redis.call("GET", KEYS[11])
+  if cur and string.sub(cur, 1, #ARGV[15] + 1) == ARGV[15] .. "|" then redis.call("DEL", KEYS[11]) end
+end
+if ARGV[4] == "pending" then
+  redis.call("HINCRBY", KEYS[1], "q", 1)
+  redis.call("HINCRBY", KEYS[1], "r", 1)
+  redis.call("HSET", KEYS[1], "t", ARGV[5], "nd", ARGV[6])
+  redis.call("ZADD", KEYS[13], now + tonumber(ARGV[19]), ARGV[1])
+  return {"retry"}
+end
+redis.call("HSET", KEYS[1], "s", ARGV[4])
+redis.call("DECR", KEYS[8])
+if ARGV[4] == "failed" then
+  redis.call("ZREMRANGEBYSCORE", KEYS[7], "-inf", "(" .. ARGV[18])
+  redis.call("ZADD", KEYS[7], ARGV[14], ARGV[1])
+  redis.call("EXPIRE", KEYS[7], ARGV[13])
+else
+  redis.call("ZREM", KEYS[7], ARGV[1])
+end
+local live = redis.call("HEXISTS", KEYS[9], ARGV[12]) == 1
+local disabled = "0"
+if live and ARGV[8] == "1" then
+  redis.call("LPUSH", KEYS[6], ARGV[4] == "delivered" and "1" or "0")
+  redis.call("LTRIM", KEYS[6], 0, tonumber(ARGV[16]) - 1)
+  local reason = ARGV[10]
+  if ARGV[4] == "delivered" then
+    redis.call("HSET", KEYS[5], "cf", 0)
+  else
+    local cf = redis.call("HINCRBY", KEYS[5], "cf", 1)
+    local after = tonumber(ARGV[9])
+    if reason == "" and after > 0 and cf >= after then reason = ARGV[11] end
+  end
+  if reason ~= "" and redis.call("HGET", KEYS[5], "en") == "1" then
+    redis.call("HSET", KEYS[5], "en", "0", "dr", reason)
+    disabled = "1"
+  end
+end
+local nextMember = ""
+if ARGV[15] ~= "" then
+  redis.call("ZREM", KEYS[10], ARGV[15])
+  nextMember = redis.call("ZRANGE", KEYS[10], 0, 0)[1] or ""
+  if nextMember == "" then
+    redis.call("SREM", KEYS[12], ARGV[17])
+  else
+    redis.call("ZADD", KEYS[13], "NX", now, string.match(nextMember, " (.*)$"))
+  end
+end
+return {ARGV[4], disabled, nextMember}
+`)
+
+// requeue queues a new attempt of a message now, with a fresh
+// retry round: redeliver and recover. An ordered message rejoins its task's
+// queue in its version's place. Its expiry starts again. Errors:
+// tasks.ErrNotFound, *ConflictError while an attempt is in flight.
+func (s *store) requeue(ctx context.Context, ws tasks.WorkspaceID, subID, id, deliveryID string) (queued, error) {
+	k := keysFor(ws)
+	m, err := s.getMessage(ctx, ws, id)
+	if err != nil {
+		return queued{}, err
+	}
+	if m.SubscriptionID != subID {
+		return queued{}, tasks.ErrNotFound
+	}
+	now := s.clock()
+	res, err := requeueScript.Run(ctx, s.rdb,
+		[]string{k.whMsg(id), k.whLease(id), k.whFailed(subID), k.whPending(), k.whFIFO(subID, m.OrderKey), k.whQueues(),
+			k.whAttempts(id), k.whMsgKey(subID, m.EventID), k.whMsgs(subID), k.whParked(subID)},
+		now.UnixMilli(), deliveryID, m.OrderScore, m.member(), ttlSeconds(Retention), id,
+		queueMember(subID, m.OrderKey)).StringSlice()
+	if err != nil {
+		return queued{}, fmt.Errorf("webhooks: requeue webhook message: %w", err)
+	}
+	if len(res) > 1 && res[1] == "1" {
+		s.bumpStats(ctx, 1, 0)
+	}
+	switch scriptResult(res[0]) {
+	case resGone:
+		return queued{}, tasks.ErrNotFound
+	case resBusy:
+		return queued{}, conflict("an attempt of this message is in flight; try again when it ends")
+	}
+	m, err = s.getMessage(ctx, ws, id)
+	if err != nil {
+		return queued{}, err
+	}
+	return queued{Message: m, Created: true, Runnable: scriptResult(res[0]) == resRun}, nil
+}
+
+// requeueScript makes a message pending with a new current attempt, and
+// gives it, its attempts and its (subscription, event) key their full
+// retention again.
+// KEYS[1] the message
+// KEYS[2] its lease
+// KEYS[3] the subscription's failed index
+// KEYS[4] the pending counter
+// KEYS[5] the task queue
+// KEYS[6] the index of ordered queues
+// KEYS[7] its attempts
+// KEYS[8] the (subscription, event) key
+// KEYS[9] the subscription's messages
+// KEYS[10] the subscription's parked messages
+// ARGV[1] now (Unix ms)
+// ARGV[2] delivery id of the new attempt
+// ARGV[3] queue score
+// ARGV[4] queue member ("" unordered)
+// ARGV[5] TTL (s)
+// ARGV[6] message id
+// ARGV[7] index member of the task queue
+// Returns {"gone"}, {"busy"}, or {"run" (queue its attempt) or "wait"
+// (an earlier message of its task is ahead), "1" when it was final}.
+var requeueScript = redis.NewScript(redisNow + `
+if redis.call("EXISTS", KEYS[1]) == 0 then return {"gone"} end
+local lease = redis.call("GET", KEYS[2])
+if lease and tonumber(string.match(lease, "|(%d+)$")) > now then return {"busy"} end
+local was = "0"
+if redis.call("HGET", KEYS[1], "s") ~= "pending" then
+  redis.call("INCR", KEYS[4])
+  was = "1"
+end
+redis.call("ZREM", KEYS[3], ARGV[6])
+redis.call("ZREM", KEYS[10], ARGV[6])
+redis.call("HINCRBY", KEYS[1], "q", 1)
+redis.call("HSET", KEYS[1], "s", "pending", "r", 0, "t", ARGV[1], "nd", ARGV[2])
+redis.call("EXPIRE", KEYS[1], ARGV[5])
+redis.call("EXPIRE", KEYS[7], ARGV[5])
+redis.call("EXPIRE", KEYS[8], ARGV[5])
+redis.call("ZADD", KEYS[9], 0, ARGV[6])
+if ARGV[4] == "" then return {"run", was} end
+redis.call("ZADD", KEYS[5], ARGV[3], ARGV[4])
+redis.call("EXPIRE", KEYS[5], ARGV[5])
+redis.call("SADD", KEYS[6], ARGV[7])
+if redis.call("ZRANGE", KEYS[5], 0, 0)[1] == ARGV[4] then return {"run", was} end
+return {"wait", was}
+`)
+
+// failedMessages returns up to count ids of the subscription's failed
+// messages created at or after since (and within Retention), oldest
+// first, skipping offset of them.
+func (s *store) failedMessages(ctx context.Context, ws tasks.WorkspaceID, subID string, since time.Time, offset, count int) ([]string, error) {
+	if floor := s.clock().Add(-Retention); since.Before(floor) {
+		since = floor
+	}
+	ids, err := s.rdb.ZRangeByScore(ctx, keysFor(ws).whFailed(subID), &redis.ZRangeBy{
+		Min: strconv.FormatInt(since.UnixMilli(), 10), Max: "+inf", Offset: int64(offset), Count: int64(count),
+	}).Result()
+	if err != nil {
+		return nil, fmt.Errorf("webhooks: failed webhook messages: %w", err)
+	}
+	return ids, nil
+}
+
+// expiredLeases returns up to count ids of messages whose attempt's
+// lease ran out by Redis' clock: their worker died or hangs.
+func (s *store) expiredLeases(ctx context.Context, ws tasks.WorkspaceID, count int) ([]string, error) {
+	now, err := s.rdb.Time(ctx).Result()
+	if err != nil {
+		return nil, fmt.Errorf("webhooks: expired webhook leases: %w", err)
+	}
+	ids, err := s.rdb.ZRangeByScore(ctx, keysFor(ws).whLeases(), &redis.ZRangeBy{
+		Min: "-inf", Max: strconv.FormatInt(now.UnixMilli(), 10), Count: int64(count),
+	}).Result()
+	if err != nil {
+		return nil, fmt.Errorf("webhooks: expired webhook leases: %w", err)
+	}
+	return ids, nil
+}
+
+// reapLease takes over message m (as read before) whose lease
+// expired by Redis' clock: the lost attempt is logged as interrupted and a
+// new attempt (seq+1) queued now. It returns the message and true when the
+// caller must queue that attempt; false when the lease is still held or
+// the message no longer pending.
+func (s *store) reapLease(ctx context.Context, ws tasks.WorkspaceID, m message, interrupted AttemptLog, deliveryID string) (message, bool, error) {
+	k := keysFor(ws)
+	res, err := reapScript.Run(ctx, s.rdb, []string{k.whMsg(m.ID), k.whLease(m.ID), k.whLeases(), k.whAttempts(m.ID), k.whFIFOCur(m.SubscriptionID, m.OrderKey)},
+		m.ID, mustJSON(interrupted), deliveryID, ttlSeconds(Retention), s.clock().UnixMilli(), m.member()).Text()
+	if err != nil {
+		return message{}, false, fmt.Errorf("webhooks: reap webhook lease: %w", err)
+	}
+	if scriptResult(res) != resRequeued {
+		return message{}, false, nil
+	}
+	m, err = s.getMessage(ctx, ws, m.ID)
+	return m, err == nil, err
+}
+
+// reapScript requeues a message whose lease is gone.
+// KEYS[1] the message
+// KEYS[2] its lease
+// KEYS[3] the leases by deadline
+// KEYS[4] its attempts
+// KEYS[5] the task queue's in-flight member
+// ARGV[1] message id
+// ARGV[2] the interrupted attempt's JSON
+// ARGV[3] delivery id of the new attempt
+// ARGV[4] TTL (s)
+// ARGV[5] next attempt at (Unix ms): now
+// ARGV[6] task queue member ("" unordered)
+// Returns "held", "none" or "requeued".
+var reapScript = redis.NewScript(redisNow + `
+local lease = redis.call("GET", KEYS[2])
+if lease and tonumber(string.match(lease, "|(%d+)$")) > now then return "held" end
+redis.call("DEL", KEYS[2])
+redis.call("ZREM", KEYS[3], ARGV[1])
+if ARGV[6] ~= "" then
+  local cur = redis.call("GET", KEYS[5])
+  if cur and string.sub(cur, 1, #ARGV[6] + 1) == ARGV[6] .. "|" then redis.call("DEL", KEYS[5]) end
+end
+if redis.call("HGET", KEYS[1], "s") ~= "pending" then return "none" end
+redis.call("RPUSH", KEYS[4], ARGV[2])
+redis.call("EXPIRE", KEYS[4], ARGV[4])
+redis.call("HINCRBY", KEYS[1], "n", 1)
+redis.call("HINCRBY", KEYS[1], "q", 1)
+redis.call("HSET", KEYS[1], "t", ARGV[5], "nd", ARGV[3])
+return "requeued"
+`)
+
+// queueHeads returns the message ids heading the workspace's
+// non-empty ordered queues, with the subscription of each, and drops
+// emptied queues from the index: the sweep checks that each has a job.
+func (s *store) queueHeads(ctx context.Context, ws tasks.WorkspaceID) (map[string]string, error) {
+	k := keysFor(ws)
+	qs, err := s.rdb.SMembers(ctx, k.whQueues()).Result()
+	if err != nil {
+		return nil, fmt.Errorf("webhooks: webhook queues: %w", err)
+	}
+	if len(qs) == 0 {
+		return nil, nil
+	}
+	pipe := s.rdb.Pipeline()
+	heads := make([]*redis.StringSliceCmd, len(qs))
+	for i, q := range qs {
+		sub, task, _ := strings.Cut(q, "\t")
+		heads[i] = pipe.ZRange(ctx, k.whFIFO(sub, task), 0, 0)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return nil, fmt.Errorf("webhooks: webhook queues: %w", err)
+	}
+	out := make(map[string]string, len(qs))
+	for i, q := range qs {
+		sub, _, _ := strings.Cut(q, "\t")
+		if h := heads[i].Val(); len(h) > 0 {
+			_, id, _ := strings.Cut(h[0], " ")
+			out[id] = sub
+			continue
+		}
+		// Empty: drop it unless a message joined since.
+		if err := dropQueueScript.Run(ctx, s.rdb, []string{k.whQueues(), k.whFIFO(sub, q[len(sub)+1:])}, q).Err(); err != nil && !isNil(err) {
+			return nil, fmt.Errorf("webhooks: webhook queues: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// dropQueueScript removes an empty queue from the index.
+// KEYS[1] the index of ordered queues
+// KEYS[2] the task queue
+// ARGV[1] its index member
+var dropQueueScript = redis.NewScript(`
+if redis.call("EXISTS", KEYS[2]) == 0 then redis.call("SREM", KEYS[1], ARGV[1]) end
+return 1
+`)
+
+// schedule makes message id due after delay, on Redis' clock: its attempt
+// is leased by a lane then. A message not runnable then is dropped from the due
+// set by the lease script, which makes its task's head due instead.
+func (s *store) schedule(ctx context.Context, ws tasks.WorkspaceID, id string, delay time.Duration) error {
+	err := scheduleScript.Run(ctx, s.rdb, []string{keysFor(ws).whDue()}, id, max(delay.Milliseconds(), 0)).Err()
+	if err != nil && !isNil(err) {
+		return fmt.Errorf("webhooks: schedule %s: %w", id, err)
+	}
+	return nil
+}
+
+// scheduleScript makes a message due after a delay on Redis' clock.
+// KEYS[1] the due set
+// ARGV[1] message id
+// ARGV[2] delay (ms)
+var scheduleScript = redis.NewScript(redisNow + `
+redis.call("ZADD", KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+return 1
+`)
+
+// leased is one message a lane leased: the message as stored and its
+// subscription (nil when deleted).
+type leased struct {
+	Message      message
+	Subscription *subRecord
+}
+
+// leaseBatch leases up to n messages of ws whose attempt is due by Redis'
+// clock, for leaseTTL under token, in one script call. It also returns
+// when the next message falls due (zero when none is waiting), so an idle
+// lane knows how long it may sleep.
+func (s *store) leaseBatch(ctx context.Context, ws tasks.WorkspaceID, token string, n int, leaseTTL time.Duration) ([]leased, time.Time, error) {
+	k := keysFor(ws)
+	res, err := leaseBatchScript.Run(ctx, s.rdb, []string{k.whDue(), k.whLeases(), k.whSubs(), k.whQueues()},
+		k.p, n, token, leaseTTL.Milliseconds(), ttlSeconds(Retention)).Slice()
+	if err != nil {
+		return nil, time.Time{}, fmt.Errorf("webhooks: lease messages: %w", err)
+	}
+	var next time.Time
+	if len(res) > 0 {
+		if ms := mustInt(fmt.Sprint(res[0])); ms > 0 {
+			next = time.UnixMilli(ms)
+		}
+	}
+	out := make([]leased, 0, len(res)/8)
+	subs := make(map[string]*subRecord)
+	for i := 1; i+7 < len(res); i += 8 {
+		f := make([]string, 8)
+		for j := range f {
+			f[j], _ = res[i+j].(string)
+		}
+		var l leased
+		if err := decodeJSON(f[1], &l.Message); err != nil {
+			return nil, next, fmt.Errorf("webhooks: decode message %s: %w", f[0], err)
+		}
+		m := &l.Message
+		m.Status, m.Seq, m.Round, m.NextDeliveryID = StatusPending, mustInt(f[2]), int(mustInt(f[3])), f[4]
+		switch f[6] {
+		case "=":
+			l.Subscription = subs[f[5]]
+		case "":
+		default:
+			sub := new(subRecord)
+			if err := decodeJSON(f[6], sub); err != nil {
+				return nil, next, fmt.Errorf("webhooks: decode webhook: %w", err)
+			}
+			sub.Enabled = f[7] == "1"
+			subs[f[5]] = sub
+			l.Subscription = sub
+		}
+		out = append(out, l)
+	}
+	return out, next, nil
+}
+
+// leaseBatchScript takes the leases of due messages. A message no longer
+// pending, leased by another, or not at the head of its task's queue
+// leaves the due set (the head is made due in its place); one whose
+// subscription is disabled is parked, unless it is a test message.
+// Message keys are built from the workspace prefix: they all share its
+// hash tag, as asynq's scripts do with their queues.
+// KEYS[1] the due set
+// KEYS[2] the leases by deadline
+// KEYS[3] the subscriptions
+// KEYS[4] the index of ordered queues
+// ARGV[1] the workspace's key prefix
+// ARGV[2] how many to lease at most
+// ARGV[3] lease token
+// ARGV[4] lease (ms)
+// ARGV[5] TTL (s)
+// Returns {next due (Unix ms) or 0, then per leased message: id, document
+// JSON, seq, round, next delivery id, subscription id, its JSON ("" when
+// deleted, "=" when an earlier message of the batch carried it), "1" when
+// it is enabled}.
+var leaseBatchScript = redis.NewScript(redisNow + `
+local p = ARGV[1]
+local deadline = now + tonumber(ARGV[4])
+local out = {0}
+local seen = {}
+local ids = redis.call("ZRANGEBYSCORE", KEYS[1], "-inf", now, "LIMIT", 0, tonumber(ARGV[2]))
+for _, id in ipairs(ids) do
+  redis.call("ZREM", KEYS[1], id)
+  local h = redis.call("HMGET", p .. "wh:m:" .. id, "s", "q", "d", "r", "nd", "sub", "ok", "om", "os", "tst")
+  local lk = p .. "wh:l:" .. id
+  local lease = redis.call("GET", lk)
+  if h[1] == "pending" and not (lease and tonumber(string.match(lease, "|(%d+)$")) > now) then
+    local sub, ordkey, mine, score, test = h[6], h[7], h[8], h[9], h[10] == "1"
+    if not sub then -- stored before these fields: read the document
+      local doc = cjson.decode(h[3])
+      sub, ordkey, score, test = doc.subscription_id, doc.order_key or "", doc.order_score or 0, doc.test == true
+      mine = doc.event_id .. " " .. id
+    end
+    local subjson = redis.call("HGET", KEYS[3], sub)
+    local en = redis.call("HGET", p .. "wh:st:" .. sub, "en")
+    local parked = subjson and en == "0" and not test
+    local ok = true
+    if ordkey ~= "" then
+      local qk = p .. "wh:q:" .. sub .. ":" .. ordkey
+      local head = redis.call("ZRANGE", qk, 0, 0)[1]
+      if not head then
+        redis.call("ZADD", qk, score, mine)
+        redis.call("EXPIRE", qk, ARGV[5])
+        redis.call("SADD", KEYS[4], sub .. "\t" .. ordkey)
+        head = mine
+      end
+      local ck = p .. "wh:qc:" .. sub .. ":" .. ordkey
+      if head ~= mine then
+        redis.call("ZADD", KEYS[1], "NX", now, string.match(head, " (.*)$"))
+        ok = false
+      else
+        local cur = redis.call("GET", ck)
+        if cur then
+          local who, till = string.match(cur, "^(.*)|(%d+)$")
+          if who ~= mine and tonumber(till) > now then ok = false end
+        end
+      end
+      if ok and not parked then redis.call("SET", ck, mine .. "|" .. deadline, "EX", ARGV[5]) end
+    end
+    if ok and parked then
+      redis.call("ZADD", p .. "wh:pk:" .. sub, now, id)
+      ok = false
+    end
+    if ok then
+      redis.call("SET", lk, ARGV[3] .. "|" .. deadline, "PX", ARGV[4])
+      redis.call("ZADD", KEYS[2], deadline, id)
+      local sj = "="
+      if not seen[sub] then
+        seen[sub] = true
+        sj = subjson or ""
+      end
+      for _, v in ipairs({id, h[3], h[2], h[4] or "0", h[5] or "", sub, sj, en or "0"}) do
+        table.insert(out, v)
+      end
+    end
+  end
+end
+local nxt = redis.call("ZRANGE", KEYS[1], 0, 0, "WITHSCORES")
+if nxt[2] then out[1] = nxt[2] end
+return out
+`)
+
+// settle is one attempt's outcome to record.
+type settle struct {
+	m message
+	r attemptResult
+}
+
+// finishMany records the outcomes of a lane's batch in one pipelined round
+// trip (each still its own atomic script call) and returns their answers
+// in order.
+func (s *store) finishMany(ctx context.Context, ws tasks.WorkspaceID, token string, batch []settle) ([]finishAnswer, error) {
+	k := keysFor(ws)
+	now := s.clock()
+	keys := make([][]string, len(batch))
+	args := make([][]any, len(batch))
+	for i, b := range batch {
+		m, r := b.m, b.r
+		attempt := ""
+		if r.Attempt != nil {
+			attempt = mustJSON(r.Attempt)
+		}
+		keys[i] = []string{k.whMsg(m.ID), k.whAttempts(m.ID), k.whLease(m.ID), k.whLeases(), k.whState(m.SubscriptionID),
+			k.whOutcomes(m.SubscriptionID), k.whFailed(m.SubscriptionID), k.whPending(), k.whSubs(),
+			k.whFIFO(m.SubscriptionID, m.OrderKey), k.whFIFOCur(m.SubscriptionID, m.OrderKey), k.whQueues(), k.whDue()}
+		args[i] = []any{m.ID, token, attempt, string(r.Status), r.NextAt.UnixMilli(), r.NextDeliveryID, now.UnixMilli(),
+			boolFlag(r.Count), r.DisableAfter, r.Disable, r.DisableAfterReason, m.SubscriptionID,
+			ttlSeconds(Retention), m.CreatedAt.UnixMilli(), m.member(), webhookOutcomeWindow,
+			queueMember(m.SubscriptionID, m.OrderKey), now.Add(-Retention).UnixMilli(), max(r.NextAt.Sub(now).Milliseconds(), 0)}
+	}
+	cmds := make([]*redis.Cmd, len(batch))
+	pipe := s.rdb.Pipeline()
+	for i := range batch {
+		cmds[i] = finishScript.EvalSha(ctx, pipe, keys[i], args[i]...)
+	}
+	_, _ = pipe.Exec(ctx) // read per command
+	out := make([]finishAnswer, len(batch))
+	var pending, disabled int64
+	var errs []error
+	for i, cmd := range cmds {
+		if err := cmd.Err(); err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT") {
+			cmd = finishScript.Run(ctx, s.rdb, keys[i], args[i]...)
+		}
+		res, err := cmd.StringSlice()
+		if err != nil {
+			errs = append(errs, fmt.Errorf("webhooks: finish attempt of %s: %w", batch[i].m.ID, err))
+			continue
+		}
+		f := finishAnswer{Lost: scriptResult(res[0]) == resLost}
+		if len(res) == 3 {
+			f.Disabled = res[1] == "1"
+			_, f.Next, _ = strings.Cut(res[2], " ")
+			pending--
+			if f.Disabled {
+				disabled++
+			}
+		}
+		out[i] = f
+	}
+	s.bumpStats(ctx, pending, disabled)
+	return out, errors.Join(errs...)
+}
+
+// dueCount returns how many of ws's messages wait in the due set.
+func (s *store) dueCount(ctx context.Context, ws tasks.WorkspaceID) (int64, error) {
+	n, err := s.rdb.ZCard(ctx, keysFor(ws).whDue()).Result()
+	if err != nil {
+		return 0, fmt.Errorf("webhooks: due messages: %w", err)
+	}
+	return n, nil
+}
