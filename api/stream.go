@@ -83,6 +83,9 @@ type EventStream struct {
 	listeners map[*listener]struct{}
 	stopWatch context.CancelFunc
 	watchDone chan struct{}
+	// watching is closed once the notice subscription is live, or has
+	// failed (then streams poll).
+	watching chan struct{}
 }
 
 // listener is one open stream waiting for its workspace's notices.
@@ -310,24 +313,31 @@ func (s *EventStream) release(key string) {
 }
 
 // listen registers a listener, opening the notice subscription for the
-// first one.
+// first one, and returns once the subscription is live (or has failed): a
+// notice published before that would be lost, so the caller reads the log
+// only afterwards and no event falls between the two.
 func (s *EventStream) listen(ws tasks.WorkspaceID) *listener {
 	l := &listener{ws: ws, notice: make(chan struct{}, 1)}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.listeners[l] = struct{}{}
 	if s.stopWatch == nil {
 		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan struct{})
-		s.stopWatch, s.watchDone = cancel, done
+		done, watching := make(chan struct{}), make(chan struct{})
+		s.stopWatch, s.watchDone, s.watching = cancel, done, watching
+		var once sync.Once
+		live := func() { once.Do(func() { close(watching) }) }
 		go func() {
 			defer close(done)
+			defer live()
 			// A failed subscription leaves the streams polling.
-			if err := s.store.WatchEvents(ctx, s.notify); err != nil && !errors.Is(err, context.Canceled) {
+			if err := s.store.WatchEvents(ctx, live, s.notify); err != nil && !errors.Is(err, context.Canceled) {
 				s.logger.Warn("event stream notices unavailable; polling", "err", err)
 			}
 		}()
 	}
+	watching := s.watching
+	s.mu.Unlock()
+	<-watching
 	return l
 }
 

@@ -109,7 +109,7 @@ func NewDispatcher(logger *slog.Logger, store *tasks.Store, client *asynq.Client
 func (d *Dispatcher) Run(ctx context.Context) error {
 	wake := make(chan tasks.WorkspaceID, 64)
 	go func() {
-		err := d.store.WatchEvents(ctx, func(ws tasks.WorkspaceID) {
+		err := d.store.WatchEvents(ctx, nil, func(ws tasks.WorkspaceID) {
 			select {
 			case wake <- ws:
 			default: // a wake-up is already pending; the poll covers the rest

@@ -176,11 +176,14 @@ func (s *Store) Ack(ctx context.Context, ws WorkspaceID, group string, ids ...st
 
 // WatchEvents calls fn with the workspace of every write that emitted
 // events, until ctx ends. Notices are best effort: a reader must also poll.
-func (s *Store) WatchEvents(ctx context.Context, fn func(WorkspaceID)) error {
+func (s *Store) WatchEvents(ctx context.Context, ready func(), fn func(WorkspaceID)) error {
 	sub := s.rdb.Subscribe(ctx, eventsChannel)
 	defer sub.Close()
 	if _, err := sub.Receive(ctx); err != nil {
 		return fmt.Errorf("tasks: watch events: %w", err)
+	}
+	if ready != nil {
+		ready()
 	}
 	ch := sub.Channel()
 	for {
