@@ -139,7 +139,7 @@ func parseEventQuery(raw string) (eventQuery, error) {
 	}
 	eq.filter.Type = tasks.EventType(q.str("type"))
 	if eq.filter.Type != "" && !eq.filter.Type.Valid() {
-		q.problems["type"] = "unknown event type"
+		q.problems["type"] = "unknown event type; use " + tasks.EventTypeList()
 	}
 	eq.page = q.page()
 	return eq, q.err()

@@ -268,7 +268,7 @@ func parseTypes(s string) (map[tasks.EventType]bool, string) {
 	for _, part := range strings.Split(s, ",") {
 		t := tasks.EventType(strings.TrimSpace(part))
 		if !t.Valid() {
-			return nil, "unknown event type"
+			return nil, "unknown event type; use " + tasks.EventTypeList()
 		}
 		out[t] = true
 	}

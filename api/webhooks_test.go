@@ -206,6 +206,7 @@ func TestWebhookRouteErrors(t *testing.T) {
 		{"SchemeURL", call{method: "POST", path: "/api/v1/webhooks", body: `{"url":"ftp://example.com/","events":["*"]}`}, 400, "invalid_argument", "url"},
 		{"UnknownEvent", call{method: "POST", path: "/api/v1/webhooks", body: `{"url":"http://127.0.0.1/","events":["task.exploded"]}`}, 400, "invalid_argument", "events"},
 		{"NoEvents", call{method: "POST", path: "/api/v1/webhooks", body: `{"url":"http://127.0.0.1/"}`}, 400, "invalid_argument", "events"},
+		{"UnknownCreator", call{method: "POST", path: "/api/v1/webhooks", body: `{"url":"http://127.0.0.1/","events":["*"],"created_by":"usr_nobody"}`}, 400, "invalid_argument", "created_by"},
 		{"UnknownField", call{method: "POST", path: "/api/v1/webhooks", body: `{"url":"http://127.0.0.1/","events":["*"],"colour":"red"}`}, 400, "invalid_argument", "colour"},
 		{"BadOrdering", call{method: "PATCH", path: path, body: `{"ordering":"fifo"}`}, 400, "invalid_argument", "ordering"},
 		{"PatchUnknown", call{method: "PATCH", path: "/api/v1/webhooks/wh_nope", body: `{"enabled":true}`}, 404, "not_found", ""},
@@ -225,6 +226,12 @@ func TestWebhookRouteErrors(t *testing.T) {
 			got := mustError(t, e.do(t, tt.rq), tt.wantStatus, tt.wantCode)
 			if tt.wantField != "" && got.Error.Fields[tt.wantField] == "" {
 				t.Errorf("fields = %v, want one for %s", got.Error.Fields, tt.wantField)
+			}
+			// An unknown event type is answered with the known ones.
+			if strings.Contains(tt.name, "UnknownEvent") || strings.Contains(tt.name, "UnknownType") {
+				if msg := got.Error.Message; !strings.Contains(msg, "task.created") || !strings.Contains(msg, "user.linked") {
+					t.Errorf("message %q does not list the event types", msg)
+				}
 			}
 		})
 	}

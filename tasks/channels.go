@@ -66,7 +66,7 @@ func (s *Store) changeSubscription(ctx context.Context, ws WorkspaceID, channel 
 	}
 	for _, e := range events {
 		if !e.Valid() {
-			return ChannelSubscription{}, invalid(map[string]string{"events": fmt.Sprintf("unknown event type %q", e)})
+			return ChannelSubscription{}, invalid(map[string]string{"events": fmt.Sprintf("unknown event type %q; use %s", e, EventTypeList())})
 		}
 	}
 	k := keysFor(ws)

@@ -1,6 +1,9 @@
 package tasks
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // EventType names what happened. Webhook subscribers and channel
 // subscriptions filter on it.
@@ -25,6 +28,16 @@ var EventTypes = []EventType{
 	EventTaskCreated, EventTaskUpdated, EventTaskStatusChanged, EventTaskCompleted,
 	EventTaskAssigned, EventTaskDeleted, EventTaskReminder, EventTaskOverdue,
 	EventCommentCreated, EventUserLinked,
+}
+
+// EventTypeList names every event type for an error message that says
+// what is valid: "task.created, task.updated, …".
+func EventTypeList() string {
+	names := make([]string, len(EventTypes))
+	for i, t := range EventTypes {
+		names[i] = string(t)
+	}
+	return strings.Join(names, ", ")
 }
 
 // Valid reports whether t is a known event type.

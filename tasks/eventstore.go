@@ -22,7 +22,7 @@ type EventFilter struct {
 func (s *Store) ListEvents(ctx context.Context, ws WorkspaceID, f EventFilter, cursor string, limit int) ([]Event, string, error) {
 	limit = clampLimit(limit)
 	if f.Type != "" && !f.Type.Valid() {
-		return nil, "", invalid(map[string]string{"type": "unknown event type"})
+		return nil, "", invalid(map[string]string{"type": "unknown event type; use " + EventTypeList()})
 	}
 	end := "+"
 	if cursor != "" {

@@ -140,7 +140,7 @@ func (s *Service) Recover(ctx context.Context, ws tasks.WorkspaceID, id string, 
 // unknown type.
 func (s *Service) Test(ctx context.Context, ws tasks.WorkspaceID, id string, typ tasks.EventType) (Delivery, error) {
 	if !typ.Valid() {
-		return Delivery{}, &tasks.ValidationError{Fields: map[string]string{"event_type": fmt.Sprintf("unknown event type %q", typ)}}
+		return Delivery{}, &tasks.ValidationError{Fields: map[string]string{"event_type": fmt.Sprintf("unknown event type %q; use %s", typ, tasks.EventTypeList())}}
 	}
 	if _, err := s.store.getSub(ctx, ws, id); err != nil {
 		return Delivery{}, err

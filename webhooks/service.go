@@ -267,6 +267,16 @@ func (s *Service) Create(ctx context.Context, ws tasks.WorkspaceID, in NewSubscr
 		Description: in.Description, Ordering: in.Ordering, CreatedBy: in.CreatedBy,
 	}
 	problems := make(map[string]string)
+	if sub.CreatedBy != "" {
+		// The user is who hears of the endpoint's disabling: one who does
+		// not exist would never be told.
+		switch _, err := s.tasks.GetUser(ctx, ws, sub.CreatedBy); {
+		case errors.Is(err, tasks.ErrNotFound):
+			problems["created_by"] = "no such user in this workspace (a user id or email)"
+		case err != nil:
+			return Subscription{}, err
+		}
+	}
 	s.checkURL(ctx, sub.URL, problems)
 	sub.Events = checkEvents(sub.Events, problems)
 	sub.Ordering = checkOrdering(sub.Ordering, problems)
@@ -471,7 +481,7 @@ func checkEvents(events []string, problems map[string]string) []string {
 	out := make([]string, 0, len(events))
 	for _, e := range events {
 		if e != AllEvents && !tasks.EventType(e).Valid() {
-			problems["events"] = fmt.Sprintf("unknown event type %q", e)
+			problems["events"] = fmt.Sprintf("unknown event type %q; use %s, or \"*\" for all", e, tasks.EventTypeList())
 			return nil
 		}
 		if !slices.Contains(out, e) {

@@ -74,7 +74,7 @@ func runListen(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.StringVar(&o.apiKey, "api-key", os.Getenv("TASKER_API_KEY"), "an API key of the workspace to follow (TASKER_API_KEY)")
 	fs.StringVar(&o.forwardTo, "forward-to", "", "POST each event, signed, to this URL")
 	fs.StringVar(&o.secret, "secret", "", "sign forwarded events with this secret instead of a new whsec_ one")
-	fs.StringVar(&o.events, "events", "", "only these event types, a comma list (default all): "+eventTypeList())
+	fs.StringVar(&o.events, "events", "", "only these event types, a comma list (default all): "+tasks.EventTypeList())
 	fs.DurationVar(&o.timeout, "timeout", 10*time.Second, "how long the receiver may take to answer")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -118,21 +118,13 @@ func (o *listenOptions) check() error {
 				break
 			}
 			if !tasks.EventType(t).Valid() {
-				return fmt.Errorf("listen: --events: unknown event type %q; want some of %s", t, eventTypeList())
+				return fmt.Errorf("listen: --events: unknown event type %q; want some of %s", t, tasks.EventTypeList())
 			}
 			types = append(types, t)
 		}
 		o.events = strings.Join(types, ",")
 	}
 	return nil
-}
-
-func eventTypeList() string {
-	names := make([]string, len(tasks.EventTypes))
-	for i, t := range tasks.EventTypes {
-		names[i] = string(t)
-	}
-	return strings.Join(names, ", ")
 }
 
 func newListener(o listenOptions, out io.Writer) *listener {
