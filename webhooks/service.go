@@ -468,6 +468,12 @@ func (s *Service) checkURL(ctx context.Context, raw string, problems map[string]
 	}
 	if err := ValidateURL(ctx, raw, s.cfg.AllowPrivate, s.cfg.Resolver); err != nil {
 		problems["url"] = strings.TrimPrefix(strings.TrimPrefix(err.Error(), "webhooks: "), "invalid url: ")
+		// Plain http and private addresses are what a receiver on the
+		// developer's own machine needs: say how to allow them.
+		var blocked *BlockedAddressError
+		if !s.cfg.AllowPrivate && (errors.As(err, &blocked) || strings.HasSuffix(err.Error(), "https is required")) {
+			problems["url"] += "; a receiver on this machine or network needs TASKER_WEBHOOK_ALLOW_PRIVATE=true (development and on-premises only)"
+		}
 	}
 }
 
