@@ -306,8 +306,8 @@ func TestRecoverAndRedeliver(t *testing.T) {
 		t.Fatalf("Recover() = %d, %v; want 3", n, err)
 	}
 	e.waitStatus(t, sub.ID, 3, webhooks.StatusDelivered)
-	if n, _ := e.svc.Recover(ctx, e.ws, sub.ID, start); n != 0 {
-		t.Fatalf("second Recover() = %d, want 0", n)
+	if n, err := e.svc.Recover(ctx, e.ws, sub.ID, start); err != nil || n != 0 {
+		t.Fatalf("second Recover() = %d, %v; want 0", n, err)
 	}
 
 	d, err := e.svc.Redeliver(ctx, e.ws, sub.ID, ds[0].ID)
