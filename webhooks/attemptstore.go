@@ -302,7 +302,8 @@ func (s *store) finishAttempt(ctx context.Context, ws tasks.WorkspaceID, m messa
 	res, err := finishScript.Run(ctx, s.rdb,
 		[]string{k.whMsg(m.ID), k.whAttempts(m.ID), k.whLease(m.ID), k.whLeases(), k.whState(m.SubscriptionID),
 			k.whOutcomes(m.SubscriptionID), k.whFailed(m.SubscriptionID), k.whPending(), k.whSubs(),
-			k.whFIFO(m.SubscriptionID, m.OrderKey), k.whFIFOCur(m.SubscriptionID, m.OrderKey), k.whQueues(), k.whDue()},
+			k.whFIFO(m.SubscriptionID, m.OrderKey), k.whFIFOCur(m.SubscriptionID, m.OrderKey), k.whQueues(), k.whDue(),
+			tasks.EventStreamKey(ws)},
 		m.ID, token, attempt, string(r.Status), r.NextAt.UnixMilli(), r.NextDeliveryID, now.UnixMilli(),
 		boolFlag(r.Count), r.DisableAfter, r.Disable, r.DisableAfterReason, m.SubscriptionID,
 		ttlSeconds(Retention), m.CreatedAt.UnixMilli(), m.member(), webhookOutcomeWindow,
@@ -337,6 +338,7 @@ func (s *store) finishAttempt(ctx context.Context, ws tasks.WorkspaceID, m messa
 // KEYS[11] the task queue's in-flight member
 // KEYS[12] the index of ordered queues
 // KEYS[13] the due set
+// KEYS[14] the workspace's event stream
 // ARGV[1] message id
 // ARGV[2] lease token
 // ARGV[3] attempt JSON ("" when none was made)
@@ -357,7 +359,8 @@ func (s *store) finishAttempt(ctx context.Context, ws tasks.WorkspaceID, m messa
 // ARGV[18] failed-index trim bound (Unix ms): older entries go
 // ARGV[19] delay of the retry (ms): it is due then on Redis' clock
 // A retry is put in the due set at its time, and the next head of an
-// ordered message's queue is made due now.
+// ordered message's queue is made due now. Disabling records the newest
+// event written before it (see subRecord.DisabledAt).
 // Returns {"lost"}, {"retry"} or {status, disabled flag, next head or ""}.
 var finishScript = redis.NewScript(redisNow + `
 local lease = redis.call("GET", KEYS[3])
@@ -405,7 +408,8 @@ if live and ARGV[8] == "1" then
     if reason == "" and after > 0 and cf >= after then reason = ARGV[11] end
   end
   if reason ~= "" and redis.call("HGET", KEYS[5], "en") == "1" then
-    redis.call("HSET", KEYS[5], "en", "0", "dr", reason)
+    local newest = redis.call("XREVRANGE", KEYS[14], "+", "-", "COUNT", 1)[1]
+    redis.call("HSET", KEYS[5], "en", "0", "dr", reason, "ds", newest and newest[1] or "0-0")
     disabled = "1"
   end
 end
@@ -818,7 +822,8 @@ func (s *store) finishMany(ctx context.Context, ws tasks.WorkspaceID, token stri
 		}
 		keys[i] = []string{k.whMsg(m.ID), k.whAttempts(m.ID), k.whLease(m.ID), k.whLeases(), k.whState(m.SubscriptionID),
 			k.whOutcomes(m.SubscriptionID), k.whFailed(m.SubscriptionID), k.whPending(), k.whSubs(),
-			k.whFIFO(m.SubscriptionID, m.OrderKey), k.whFIFOCur(m.SubscriptionID, m.OrderKey), k.whQueues(), k.whDue()}
+			k.whFIFO(m.SubscriptionID, m.OrderKey), k.whFIFOCur(m.SubscriptionID, m.OrderKey), k.whQueues(), k.whDue(),
+			tasks.EventStreamKey(ws)}
 		args[i] = []any{m.ID, token, attempt, string(r.Status), r.NextAt.UnixMilli(), r.NextDeliveryID, now.UnixMilli(),
 			boolFlag(r.Count), r.DisableAfter, r.Disable, r.DisableAfterReason, m.SubscriptionID,
 			ttlSeconds(Retention), m.CreatedAt.UnixMilli(), m.member(), webhookOutcomeWindow,

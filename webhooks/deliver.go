@@ -15,12 +15,14 @@ import (
 
 // How a message travels. The fan-out reads the workspace's event stream
 // in order, through its own consumer group and under a per-workspace lock
-// (fanout.go), and turns each event into one message per matching enabled
-// subscription; a message that may run is made due at once in the same
-// script. Messages are therefore created in event order, which is what
-// lets a task's messages to an ordered subscription go strictly one after
-// another. The delivery lanes (engine.go) lease due messages in batches,
-// send them and record the outcomes.
+// (fanout.go), and turns each event into one message per matching
+// subscription that was enabled when the event was written (a message of
+// an endpoint disabled since is parked until it is enabled again); a
+// message that may run is made due at once in the same script. Messages
+// are therefore created in event order, which is what lets a task's
+// messages to an ordered subscription go strictly one after another. The
+// delivery lanes (engine.go) lease due messages in batches, send them and
+// record the outcomes.
 //
 // An attempt starts by taking the message's lease in Redis (Timeout +
 // LeaseGrace long, on Redis' clock) and ends by logging the attempt and

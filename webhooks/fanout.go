@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -164,8 +166,12 @@ func (s *Service) fanoutPass(ctx context.Context, ws tasks.WorkspaceID, token st
 }
 
 // messagesOf returns the messages of entries for subs, in entry order:
-// one per enabled subscription that wants the event's type and existed
-// when it was written. Internal events (the daily digest) are for chat.
+// one per subscription that wants the event's type, existed when it was
+// written and was enabled then. Whether it was enabled is read from the
+// stream position of its disable (DisabledAt), not from its state now:
+// the fan-out may run behind the stream, and an event written before the
+// endpoint was disabled keeps its message, which waits for the endpoint
+// to be enabled again. Internal events (the daily digest) are for chat.
 func messagesOf(subs []subRecord, entries []tasks.StreamEvent) ([]newMessage, error) {
 	var ins []newMessage
 	for _, e := range entries {
@@ -175,8 +181,11 @@ func messagesOf(subs []subRecord, entries []tasks.StreamEvent) ([]newMessage, er
 		}
 		var body []byte
 		for _, sub := range subs {
-			if !sub.Enabled || !wants(sub, ev.Type) || ev.Timestamp.Before(sub.CreatedAt) {
+			if !wants(sub, ev.Type) || ev.Timestamp.Before(sub.CreatedAt) {
 				continue
+			}
+			if !sub.Enabled && !streamIDAtMost(e.ID, sub.DisabledAt) {
+				continue // written while it was disabled
 			}
 			if body == nil {
 				var err error
@@ -194,4 +203,23 @@ func messagesOf(subs []subRecord, entries []tasks.StreamEvent) ([]newMessage, er
 		}
 	}
 	return ins, nil
+}
+
+// streamIDAtMost reports whether stream entry id a comes no later than
+// b; false when either is not a stream id.
+func streamIDAtMost(a, b string) bool {
+	ams, aseq, aok := parseStreamID(a)
+	bms, bseq, bok := parseStreamID(b)
+	return aok && bok && (ams < bms || ams == bms && aseq <= bseq)
+}
+
+// parseStreamID splits a stream entry id "ms-seq".
+func parseStreamID(id string) (ms, seq uint64, ok bool) {
+	msStr, seqStr, ok := strings.Cut(id, "-")
+	if !ok {
+		return 0, 0, false
+	}
+	ms, err1 := strconv.ParseUint(msStr, 10, 64)
+	seq, err2 := strconv.ParseUint(seqStr, 10, 64)
+	return ms, seq, err1 == nil && err2 == nil
 }

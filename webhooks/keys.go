@@ -14,8 +14,9 @@ func keysFor(ws tasks.WorkspaceID) keys { return keys{p: tasks.KeyPrefix(ws)} }
 func (k keys) whSubs() string { return k.p + "wh:subs" }
 
 // whState is a HASH of a subscription's state: en ("1" enabled, "0" not),
-// dr (disabled reason), lt (last attempt, Unix ms), cf (consecutive failed
-// messages).
+// dr (disabled reason), ds (while disabled, the id of the newest event
+// stream entry when it was disabled), lt (last attempt, Unix ms), cf
+// (consecutive failed messages).
 func (k keys) whState(sub string) string { return k.p + "wh:st:" + sub }
 
 // whOutcomes is a LIST of "1" (delivered) and "0" (failed) for the last

@@ -107,6 +107,12 @@ type subRecord struct {
 	Enabled bool `json:"-"`
 	// DisabledReason says why the delivery path disabled it; "" otherwise.
 	DisabledReason string `json:"-"`
+	// DisabledAt is the id of the newest entry of the workspace's event
+	// stream when it was disabled, "" while it is enabled. Events up to it
+	// were written while it was enabled: they get their messages however
+	// late the fan-out reads them, and the messages wait for it to be
+	// enabled again. Events after it get none.
+	DisabledAt string `json:"-"`
 	// LastTriggered is the time of the last attempt to it, nil before any.
 	LastTriggered *time.Time `json:"-"`
 	// SuccessRate is the share of its last finished non-test messages that
@@ -422,6 +428,7 @@ func fillState(subs []subRecord, states []*redis.MapStringStringCmd, outcomes []
 		st := states[i].Val()
 		subs[i].Enabled = st["en"] == "1"
 		subs[i].DisabledReason = st["dr"]
+		subs[i].DisabledAt = st["ds"]
 		subs[i].ConsecutiveFailures = int(mustInt(st["cf"]))
 		if lt := mustInt(st["lt"]); lt > 0 {
 			t := time.UnixMilli(lt).UTC()
@@ -468,7 +475,7 @@ func (s *store) updateSub(ctx context.Context, ws tasks.WorkspaceID, id string, 
 		if sub.Enabled != wasEnabled {
 			enable = boolFlag(sub.Enabled)
 		}
-		res, err := updateWebhookScript.Run(ctx, s.rdb, []string{k.whSubs(), k.whState(id)},
+		res, err := updateWebhookScript.Run(ctx, s.rdb, []string{k.whSubs(), k.whState(id), tasks.EventStreamKey(ws)},
 			id, raw, mustJSON(sub), enable).StringSlice()
 		if err != nil {
 			return subRecord{}, fmt.Errorf("webhooks: update webhook: %w", err)
@@ -485,8 +492,11 @@ func (s *store) updateSub(ctx context.Context, ws tasks.WorkspaceID, id string, 
 }
 
 // updateWebhookScript replaces a subscription if it is unchanged since read.
+// Disabling records the newest event written before it (see
+// subRecord.DisabledAt); enabling forgets it.
 // KEYS[1] the subscriptions
 // KEYS[2] its state
+// KEYS[3] the workspace's event stream
 // ARGV[1] subscription id
 // ARGV[2] its JSON as read
 // ARGV[3] its new JSON
@@ -500,11 +510,12 @@ redis.call("HSET", KEYS[1], ARGV[1], ARGV[3])
 local was = redis.call("HGET", KEYS[2], "en")
 if ARGV[4] == "1" then
   redis.call("HSET", KEYS[2], "en", "1", "cf", 0)
-  redis.call("HDEL", KEYS[2], "dr")
+  redis.call("HDEL", KEYS[2], "dr", "ds")
   if was == "0" then return {"ok", "-1"} end
-elseif ARGV[4] == "0" then
-  redis.call("HSET", KEYS[2], "en", "0")
-  if was ~= "0" then return {"ok", "1"} end
+elseif ARGV[4] == "0" and was ~= "0" then
+  local newest = redis.call("XREVRANGE", KEYS[3], "+", "-", "COUNT", 1)[1]
+  redis.call("HSET", KEYS[2], "en", "0", "ds", newest and newest[1] or "0-0")
+  return {"ok", "1"}
 end
 return {"ok", "0"}
 `)
