@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/taskerhq/tasker/cards"
-	"github.com/taskerhq/tasker/cliq"
 	"github.com/taskerhq/tasker/tasks"
 )
 
@@ -133,9 +132,6 @@ func parseNumber(s string) (int64, bool) {
 // track answers a "Track as task" click by creating the task, or finding
 // the one tracked before.
 func (c *call) track(ctx context.Context, ref string) (any, error) {
-	if c.opts.Track == nil {
-		return cliq.Text("Tracking third-party items as tasks is not available in this Tasker deployment. Add the task yourself: /task add TITLE"), nil
-	}
 	if strings.TrimSpace(ref) == "" {
 		return nil, badKey("track:" + ref)
 	}
@@ -143,11 +139,11 @@ func (c *call) track(ctx context.Context, ref string) (any, error) {
 	if m := c.req.Message; m != nil && m.Card != nil {
 		title = m.Card.Title
 	}
-	t, created, err := c.opts.Track(ctx, c.store, c.ws, c.actor, ref, title)
+	t, created, err := c.store.Track(ctx, c.ws, c.actor, ref, title)
+	if errors.Is(err, tasks.ErrInvalidRef) {
+		return nil, badKey("track:" + ref)
+	}
 	if err != nil {
-		if c.opts.ErrInvalidRef != nil && errors.Is(err, c.opts.ErrInvalidRef) {
-			return nil, badKey("track:" + ref)
-		}
 		return nil, err
 	}
 	text := fmt.Sprintf("Tracking this as task #%d.", t.Number)

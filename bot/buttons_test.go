@@ -1,9 +1,6 @@
 package bot
 
 import (
-	"context"
-	"errors"
-	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -42,7 +39,6 @@ func TestButtons(t *testing.T) {
 		{"show:1", false, "", "done:1", nil},
 		{"done:77", false, "There is no task #77", "", nil},
 		{"snooze:77:60", false, "There is no task #77", "", nil},
-		{"track:gh:github.com/x/y/issues/1", false, "not available in this Tasker deployment", "", nil},
 		{"help", false, "Tasker keeps your team's tasks", "new", nil},
 		{"", false, `I didn't understand the button ""`, "", nil},
 		{"done", false, "I didn't understand the button", "", nil},
@@ -79,23 +75,10 @@ func TestButtons(t *testing.T) {
 	}
 }
 
-var errTestInvalidRef = errors.New("invalid ref")
-
+// TestTrackButton clicks "Track as task" on a card: the task is made once,
+// titled after the card, and a garbled key gets a chat answer.
 func TestTrackButton(t *testing.T) {
-	var gotRef, gotTitle string
-	track := func(ctx context.Context, store *tasks.Store, ws tasks.WorkspaceID, actor tasks.Actor, ref, title string) (tasks.Task, bool, error) {
-		if !strings.HasPrefix(ref, "gh:") {
-			return tasks.Task{}, false, fmt.Errorf("wrapped: %w", errTestInvalidRef)
-		}
-		gotRef, gotTitle = ref, title
-		ext := "track:" + ref
-		if existing, err := store.TaskByExternalID(ctx, ws, ext); err == nil {
-			return existing, false, nil
-		}
-		task, _, err := store.CreateTask(ctx, ws, actor, tasks.NewTask{Title: title, ExternalID: &ext}, nil)
-		return task, true, err
-	}
-	tb := newTestBot(t, func(o *Options) { o.Track, o.ErrInvalidRef = track, errTestInvalidRef })
+	tb := newTestBot(t, nil)
 	click := func(key string) map[string]any {
 		return tb.post(t, "/cliq/functions/taskaction", map[string]any{
 			"arguments": map[string]any{"key": key}, "user": priyaUser(),
@@ -104,8 +87,9 @@ func TestTrackButton(t *testing.T) {
 	}
 	got := click("track:gh:github.com/x/y/issues/1")
 	mustContain(t, "text", text(got), "Tracking this as task #1")
-	if gotRef != "gh:github.com/x/y/issues/1" || gotTitle != "Crash on start" {
-		t.Errorf("Track(ref %q, title %q)", gotRef, gotTitle)
+	task, err := tb.store.GetTask(t.Context(), tb.ws, "1")
+	if err != nil || task.Title != "Crash on start" || task.SourceURL == nil || *task.SourceURL != "https://github.com/x/y/issues/1" {
+		t.Errorf("tracked task = %+v, %v", task, err)
 	}
 	got = click("track:gh:github.com/x/y/issues/1")
 	mustContain(t, "text", text(got), "already tracked as task #1")

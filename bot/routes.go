@@ -30,13 +30,6 @@ type Options struct {
 	Now func() time.Time
 	// PageSize is how many tasks a list card shows; 0 is 10.
 	PageSize int
-	// Track creates the task of a "Track as task" button (key track:REF);
-	// cmd passes extension.Track. nil answers such clicks that tracking is
-	// not available in this deployment.
-	Track TrackFunc
-	// ErrInvalidRef is the error Track wraps for a REF it did not write
-	// (extension.ErrInvalidRef), so a garbled key gets a chat answer, not a 500.
-	ErrInvalidRef error
 	// Poster queues a message for a channel through the durable notification
 	// queue, for the create_task form's notify_channel. nil: the form's own
 	// answer is the only copy of the new task's card.
@@ -50,11 +43,6 @@ type Options struct {
 	// webhooks are managed through the REST API.
 	Webhooks WebhookActions
 }
-
-// TrackFunc is the signature of extension.Track, which bot cannot import
-// (STYLE 1): it turns the REF of a track:REF button into a task, created
-// false when the item was tracked before. title is the clicked card's title.
-type TrackFunc func(ctx context.Context, store *tasks.Store, ws tasks.WorkspaceID, actor tasks.Actor, ref, title string) (t tasks.Task, created bool, err error)
 
 // Poster posts a message to a Cliq channel by its unique name. It has the
 // method set of extension.Poster, so one queue-backed implementation serves

@@ -49,22 +49,3 @@ func FuzzGeneric(f *testing.F) {
 		checkLimits(t, Format(Payload{Header: http.Header{"Content-Type": {"text/plain"}}, Body: body}))
 	})
 }
-
-func FuzzParseRef(f *testing.F) {
-	for _, seed := range []string{"gh:github.com/o/r/issues/1", "gl:http://example.com/a", "x:a.b/c?d=e", "gh:", ":"} {
-		f.Add(seed)
-	}
-	f.Fuzz(func(t *testing.T, ref string) {
-		code, u, err := parseRef(ref)
-		if err != nil {
-			return
-		}
-		again, ok := makeRef(code, u)
-		if ok && again != ref && again != code+":"+u {
-			t.Fatalf("parseRef(%q) = %q, %q; makeRef gives %q", ref, code, u, again)
-		}
-		if title := refTitle(code, u); title == "" {
-			t.Fatalf("refTitle(%q) is empty", ref)
-		}
-	})
-}

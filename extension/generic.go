@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/taskerhq/tasker/tasks"
 )
 
 // The generic source describes what no registered source detects. It is not
@@ -76,7 +78,7 @@ func genericNotice(p Payload, name, event string) Notice {
 			break
 		}
 		v, ok := scalar(kv.val)
-		if indexOf(urlKeys, kv.key) >= 0 && safeURL(v) == "" {
+		if indexOf(urlKeys, kv.key) >= 0 && tasks.SafeWebURL(v) == "" {
 			continue // not a web link: nothing a reader could open safely
 		}
 		if ok && v != "" && !isSecretKey(kv.key) && v != f.title && v != f.url {
@@ -212,7 +214,7 @@ func findTelling(top []jsonField) telling {
 				if i := indexOf(actionKeys, kv.key); i >= 0 && isScalar {
 					consider("action", s, depth, i)
 				}
-				if i := indexOf(urlKeys, kv.key); i >= 0 && isScalar && safeURL(s) != "" {
+				if i := indexOf(urlKeys, kv.key); i >= 0 && isScalar && tasks.SafeWebURL(s) != "" {
 					consider("url", s, depth, i)
 				}
 				if i := indexOf(userKeys, kv.key); i >= 0 {

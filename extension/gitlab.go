@@ -186,7 +186,7 @@ func glItemNotice(n *Notice, pl glPayload) {
 
 func glNoteNotice(n *Notice, pl glPayload) {
 	a := pl.Attrs
-	n.URL, n.Track = a.URL, a.URL // makeRef drops the #note anchor: the item is tracked
+	n.URL, n.Track = a.URL, a.URL // tasks.TrackRef drops the #note anchor: the item is tracked
 	n.Excerpt, n.ExcerptTitle = firstNonEmpty(a.Note, a.Description), "Comment"
 	switch {
 	case a.NoteableType == "Issue" && pl.Issue != nil:

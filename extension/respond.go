@@ -95,7 +95,7 @@ func classify(r *http.Request, logger *slog.Logger, err error) (int, apiError) {
 		return http.StatusNotFound, apiError{Code: "not_found", Message: "not found"}
 	case errors.Is(err, tasks.ErrConflict):
 		return http.StatusConflict, apiError{Code: "conflict", Message: err.Error()}
-	case errors.Is(err, cliq.ErrMalformedRequest), errors.Is(err, tasks.ErrNoOrganization), errors.Is(err, ErrInvalidRef):
+	case errors.Is(err, cliq.ErrMalformedRequest), errors.Is(err, tasks.ErrNoOrganization), errors.Is(err, tasks.ErrInvalidRef):
 		return http.StatusBadRequest, apiError{Code: "invalid_argument", Message: err.Error()}
 	}
 	logger.ErrorContext(r.Context(), "request failed", "route", r.URL.Path, "err", err)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 	"unicode/utf8"
 
@@ -105,7 +104,7 @@ const (
 )
 
 // trackFunction is the bot's Cliq function a "Track as task" button
-// invokes, with the key TrackKeyPrefix + REF (SPEC 7.3).
+// invokes, with the key tasks.TrackKeyPrefix + REF (SPEC 7.3).
 const trackFunction = "taskaction"
 
 // Format describes p as a card: by the first source that detects it, else
@@ -153,12 +152,12 @@ func render(n Notice, code string) cliq.Message {
 		Text: cut(sentence(n), maxSentence),
 		Card: &cliq.Card{Title: title, Theme: cliq.ThemeModernInline},
 	}
-	if ref, ok := makeRef(code, n.Track); ok {
-		b := cliq.FunctionButton("Track as task", trackFunction, TrackKeyPrefix+ref)
+	if ref, ok := tasks.TrackRef(code, n.Track); ok {
+		b := cliq.FunctionButton("Track as task", trackFunction, tasks.TrackKeyPrefix+ref)
 		b.Hint = "Create a Tasker task for this"
 		msg.Buttons = append(msg.Buttons, b)
 	}
-	if u := safeURL(n.URL); u != "" && len(u) <= maxOpenURL {
+	if u := tasks.SafeWebURL(n.URL); u != "" && len(u) <= maxOpenURL {
 		label := "Open in " + n.Source
 		if n.Source == genericName {
 			label = "Open link"
@@ -249,23 +248,11 @@ var linkTextEscaper = strings.NewReplacer("[", "(", "]", ")")
 
 // link is a markdown link to u, or plain text when u is not a web URL.
 func link(text, u string) string {
-	u = safeURL(u)
+	u = tasks.SafeWebURL(u)
 	if u == "" {
 		return text
 	}
 	return "[" + linkTextEscaper.Replace(text) + "](" + u + ")"
-}
-
-// safeURL returns u when it is an absolute http(s) URL, escaped so that it
-// cannot end a markdown link early, and "" otherwise: a payload must not
-// smuggle javascript: or other schemes into a button.
-func safeURL(u string) string {
-	u = strings.TrimSpace(u)
-	p, err := url.Parse(u)
-	if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" || p.User != nil {
-		return ""
-	}
-	return strings.NewReplacer(" ", "%20", "(", "%28", ")", "%29").Replace(u)
 }
 
 // flexString decodes a JSON string, number or bool as text, and null as "",

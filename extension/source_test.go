@@ -1,6 +1,7 @@
 package extension
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/taskerhq/tasker/cliq"
+	"github.com/taskerhq/tasker/tasks"
 )
 
 // sample is one real payload of testdata/samples with the header its
@@ -260,4 +262,26 @@ func TestExtensionIncomingOrgTenancy(t *testing.T) {
 	env := newTestEnv(t, Config{Tenancy: "org"})
 	rec := env.serve(signedRequest("/cliq/extension/incoming", []byte(`{"user":{"id":"1"},"body":"{}"}`)))
 	wantAPIError(t, rec, http.StatusBadRequest, "invalid_argument")
+}
+
+// TestSampleRefsTrack checks that every sample card's button key is a REF
+// that Track accepts, and that its URL is the item's.
+func TestSampleRefsTrack(t *testing.T) {
+	store, ws := newTestStore(t)
+	for _, s := range loadSamples(t) {
+		m := Format(Payload{Header: http.Header{http.CanonicalHeaderKey(s.header): {s.event}}, Body: s.body})
+		for _, b := range m.Buttons {
+			ref, ok := strings.CutPrefix(b.Key, tasks.TrackKeyPrefix)
+			if !ok {
+				continue
+			}
+			task, _, err := store.Track(context.Background(), ws, tasks.Actor{}, ref, m.Card.Title)
+			if err != nil {
+				t.Fatalf("%s/%s: Track(%q) = %v", s.source, s.name, ref, err)
+			}
+			if task.SourceURL == nil || !strings.Contains(*task.SourceURL, strings.SplitN(ref, ":", 2)[1]) {
+				t.Errorf("%s/%s: source_url = %v, want the REF's URL", s.source, s.name, task.SourceURL)
+			}
+		}
+	}
 }

@@ -193,7 +193,7 @@ func build(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Write
 		api.AddRoutes(router, logger, store, keys)
 		bot.AddRoutes(router, logger, store, verifier, bot.Options{
 			Tenancy: tasks.Tenancy(cfg.Tenancy), DefaultTimezone: cfg.Timezone, BotName: cfg.CliqBot,
-			PublicURL: cfg.PublicURL, Track: extension.Track, ErrInvalidRef: extension.ErrInvalidRef, Poster: notifier,
+			PublicURL: cfg.PublicURL, Poster: notifier,
 			Webhooks: hooks, FunctionOwner: cfg.CliqFunctionOwner,
 		})
 		api.AddWebhookRoutes(router, logger, hooks, keys)

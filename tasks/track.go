@@ -1,21 +1,21 @@
-package extension
+package tasks
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"regexp"
 	"strings"
-
-	"github.com/taskerhq/tasker/cliq"
-	"github.com/taskerhq/tasker/tasks"
+	"unicode/utf8"
 )
 
 // A track REF is what follows "track:" in a "Track as task" button's key:
 //
 //	<code>:<url>
 //
-// code names the source ("gl", "gh", "x" for generic cards) and url is the
+// code names the source ("gl", "gh", "x" for generic cards; the extension
+// package writes REFs on its cards) and url is the
 // tracked item's web address, written without "https://" (an http URL keeps
 // its "http://"). For example "gh:github.com/Codertocat/Hello-World/issues/1".
 //
@@ -35,11 +35,11 @@ import (
 // the key is the REF that Track takes.
 const TrackKeyPrefix = "track:"
 
-// maxRef is the longest REF that fits a button key.
-const maxRef = cliq.MaxButtonKeyLength - len(TrackKeyPrefix)
+// maxRef is the longest REF that fits a button key, which Cliq caps at 100.
+const maxRef = 100 - len(TrackKeyPrefix)
 
-// ErrInvalidRef means a track REF is not one this package wrote.
-var ErrInvalidRef = errors.New("extension: invalid track reference")
+// ErrInvalidRef means a track REF is not one TrackRef wrote.
+var ErrInvalidRef = errors.New("tasks: invalid track reference")
 
 var (
 	refCodeRe     = regexp.MustCompile(`^[a-z]{1,8}$`)
@@ -47,10 +47,10 @@ var (
 	externalIDTag = "track:"
 )
 
-// makeRef returns the REF of the item at rawURL for source code, and false
+// TrackRef returns the REF of the item at rawURL for source code, and false
 // when the URL is not a web URL or does not fit a button key.
-func makeRef(code, rawURL string) (string, bool) {
-	u := safeURL(rawURL)
+func TrackRef(code, rawURL string) (string, bool) {
+	u := SafeWebURL(rawURL)
 	if u == "" {
 		return "", false
 	}
@@ -65,8 +65,8 @@ func makeRef(code, rawURL string) (string, bool) {
 	return ref, true
 }
 
-// parseRef splits a REF into its source code and item URL.
-func parseRef(ref string) (code, itemURL string, err error) {
+// parseTrackRef splits a REF into its source code and item URL.
+func parseTrackRef(ref string) (code, itemURL string, err error) {
 	code, rest, ok := strings.Cut(ref, ":")
 	if !ok || !refCodeRe.MatchString(code) || rest == "" || len(ref) > 200 {
 		return "", "", fmt.Errorf("%w: %q", ErrInvalidRef, ref)
@@ -75,7 +75,7 @@ func parseRef(ref string) (code, itemURL string, err error) {
 	if !strings.HasPrefix(rest, "http://") {
 		itemURL = "https://" + rest
 	}
-	if safeURL(itemURL) != itemURL || strings.Contains(itemURL, "#") {
+	if SafeWebURL(itemURL) != itemURL || strings.Contains(itemURL, "#") {
 		return "", "", fmt.Errorf("%w: %q", ErrInvalidRef, ref)
 	}
 	return code, itemURL, nil
@@ -90,45 +90,64 @@ func parseRef(ref string) (code, itemURL string, err error) {
 // ref, so a second click, a concurrent click or a click on another card
 // about the same item returns the existing task with created false.
 //
-// Errors: ErrInvalidRef (wrapped) for a REF this package did not write;
-// *tasks.ValidationError should not happen; others are the store's.
-func Track(ctx context.Context, store *tasks.Store, ws tasks.WorkspaceID, actor tasks.Actor, ref, title string) (t tasks.Task, created bool, err error) {
-	code, itemURL, err := parseRef(ref)
+// Errors: ErrInvalidRef (wrapped) for a REF TrackRef did not write;
+// *ValidationError should not happen; others are the store's.
+func (s *Store) Track(ctx context.Context, ws WorkspaceID, actor Actor, ref, title string) (t Task, created bool, err error) {
+	_, itemURL, err := parseTrackRef(ref)
 	if err != nil {
-		return tasks.Task{}, false, err
+		return Task{}, false, err
 	}
 	extID := externalIDTag + itemURL
-	if t, err := store.TaskByExternalID(ctx, ws, extID); !errors.Is(err, tasks.ErrNotFound) {
+	if t, err := s.TaskByExternalID(ctx, ws, extID); !errors.Is(err, ErrNotFound) {
 		return t, false, err
 	}
-	title = cut(strings.TrimSpace(clean(title)), tasks.MaxTitle)
+	title = cutTitle(strings.TrimSpace(CleanText(title, false)))
 	if title == "" {
-		title = refTitle(code, itemURL)
+		title = trackTitle(itemURL)
 	}
-	in := tasks.NewTask{
+	in := NewTask{
 		Title:       title,
-		Description: fmt.Sprintf("Tracked from %s: %s", sourceName(code), itemURL),
+		Description: fmt.Sprintf("Tracked from %s: %s", itemHost(itemURL), itemURL),
 		ExternalID:  &extID,
 		SourceURL:   &itemURL,
 	}
-	t, _, err = store.CreateTask(ctx, ws, actor, in, nil)
-	if errors.Is(err, tasks.ErrConflict) {
+	t, _, err = s.CreateTask(ctx, ws, actor, in, nil)
+	if errors.Is(err, ErrConflict) {
 		// Another click won the race for this external id: return its task.
-		t, err = store.TaskByExternalID(ctx, ws, extID)
+		t, err = s.TaskByExternalID(ctx, ws, extID)
 		return t, false, err
 	}
 	if err != nil {
-		return tasks.Task{}, false, fmt.Errorf("extension: track %s: %w", ref, err)
+		return Task{}, false, fmt.Errorf("tasks: track %s: %w", ref, err)
 	}
 	return t, true, nil
 }
 
-// sourceName is the display name of a REF's source code.
-func sourceName(code string) string {
-	if s, ok := sourceByCode(code); ok {
-		return s.Name()
+// SafeWebURL returns u trimmed, with the characters that would end a
+// markdown link escaped, when it is an absolute http(s) URL without user
+// information; else "".
+func SafeWebURL(u string) string {
+	u = strings.TrimSpace(u)
+	p, err := url.Parse(u)
+	if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" || p.User != nil {
+		return ""
 	}
-	return genericName
+	return strings.NewReplacer(" ", "%20", "(", "%28", ")", "%29").Replace(u)
+}
+
+// itemHost is the host of a tracked item's URL.
+func itemHost(itemURL string) string {
+	rest := strings.TrimPrefix(strings.TrimPrefix(itemURL, "https://"), "http://")
+	host, _, _ := strings.Cut(rest, "/")
+	return host
+}
+
+// cutTitle cuts s to MaxTitle code points, the last an ellipsis.
+func cutTitle(s string) string {
+	if utf8.RuneCountInString(s) <= MaxTitle {
+		return s
+	}
+	return strings.TrimSpace(string([]rune(s)[:MaxTitle-1])) + "…"
 }
 
 // itemShapes name an item by the shape of its URL path, for tasks tracked
@@ -146,15 +165,15 @@ var itemShapes = []struct {
 	{regexp.MustCompile(`^/(.+?)(?:/-)?/compare/([^/]+)$`), "Changes %[2]s in %[1]s"},
 }
 
-// refTitle derives a task title from a tracked item's URL.
-func refTitle(code, itemURL string) string {
+// trackTitle derives a task title from a tracked item's URL.
+func trackTitle(itemURL string) string {
 	rest := strings.TrimPrefix(strings.TrimPrefix(itemURL, "https://"), "http://")
 	host, path, _ := strings.Cut(rest, "/")
 	path, _, _ = strings.Cut("/"+path, "?")
 	for _, s := range itemShapes {
 		if m := s.re.FindStringSubmatch(path); m != nil {
-			return cut(fmt.Sprintf(s.format, m[1], m[2]), tasks.MaxTitle)
+			return cutTitle(fmt.Sprintf(s.format, m[1], m[2]))
 		}
 	}
-	return cut(fmt.Sprintf("%s item %s%s", sourceName(code), host, strings.TrimSuffix(path, "/")), tasks.MaxTitle)
+	return cutTitle(fmt.Sprintf("Item %s%s", host, strings.TrimSuffix(path, "/")))
 }
