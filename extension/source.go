@@ -52,16 +52,6 @@ func register(s Source) {
 	sources = append(sources, s)
 }
 
-// sourceByCode returns the registered source with that REF code.
-func sourceByCode(code string) (Source, bool) {
-	for _, s := range sources {
-		if s.Code() == code {
-			return s, true
-		}
-	}
-	return nil, false
-}
-
 // Notice is what a source makes of one event: who did what, where, with a
 // link. render turns it into a card; sources never build cards themselves, so
 // every card looks alike and stays within Cliq's limits.
