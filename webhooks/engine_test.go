@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -369,8 +370,19 @@ func TestOrderingPerTask(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 		return http.StatusOK
 	})
+	// The unordered endpoint's first four requests wait for each other: a
+	// barrier that only concurrent sends pass (or the peak check fails).
+	const together = 4
+	var arrived atomic.Int32
+	allIn := make(chan struct{})
 	unordered := newReceiver(t, func(n int, w http.ResponseWriter, r *http.Request) int {
-		time.Sleep(50 * time.Millisecond)
+		if k := arrived.Add(1); k == together {
+			close(allIn)
+		}
+		select {
+		case <-allIn:
+		case <-time.After(5 * time.Second):
+		}
 		return http.StatusOK
 	})
 	osub := e.subscribe(t, ordered.srv.URL, func(in *webhooks.NewSubscription) { in.Ordering = webhooks.OrderingTask })
@@ -407,7 +419,7 @@ func TestOrderingPerTask(t *testing.T) {
 	if _, _, peak := ordered.stats(); peak > 2 {
 		t.Errorf("ordered endpoint saw %d requests at once, want at most one per task (2)", peak)
 	}
-	if _, _, peak := unordered.stats(); peak < 4 {
+	if _, _, peak := unordered.stats(); peak < together {
 		t.Errorf("unordered endpoint saw at most %d requests at once, want concurrency", peak)
 	}
 }
