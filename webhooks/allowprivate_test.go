@@ -36,3 +36,30 @@ func TestLocalReceiverNamesTheSetting(t *testing.T) {
 		t.Errorf("a public https receiver was refused: %v", err)
 	}
 }
+
+// failingResolver answers every lookup as DNS does when it is down.
+type failingResolver struct{}
+
+func (failingResolver) LookupIPAddr(_ context.Context, host string) ([]net.IPAddr, error) {
+	return nil, &net.DNSError{Err: "server misbehaving", Name: host, IsTemporary: true}
+}
+
+// TestStaticSubscriberSurvivesDNSBlip: TASKER_WEBHOOK_URL whose host does
+// not resolve at start is kept (deliveries check it when dialling), while a
+// URL that is refused for what it is still stops the start.
+func TestStaticSubscriberSurvivesDNSBlip(t *testing.T) {
+	e := newTestEnv(t, true, func(c *webhooks.Config) {
+		c.AllowPrivate = false
+		c.Resolver = failingResolver{}
+	})
+	sub, err := e.svc.EnsureStatic(context.Background(), e.ws, "https://hooks.example.com/tasker", "")
+	if err != nil || sub.ID != webhooks.StaticID {
+		t.Fatalf("EnsureStatic during a DNS outage = %+v, %v; want the subscription kept", sub, err)
+	}
+	for _, url := range []string{"http://hooks.example.com/", "https://127.0.0.1/", "ftp://hooks.example.com/"} {
+		var ve *tasks.ValidationError
+		if _, err := e.svc.EnsureStatic(context.Background(), e.ws, url, ""); !errors.As(err, &ve) {
+			t.Errorf("EnsureStatic(%s) = %v, want a validation error", url, err)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -411,9 +412,14 @@ func (s *Service) RotateSecret(ctx context.Context, ws tasks.WorkspaceID, id str
 // generates one the first time). It does not re-enable an endpoint the
 // delivery path disabled: that takes Enable.
 func (s *Service) EnsureStatic(ctx context.Context, ws tasks.WorkspaceID, url, secret string) (Subscription, error) {
-	problems := make(map[string]string)
-	s.checkURL(ctx, url, problems)
-	if len(problems) > 0 {
+	var dnsErr *net.DNSError
+	if err := ValidateURL(ctx, url, s.cfg.AllowPrivate, s.cfg.Resolver); errors.As(err, &dnsErr) {
+		// A DNS blip at start must not stop the service: every delivery
+		// resolves the host and checks the addresses again when it dials.
+		s.logger.WarnContext(ctx, "TASKER_WEBHOOK_URL does not resolve now; each delivery checks it again", "err", err)
+	} else if err != nil {
+		problems := make(map[string]string)
+		s.checkURL(ctx, url, problems)
 		return Subscription{}, &tasks.ValidationError{Fields: problems}
 	}
 	cur, err := s.store.getSub(ctx, ws, StaticID)
