@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -169,6 +170,11 @@ func (d *Dispatcher) Dispatch(ctx context.Context, ws tasks.WorkspaceID) (int, e
 	total := 0
 	for {
 		entries, err := d.store.ReadGroup(ctx, ws, group, d.opt.Consumer, d.opt.Batch)
+		if d.lostGroup(ws, err) { // recreate it once and read again
+			if err = d.ensureGroup(ctx, ws); err == nil {
+				entries, err = d.store.ReadGroup(ctx, ws, group, d.opt.Consumer, d.opt.Batch)
+			}
+		}
 		if err != nil {
 			return total, err
 		}
@@ -189,10 +195,24 @@ func (d *Dispatcher) Reclaim(ctx context.Context, ws tasks.WorkspaceID) (int, er
 		return 0, err
 	}
 	entries, err := d.store.ClaimStale(ctx, ws, group, d.opt.Consumer, d.opt.ClaimIdle, d.opt.Batch)
+	if d.lostGroup(ws, err) {
+		return 0, nil // recreated by the next Dispatch; a new group has nothing stale
+	}
 	if err != nil {
 		return 0, err
 	}
 	return len(entries), d.fanOut(ctx, ws, entries)
+}
+
+// lostGroup reports whether err says the consumer group of ws is gone (the
+// stream was deleted, or Redis lost its data), and forgets that the group
+// exists, so ensureGroup makes it again instead of failing for good.
+func (d *Dispatcher) lostGroup(ws tasks.WorkspaceID, err error) bool {
+	if err == nil || !strings.Contains(err.Error(), "NOGROUP") {
+		return false
+	}
+	delete(d.groups, ws)
+	return true
 }
 
 func (d *Dispatcher) ensureGroup(ctx context.Context, ws tasks.WorkspaceID) error {

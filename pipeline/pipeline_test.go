@@ -279,3 +279,34 @@ func TestFollowerIsNotified(t *testing.T) {
 		t.Fatalf("the follower's Handle ran for %d events; want no jobs", len(seen))
 	}
 }
+
+// TestDispatchRecreatesALostGroup: when the stream and its group are gone
+// (deleted, or Redis lost its data), the next dispatch makes the group
+// again and handles what comes after, instead of failing for good.
+func TestDispatchRecreatesALostGroup(t *testing.T) {
+	rdb := redistest.Client(t)
+	store := tasks.NewStore(rdb, time.Now)
+	ws := newWorkspace()
+	rec := newRecorder("rec", "")
+	targets := []pipeline.Target{rec}
+	d := pipeline.NewDispatcher(quiet, store, asynq.NewClientFromRedisClient(rdb), targets, prometheus.NewRegistry(), pipeline.Options{Consumer: "d1"})
+	ctx := context.Background()
+	if _, _, err := store.CreateTask(ctx, ws, tasks.Actor{}, tasks.NewTask{Title: "before"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := d.Dispatch(ctx, ws); err != nil || n != 1 {
+		t.Fatalf("first Dispatch() = %d, %v; want 1", n, err)
+	}
+	if err := rdb.Del(ctx, tasks.EventStreamKey(ws)).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := store.CreateTask(ctx, ws, tasks.Actor{}, tasks.NewTask{Title: "after"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := d.Dispatch(ctx, ws); err != nil || n != 1 {
+		t.Fatalf("Dispatch() after the group was lost = %d, %v; want the new event", n, err)
+	}
+	if _, err := d.Reclaim(ctx, ws); err != nil {
+		t.Fatalf("Reclaim() after the group was made again = %v", err)
+	}
+}
