@@ -106,6 +106,9 @@ func (s *Service) Fanout(ctx context.Context, ws tasks.WorkspaceID) error {
 	}
 }
 
+// lostGroup reports whether err says a consumer group does not exist.
+func lostGroup(err error) bool { return err != nil && strings.Contains(err.Error(), "NOGROUP") }
+
 // fanoutPass fans out, under token's lock, the unacknowledged entries and
 // then the new ones, acknowledging each batch once its messages exist and
 // their first attempts are queued.
@@ -116,16 +119,24 @@ func (s *Service) fanoutPass(ctx context.Context, ws tasks.WorkspaceID, token st
 		}
 		s.groups.Store(ws, true)
 	}
+	remade := false
 	for {
 		entries, err := s.tasks.ClaimStale(ctx, ws, fanoutGroup, fanoutConsumer, 0, fanoutBatch)
-		if err != nil {
-			return err
-		}
-		fresh := len(entries) == 0
+		fresh := err == nil && len(entries) == 0
 		if fresh {
-			if entries, err = s.tasks.ReadGroup(ctx, ws, fanoutGroup, fanoutConsumer, fanoutBatch); err != nil {
+			entries, err = s.tasks.ReadGroup(ctx, ws, fanoutGroup, fanoutConsumer, fanoutBatch)
+		}
+		if lostGroup(err) && !remade {
+			// The stream and its group are gone (deleted, or Redis lost its
+			// data): make the group again, once, and read on.
+			if err := s.tasks.EnsureGroup(ctx, ws, fanoutGroup); err != nil {
 				return err
 			}
+			remade = true
+			continue
+		}
+		if err != nil {
+			return err
 		}
 		if len(entries) == 0 {
 			return nil

@@ -265,3 +265,23 @@ func TestClockSkewKeepsLeases(t *testing.T) {
 		}
 	}
 }
+
+// TestFanoutRecreatesALostGroup: after the event stream and its group are
+// gone, the fan-out makes the group again and new events get messages.
+func TestFanoutRecreatesALostGroup(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t, false, nil)
+	rc := newOrderReceiver(t, func(int, http.ResponseWriter, *http.Request) int { return http.StatusOK })
+	sub := e.subscribe(t, rc.srv.URL, nil)
+	first := e.event(tasks.EventTaskUpdated, "tsk_1", 1)
+	e.appendEvent(t, first)
+	e.handle(t, first)
+	e.waitStatus(t, sub.ID, 1, webhooks.StatusDelivered)
+	if err := e.rdb.Del(context.Background(), tasks.EventStreamKey(e.ws)).Err(); err != nil {
+		t.Fatal(err)
+	}
+	second := e.event(tasks.EventTaskUpdated, "tsk_1", 2)
+	e.appendEvent(t, second)
+	e.handle(t, second)
+	e.waitStatus(t, sub.ID, 2, webhooks.StatusDelivered)
+}
