@@ -67,6 +67,11 @@ type Options struct {
 	Poll time.Duration
 	// Batch is how many entries one read takes (default 100).
 	Batch int
+	// ConsumerIdle is how long another consumer with nothing pending may
+	// stay silent before Reclaim removes it from the group: processes of
+	// earlier deploys (default 1h). Reclaim looks at most once per
+	// ConsumerIdle per workspace.
+	ConsumerIdle time.Duration
 }
 
 // Dispatcher fans events out to targets as jobs.
@@ -77,6 +82,8 @@ type Dispatcher struct {
 	targets []Target
 	opt     Options
 	groups  map[tasks.WorkspaceID]bool
+	// pruned is when Reclaim last removed dead consumers, per workspace.
+	pruned map[tasks.WorkspaceID]time.Time
 
 	dispatched *prometheus.CounterVec
 }
@@ -93,9 +100,12 @@ func NewDispatcher(logger *slog.Logger, store *tasks.Store, client *asynq.Client
 	if opt.Batch == 0 {
 		opt.Batch = 100
 	}
+	if opt.ConsumerIdle == 0 {
+		opt.ConsumerIdle = time.Hour
+	}
 	d := &Dispatcher{
 		logger: logger, store: store, client: client, targets: targets, opt: opt,
-		groups: make(map[tasks.WorkspaceID]bool),
+		groups: make(map[tasks.WorkspaceID]bool), pruned: make(map[tasks.WorkspaceID]time.Time),
 		dispatched: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tasker_events_dispatched_total",
 			Help: "Event jobs enqueued, by target.",
@@ -200,6 +210,14 @@ func (d *Dispatcher) Reclaim(ctx context.Context, ws tasks.WorkspaceID) (int, er
 	}
 	if err != nil {
 		return 0, err
+	}
+	if now := time.Now(); now.Sub(d.pruned[ws]) >= d.opt.ConsumerIdle {
+		if n, err := d.store.DropIdleConsumers(ctx, ws, group, d.opt.Consumer, d.opt.ConsumerIdle); err != nil {
+			d.logger.Warn("removing dead consumers failed", "workspace", ws, "err", err)
+		} else if n > 0 {
+			d.logger.Info("removed dead consumers", "workspace", ws, "count", n)
+		}
+		d.pruned[ws] = now
 	}
 	return len(entries), d.fanOut(ctx, ws, entries)
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -308,5 +309,44 @@ func TestDispatchRecreatesALostGroup(t *testing.T) {
 	}
 	if _, err := d.Reclaim(ctx, ws); err != nil {
 		t.Fatalf("Reclaim() after the group was made again = %v", err)
+	}
+}
+
+// TestReclaimRemovesDeadConsumers: consumers of processes gone in earlier
+// deploys leave the group once idle with nothing pending; one still
+// holding entries stays, so nothing pending is lost.
+func TestReclaimRemovesDeadConsumers(t *testing.T) {
+	rdb := redistest.Client(t)
+	store := tasks.NewStore(rdb, time.Now)
+	ws := newWorkspace()
+	ctx := context.Background()
+	if _, _, err := store.CreateTask(ctx, ws, tasks.Actor{}, tasks.NewTask{Title: "held"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.EnsureGroup(ctx, ws, "dispatch"); err != nil {
+		t.Fatal(err)
+	}
+	// "old-holding" read the entry and died; "old-idle" read nothing.
+	if _, err := store.ReadGroup(ctx, ws, "dispatch", "old-holding", 10); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.ReadGroup(ctx, ws, "dispatch", "old-idle", 10); err != nil {
+		t.Fatal(err)
+	}
+	d := pipeline.NewDispatcher(quiet, store, asynq.NewClientFromRedisClient(rdb), nil, prometheus.NewRegistry(),
+		pipeline.Options{Consumer: "d-new", ClaimIdle: time.Hour, ConsumerIdle: time.Nanosecond})
+	if _, err := d.Reclaim(ctx, ws); err != nil {
+		t.Fatal(err)
+	}
+	cs, err := rdb.XInfoConsumers(ctx, tasks.EventStreamKey(ws), "dispatch").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, c := range cs {
+		names = append(names, c.Name)
+	}
+	if slices.Contains(names, "old-idle") || !slices.Contains(names, "old-holding") {
+		t.Errorf("consumers after Reclaim = %v, want old-idle gone and old-holding (pending) kept", names)
 	}
 }

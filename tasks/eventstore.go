@@ -148,6 +148,31 @@ func (s *Store) ClaimStale(ctx context.Context, ws WorkspaceID, group, consumer 
 	return s.entries(ctx, ws, group, msgs), nil
 }
 
+// DropIdleConsumers removes from group the consumers other than keep that
+// hold no pending entry and have been idle for longer than idle: those of
+// processes gone in earlier deploys, which would otherwise pile up. It
+// returns how many it removed.
+func (s *Store) DropIdleConsumers(ctx context.Context, ws WorkspaceID, group, keep string, idle time.Duration) (int, error) {
+	key := keysFor(ws).events()
+	cs, err := s.rdb.XInfoConsumers(ctx, key, group).Result()
+	if err != nil {
+		return 0, fmt.Errorf("tasks: list consumers: %w", err)
+	}
+	n := 0
+	for _, c := range cs {
+		if c.Name == keep || c.Pending > 0 || c.Idle < idle {
+			continue
+		}
+		// A consumer of a dead process gains no entries, so removing one
+		// with none pending loses nothing.
+		if err := s.rdb.XGroupDelConsumer(ctx, key, group, c.Name).Err(); err != nil {
+			return n, fmt.Errorf("tasks: remove consumer: %w", err)
+		}
+		n++
+	}
+	return n, nil
+}
+
 // entries decodes stream messages. One that cannot be decoded can never be
 // handled, so it is acknowledged rather than left to be claimed forever.
 func (s *Store) entries(ctx context.Context, ws WorkspaceID, group string, msgs []redis.XMessage) []StreamEvent {
