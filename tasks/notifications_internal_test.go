@@ -23,7 +23,7 @@ func TestNotificationRetention(t *testing.T) {
 		monotonic.ms = saved
 		monotonic.Unlock()
 	})
-	for _, b := range redistest.Backends() {
+	for _, b := range redistest.Topologies() {
 		t.Run(b, func(t *testing.T) {
 			monotonic.Lock()
 			start := time.UnixMilli(int64(monotonic.ms)).Add(time.Hour)

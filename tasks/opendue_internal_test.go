@@ -15,7 +15,7 @@ import (
 // due index held completed tasks too and the scan gave up after maxScan
 // records, answering an empty page.
 func TestOverdueBehindManyCompleted(t *testing.T) {
-	for _, b := range redistest.Backends() {
+	for _, b := range redistest.Topologies() {
 		t.Run(b, func(t *testing.T) {
 			now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
 			s := NewStore(redistest.ClientFor(t, b), func() time.Time { return now })

@@ -85,7 +85,7 @@ func mustTake(t *testing.T, l *tasks.RateLimiter, key string, gap, want time.Dur
 }
 
 func TestRateLimiterSlidingWindow(t *testing.T) {
-	for _, b := range redistest.Backends() {
+	for _, b := range redistest.Topologies() {
 		t.Run(b, func(t *testing.T) {
 			clock := &rateClock{t: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)}
 			rdb := redistest.ClientFor(t, b)

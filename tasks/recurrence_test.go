@@ -38,7 +38,7 @@ func local(t *testing.T, at *time.Time, loc *time.Location) string {
 
 func TestCreateRecurringTask(t *testing.T) {
 	berlin, _ := time.LoadLocation("Europe/Berlin")
-	for _, b := range redistest.Backends() {
+	for _, b := range redistest.Topologies() {
 		t.Run(b, func(t *testing.T) {
 			// Thursday 26 March 2026, 10:00 in Berlin; DST starts on Sunday.
 			s, _, ws := newClockStore(t, b, time.Date(2026, 3, 26, 9, 0, 0, 0, time.UTC))
@@ -91,7 +91,7 @@ func TestCreateRecurringTask(t *testing.T) {
 // completions create one; reopening keeps it; the next one's reminders fire.
 func TestCompleteCreatesNextOccurrence(t *testing.T) {
 	ny, _ := time.LoadLocation("America/New_York")
-	for _, b := range redistest.Backends() {
+	for _, b := range redistest.Topologies() {
 		t.Run(b, func(t *testing.T) {
 			// Friday 6 March 2026, 08:00 New York; DST starts on Sunday the 8th.
 			s, clk, ws := newClockStore(t, b, time.Date(2026, 3, 6, 8, 0, 0, 0, ny))
@@ -192,7 +192,7 @@ func TestCompleteLastOccurrenceEndsSeries(t *testing.T) {
 
 func TestSkipRearmsReminders(t *testing.T) {
 	berlin, _ := time.LoadLocation("Europe/Berlin")
-	for _, b := range redistest.Backends() {
+	for _, b := range redistest.Topologies() {
 		t.Run(b, func(t *testing.T) {
 			s, clk, ws := newClockStore(t, b, time.Date(2026, 10, 22, 12, 0, 0, 0, berlin))
 			ctx := context.Background()

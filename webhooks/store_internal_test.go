@@ -46,7 +46,7 @@ func failMessage(t *testing.T, s *store, ws tasks.WorkspaceID, sub, event string
 // leave the failed index when a later failure is recorded; the index does
 // not grow for ever on an endpoint that keeps failing.
 func TestWebhookFailedIndexTrimmed(t *testing.T) {
-	for _, b := range redistest.Backends() {
+	for _, b := range redistest.Topologies() {
 		t.Run(b, func(t *testing.T) {
 			ctx := context.Background()
 			now := time.Now().Add(-Retention - 24*time.Hour)

@@ -17,7 +17,7 @@ import (
 // the embedded one), in a fresh workspace.
 func forEachBackend(t *testing.T, fn func(t *testing.T, s *store, ws tasks.WorkspaceID)) {
 	t.Helper()
-	for _, b := range redistest.Backends() {
+	for _, b := range redistest.Topologies() {
 		t.Run(b, func(t *testing.T) {
 			fn(t, newTestStore(t, b, time.Now), tasks.WorkspaceID(fmt.Sprintf("test-%x", rand.Uint64())))
 		})
