@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -226,7 +225,7 @@ func (d *Dispatcher) Reclaim(ctx context.Context, ws tasks.WorkspaceID) (int, er
 // stream was deleted, or Redis lost its data), and forgets that the group
 // exists, so ensureGroup makes it again instead of failing for good.
 func (d *Dispatcher) lostGroup(ws tasks.WorkspaceID, err error) bool {
-	if err == nil || !strings.Contains(err.Error(), "NOGROUP") {
+	if !errors.Is(err, tasks.ErrNoGroup) {
 		return false
 	}
 	delete(d.groups, ws)

@@ -114,6 +114,19 @@ func (s *Store) EnsureGroup(ctx context.Context, ws WorkspaceID, group string) e
 	return nil
 }
 
+// ErrNoGroup is wrapped by the group reads when the consumer group (or the
+// stream) does not exist: it was deleted, or Redis lost its data. The
+// caller makes it again with EnsureGroup.
+var ErrNoGroup = errors.New("tasks: no such consumer group")
+
+// groupErr wraps err, marking Redis' NOGROUP answer as ErrNoGroup.
+func groupErr(what string, err error) error {
+	if strings.HasPrefix(err.Error(), "NOGROUP") {
+		return fmt.Errorf("tasks: %s: %w: %w", what, ErrNoGroup, err)
+	}
+	return fmt.Errorf("tasks: %s: %w", what, err)
+}
+
 // ReadGroup returns up to count events never delivered to the group,
 // assigning them to consumer; they stay pending until acknowledged.
 func (s *Store) ReadGroup(ctx context.Context, ws WorkspaceID, group, consumer string, count int) ([]StreamEvent, error) {
@@ -125,7 +138,7 @@ func (s *Store) ReadGroup(ctx context.Context, ws WorkspaceID, group, consumer s
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("tasks: read events: %w", err)
+		return nil, groupErr("read events", err)
 	}
 	var out []StreamEvent
 	for _, st := range res {
@@ -143,7 +156,7 @@ func (s *Store) ClaimStale(ctx context.Context, ws WorkspaceID, group, consumer 
 		MinIdle: minIdle, Start: "0-0", Count: int64(count),
 	}).Result()
 	if err != nil {
-		return nil, fmt.Errorf("tasks: claim events: %w", err)
+		return nil, groupErr("claim events", err)
 	}
 	return s.entries(ctx, ws, group, msgs), nil
 }
@@ -156,7 +169,7 @@ func (s *Store) DropIdleConsumers(ctx context.Context, ws WorkspaceID, group, ke
 	key := keysFor(ws).events()
 	cs, err := s.rdb.XInfoConsumers(ctx, key, group).Result()
 	if err != nil {
-		return 0, fmt.Errorf("tasks: list consumers: %w", err)
+		return 0, groupErr("list consumers", err)
 	}
 	n := 0
 	for _, c := range cs {

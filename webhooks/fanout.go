@@ -106,9 +106,6 @@ func (s *Service) Fanout(ctx context.Context, ws tasks.WorkspaceID) error {
 	}
 }
 
-// lostGroup reports whether err says a consumer group does not exist.
-func lostGroup(err error) bool { return err != nil && strings.Contains(err.Error(), "NOGROUP") }
-
 // fanoutPass fans out, under token's lock, the unacknowledged entries and
 // then the new ones, acknowledging each batch once its messages exist and
 // their first attempts are queued.
@@ -126,7 +123,7 @@ func (s *Service) fanoutPass(ctx context.Context, ws tasks.WorkspaceID, token st
 		if fresh {
 			entries, err = s.tasks.ReadGroup(ctx, ws, fanoutGroup, fanoutConsumer, fanoutBatch)
 		}
-		if lostGroup(err) && !remade {
+		if errors.Is(err, tasks.ErrNoGroup) && !remade {
 			// The stream and its group are gone (deleted, or Redis lost its
 			// data): make the group again, once, and read on.
 			if err := s.tasks.EnsureGroup(ctx, ws, fanoutGroup); err != nil {
