@@ -250,9 +250,16 @@ func (n *numberScan) next(ctx context.Context, rdb redis.UniversalClient, count 
 // task that changes meanwhile may leave a stale entry, which costs a read
 // but never a wrong answer, since every record is checked against the filter.
 func (s *Store) buildOpenDue(ctx context.Context, k keys) error {
+	if _, ok := s.openDue.Load(k.p); ok {
+		return nil
+	}
 	built, err := s.rdb.Exists(ctx, k.openDueBuilt()).Result()
-	if err != nil || built == 1 {
+	if err != nil {
 		return err
+	}
+	if built == 1 {
+		s.openDue.Store(k.p, struct{}{})
+		return nil
 	}
 	const batch = 500
 	for start := int64(0); ; start += batch {
@@ -284,7 +291,11 @@ func (s *Store) buildOpenDue(ctx context.Context, k keys) error {
 			}
 		}
 	}
-	return s.rdb.Set(ctx, k.openDueBuilt(), "1", 0).Err()
+	if err := s.rdb.Set(ctx, k.openDueBuilt(), "1", 0).Err(); err != nil {
+		return err
+	}
+	s.openDue.Store(k.p, struct{}{})
+	return nil
 }
 
 // dueScan walks the due index from the soonest, by rank, because many tasks

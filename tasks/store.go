@@ -36,6 +36,9 @@ type Store struct {
 	rdb   redis.UniversalClient
 	now   func() time.Time
 	known sync.Map // WorkspaceID → struct{}: already in workspacesKey
+	// openDue holds the workspaces whose open-due index is known built
+	// (buildOpenDue), so a list asks Redis once per process, not per call.
+	openDue sync.Map
 	// lead is the deployment's reminder lead (SetReminderLead); nil means
 	// DefaultReminderLead.
 	lead atomic.Pointer[time.Duration]
