@@ -61,27 +61,27 @@ func (c *call) listSpecOf(ctx context.Context, cmd Command) (listSpec, error) {
 // maxEmptyPages bounds how many empty pages one answer reads on.
 const maxEmptyPages = 20
 
+// readOn fetches the page at cursor. A page comes back empty with a cursor
+// when the store's scan stopped at its bound before finding a match: it
+// follows such cursors, at most maxEmptyPages, rather than answer that
+// nothing matches.
+func readOn(fetch func(cursor string) ([]tasks.Task, string, error), cursor string) ([]tasks.Task, string, error) {
+	page, next, err := fetch(cursor)
+	for hops := 0; err == nil && len(page) == 0 && next != "" && hops < maxEmptyPages; hops++ {
+		page, next, err = fetch(next)
+	}
+	return page, next, err
+}
+
 // listPage answers one page of a list, starting at cursor ("" for the
 // first), with a "Next page" button while there is more.
 func (c *call) listPage(ctx context.Context, spec listSpec, cursor string) (cliq.Message, error) {
-	var (
-		page []tasks.Task
-		next string
-		err  error
-	)
-	fetch := func(cursor string) ([]tasks.Task, string, error) {
+	page, next, err := readOn(func(cursor string) ([]tasks.Task, string, error) {
 		if spec.filter == FilterDefault {
 			return c.listDefault(ctx, cursor)
 		}
 		return c.store.ListTasks(ctx, c.ws, c.filterOf(spec), cursor, c.opts.PageSize)
-	}
-	page, next, err = fetch(cursor)
-	// A page comes back empty with a cursor when the store's scan stopped
-	// at its bound before finding a match: follow it rather than answer
-	// that nothing matches.
-	for hops := 0; err == nil && len(page) == 0 && next != "" && hops < maxEmptyPages; hops++ {
-		page, next, err = fetch(next)
-	}
+	}, cursor)
 	if err != nil {
 		return cliq.Message{}, err
 	}
