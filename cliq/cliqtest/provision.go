@@ -577,19 +577,30 @@ func handlerOf(c *fakeComponent, typ, handlerID string) (int, *fakeHandler) {
 	return found[0], c.Handlers[found[0]]
 }
 
+// handlerIn finds the handler a handler route names: the component's id
+// and the handler type in the path, a menu handler's handler_id in the
+// query. When either is missing it answers 404 and h is nil.
+func (s *Server) handlerIn(w http.ResponseWriter, r *http.Request, res cliq.Resource) (c *fakeComponent, i int, h *fakeHandler, typ string, status int) {
+	_, c = s.prov.find(res, r.PathValue("id"))
+	if c == nil {
+		return nil, 0, nil, "", notFound(w, res)
+	}
+	typ = r.PathValue("type")
+	i, h = handlerOf(c, typ, r.URL.Query().Get("handler_id"))
+	if h == nil {
+		return nil, 0, nil, "", handlerNotFound(w)
+	}
+	return c, i, h, typ, 0
+}
+
 func handlerNotFound(w http.ResponseWriter) int {
 	return provError(w, http.StatusNotFound, "execution_handler_not_found", "No handler exists with the given type.")
 }
 
 func (s *Server) handleGetHandler(w http.ResponseWriter, r *http.Request, res cliq.Resource, _ map[string]any) int {
-	_, c := s.prov.find(res, r.PathValue("id"))
-	if c == nil {
-		return notFound(w, res)
-	}
-	typ := r.PathValue("type")
-	_, h := handlerOf(c, typ, r.URL.Query().Get("handler_id"))
+	c, _, h, typ, status := s.handlerIn(w, r, res)
 	if h == nil {
-		return handlerNotFound(w)
+		return status
 	}
 	data := map[string]any{"name": typ, "script": h.Script, "function_id": c.ID}
 	if typ == "menu_handler" {
@@ -690,14 +701,9 @@ func (s *Server) handleAddHandler(w http.ResponseWriter, r *http.Request, res cl
 }
 
 func (s *Server) handlePatchHandler(w http.ResponseWriter, r *http.Request, res cliq.Resource, body map[string]any) int {
-	_, c := s.prov.find(res, r.PathValue("id"))
-	if c == nil {
-		return notFound(w, res)
-	}
-	typ := r.PathValue("type")
-	_, h := handlerOf(c, typ, r.URL.Query().Get("handler_id"))
+	c, _, h, typ, status := s.handlerIn(w, r, res)
 	if h == nil {
-		return handlerNotFound(w)
+		return status
 	}
 	if _, ok := body["type"]; ok {
 		return invalid(w, "'type' is an extra key in the JSON Object.")
@@ -719,14 +725,9 @@ func (s *Server) handlePatchHandler(w http.ResponseWriter, r *http.Request, res 
 }
 
 func (s *Server) handleDeleteHandler(w http.ResponseWriter, r *http.Request, res cliq.Resource, _ map[string]any) int {
-	_, c := s.prov.find(res, r.PathValue("id"))
-	if c == nil {
-		return notFound(w, res)
-	}
-	typ := r.PathValue("type")
-	i, h := handlerOf(c, typ, r.URL.Query().Get("handler_id"))
+	c, i, h, typ, status := s.handlerIn(w, r, res)
 	if h == nil {
-		return handlerNotFound(w)
+		return status
 	}
 	if typ == "execution_handler" || (res == cliq.Functions && i == 0) {
 		return provError(w, http.StatusBadRequest, "default_handler_delete_not_allowed", "The default handler cannot be deleted.")
