@@ -107,7 +107,13 @@ type StreamEvent struct {
 // EnsureGroup creates the consumer group on the workspace's stream, reading
 // from the start, if it does not exist yet.
 func (s *Store) EnsureGroup(ctx context.Context, ws WorkspaceID, group string) error {
-	err := s.rdb.XGroupCreateMkStream(ctx, keysFor(ws).events(), group, "0").Err()
+	return s.EnsureGroupFrom(ctx, ws, group, "0")
+}
+
+// EnsureGroupFrom is EnsureGroup for a group that, when made now, starts
+// at start: "0" for the whole log, "$" for the events after this call.
+func (s *Store) EnsureGroupFrom(ctx context.Context, ws WorkspaceID, group, start string) error {
+	err := s.rdb.XGroupCreateMkStream(ctx, keysFor(ws).events(), group, start).Err()
 	if err != nil && !strings.HasPrefix(err.Error(), "BUSYGROUP") {
 		return fmt.Errorf("tasks: create group %s: %w", group, err)
 	}

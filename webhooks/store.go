@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -259,8 +258,7 @@ func (s *store) createSub(ctx context.Context, ws tasks.WorkspaceID, sub subReco
 	}
 	// The fan-out reads the event stream through its own group; made now,
 	// at the stream's end, it starts with the events after this one.
-	err = s.rdb.XGroupCreateMkStream(ctx, tasks.EventStreamKey(ws), fanoutGroup, "$").Err()
-	if err != nil && !strings.HasPrefix(err.Error(), "BUSYGROUP") {
+	if err := s.tasks.EnsureGroupFrom(ctx, ws, fanoutGroup, "$"); err != nil {
 		return subRecord{}, fmt.Errorf("webhooks: create webhook: %w", err)
 	}
 	if !sub.Enabled {
