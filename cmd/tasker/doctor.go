@@ -37,12 +37,6 @@ const maxSkew = 30 * time.Second
 
 // runDoctor is `tasker doctor`.
 func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	for _, a := range args {
-		if a == "-h" || a == "--help" || a == "-help" {
-			fmt.Fprint(stdout, doctorUsage)
-			return nil
-		}
-	}
 	if len(args) > 0 {
 		fmt.Fprint(stderr, doctorUsage)
 		return fmt.Errorf("doctor: unexpected argument %q", args[0])

@@ -70,33 +70,27 @@ func sharedPacer(ctx context.Context, rdb redis.UniversalClient, env provisionEn
 	return pacer, nil
 }
 
-// parseProvisionFlags reads the flags of install and uninstall; help is
-// true when --help was asked for (and printed).
-func parseProvisionFlags(name string, args []string, stdout, stderr io.Writer, dryRun *bool) (help bool, err error) {
+// parseProvisionFlags reads the flags of install and uninstall; run has
+// answered --help before.
+func parseProvisionFlags(name string, args []string, stderr io.Writer, dryRun *bool) error {
 	fs := newFlagSet(name, stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, installUsage) }
 	if dryRun != nil {
 		fs.BoolVar(dryRun, "dry-run", false, "read only: print the plan")
 	}
-	for _, a := range args {
-		if a == "-h" || a == "--help" || a == "-help" {
-			fmt.Fprint(stdout, installUsage)
-			return true, nil
-		}
-	}
 	if err := fs.Parse(args); err != nil {
-		return false, err
+		return err
 	}
 	if fs.NArg() > 0 {
-		return false, fmt.Errorf("%s: unexpected argument %q", name, fs.Arg(0))
+		return fmt.Errorf("%s: unexpected argument %q", name, fs.Arg(0))
 	}
-	return false, nil
+	return nil
 }
 
 // runInstall is `tasker install [--dry-run]`.
 func runInstall(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var dryRun bool
-	if help, err := parseProvisionFlags("install", args, stdout, stderr, &dryRun); help || err != nil {
+	if err := parseProvisionFlags("install", args, stderr, &dryRun); err != nil {
 		return err
 	}
 	cfg, err := loadConfig()
@@ -108,7 +102,7 @@ func runInstall(ctx context.Context, args []string, stdout, stderr io.Writer) er
 
 // runUninstall is `tasker uninstall`.
 func runUninstall(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if help, err := parseProvisionFlags("uninstall", args, stdout, stderr, nil); help || err != nil {
+	if err := parseProvisionFlags("uninstall", args, stderr, nil); err != nil {
 		return err
 	}
 	cfg, err := loadConfig()

@@ -116,8 +116,12 @@ Prints the version, the commit and the Go version.
 `
 
 // plainUsage is the usage of the commands whose --help run prints before
-// anything else is read: serve must not start, deluge needs no secret.
-var plainUsage = map[string]string{"serve": serveUsage, "deluge": delugeUsage, "version": versionUsage}
+// anything else is read: serve must not start, deluge needs no secret,
+// install and doctor need no Cliq or Redis.
+var plainUsage = map[string]string{
+	"serve": serveUsage, "deluge": delugeUsage, "version": versionUsage,
+	"install": installUsage, "uninstall": installUsage, "doctor": doctorUsage,
+}
 
 // wantsHelp reports whether args ask for help.
 func wantsHelp(args []string) bool {
