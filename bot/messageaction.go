@@ -12,10 +12,6 @@ import (
 	"github.com/taskerhq/tasker/tasks"
 )
 
-// maxPrefillTitle is how much of a message's first line the message action
-// Add as task takes as the title (SPEC 7.3), before the form's own limit.
-const maxPrefillTitle = 300
-
 // handleMessageAction serves POST /cliq/messageactions/:name; addtask is the
 // message action Add as task (deluge/scripts: messageactions/addtask). Other
 // names are 404.
@@ -43,8 +39,9 @@ func (c *call) messagePrefill() taskPrefill {
 	for _, m := range msgs {
 		text := strings.TrimSpace(m.Text)
 		if p.Title == "" && text != "" {
+			// The form cuts it to its own limit, below SPEC 7.3's 300.
 			first, _, _ := strings.Cut(text, "\n")
-			p.Title = clipText(first, maxPrefillTitle)
+			p.Title = strings.Join(strings.Fields(first), " ")
 		}
 		if text == "" {
 			continue
