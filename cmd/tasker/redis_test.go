@@ -78,7 +78,7 @@ func waits(t *testing.T, addr string) int {
 func TestReplicaWait(t *testing.T) {
 	set, rdb := newWaitSet(t, 200*time.Millisecond)
 	ctx := t.Context()
-	replica := redis.NewClient(&redis.Options{Addr: set.Replica.Addr})
+	replica := redis.NewClient(&redis.Options{Addr: set.Replicas[0].Addr})
 	t.Cleanup(func() { replica.Close() })
 	script := redis.NewScript(`return redis.call("SET", KEYS[1], ARGV[1])`)
 	// Loaded first, so that the write is one EVALSHA and not a NOSCRIPT
@@ -132,7 +132,7 @@ func TestReplicaWait(t *testing.T) {
 		t.Errorf("%d WAITs after a read, want 0", got)
 	}
 
-	set.Replica.Kill()
+	set.Replicas[0].Kill()
 	if err := rdb.Set(ctx, "e", "1", 0).Err(); !errors.Is(err, errNotReplicated) {
 		t.Errorf("write without a replica = %v, want errNotReplicated", err)
 	}

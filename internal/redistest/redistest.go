@@ -235,22 +235,27 @@ func (c *Cluster) Stop() {
 	}
 }
 
-// ClusterClient returns a client of the package's cluster, started on first
-// use and stopped by Main; the client is closed when the test ends.
-func ClusterClient(t testing.TB) redis.UniversalClient {
+// ClusterAddrs returns the addresses of the package's cluster, started on
+// first use and stopped by Main.
+func ClusterAddrs(t testing.TB) []string {
 	t.Helper()
 	mu.Lock()
+	defer mu.Unlock()
 	if cluster == nil {
 		c, err := startCluster()
 		if err != nil {
-			mu.Unlock()
 			t.Fatal(err)
 		}
 		cluster = c
 	}
-	addrs := cluster.Addrs
-	mu.Unlock()
-	rdb := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs})
+	return cluster.Addrs
+}
+
+// ClusterClient returns a client of the package's cluster, closed when the
+// test ends.
+func ClusterClient(t testing.TB) redis.UniversalClient {
+	t.Helper()
+	rdb := redis.NewClusterClient(&redis.ClusterOptions{Addrs: ClusterAddrs(t)})
 	t.Cleanup(func() { rdb.Close() })
 	return rdb
 }

@@ -24,18 +24,22 @@ type SentinelOptions struct {
 	// FailoverTimeout bounds one failover attempt and the wait before a
 	// failed one is tried again (Sentinel's failover-timeout).
 	FailoverTimeout time.Duration
+	// Replicas is how many replicas the master has; 0 means one. Two let a
+	// test that waits for a replica go on writing after a failover.
+	Replicas int
 }
 
-// Sentinel is a master, one replica of it and three sentinels watching it,
-// all on loopback ports: the smallest set in which a failover can be voted
-// (quorum 2) and can promote a replica.
+// Sentinel is a master, its replicas and three sentinels watching it, all
+// on loopback ports: with one replica, the smallest set in which a failover
+// can be voted (quorum 2) and can promote a replica.
 type Sentinel struct {
 	// Addrs are the sentinels' addresses.
 	Addrs []string
-	// Master and Replica are the data servers as started; after a failover
-	// the replica is the master.
-	Master, Replica *Server
-	sentinels       []*Server
+	// Master and Replicas are the data servers as started; after a
+	// failover one of the replicas is the master.
+	Master    *Server
+	Replicas  []*Server
+	sentinels []*Server
 }
 
 // StartSentinel starts a Sentinel set and waits until every sentinel names
@@ -50,9 +54,13 @@ func StartSentinel(opt SentinelOptions) (*Sentinel, error) {
 	}
 	s := &Sentinel{Master: master}
 	host, port, _ := strings.Cut(master.Addr, ":")
-	if s.Replica, err = start(noDelay, "0", "--replicaof", host, port); err != nil {
-		s.Stop()
-		return nil, err
+	for range max(opt.Replicas, 1) {
+		r, err := start(noDelay, "0", "--replicaof", host, port)
+		if err != nil {
+			s.Stop()
+			return nil, err
+		}
+		s.Replicas = append(s.Replicas, r)
 	}
 	for range 3 {
 		n, err := startSentinel(master.Addr, opt)
@@ -116,28 +124,31 @@ func startSentinel(master string, opt SentinelOptions) (*Server, error) {
 	return n, nil
 }
 
-// waitSynced waits until the replica has caught up with the master and
-// every sentinel knows the replica, so that a failover can be had at once.
+// waitSynced waits until the replicas have caught up with the master and
+// every sentinel knows them, so that a failover can be had at once.
 func (s *Sentinel) waitSynced(limit time.Duration) error {
 	ctx := context.Background()
 	deadline := time.Now().Add(limit)
-	replica := redis.NewClient(&redis.Options{Addr: s.Replica.Addr})
-	defer replica.Close()
-	for {
-		info, err := replica.Info(ctx, "replication").Result()
-		if err == nil && strings.Contains(info, "master_link_status:up") {
-			break
+	for _, r := range s.Replicas {
+		replica := redis.NewClient(&redis.Options{Addr: r.Addr})
+		for {
+			info, err := replica.Info(ctx, "replication").Result()
+			if err == nil && strings.Contains(info, "master_link_status:up") {
+				break
+			}
+			if time.Now().After(deadline) {
+				replica.Close()
+				return fmt.Errorf("redistest: replica %s never synced: %v", r.Addr, err)
+			}
+			time.Sleep(20 * time.Millisecond)
 		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("redistest: replica %s never synced: %v", s.Replica.Addr, err)
-		}
-		time.Sleep(20 * time.Millisecond)
+		replica.Close()
 	}
 	for _, addr := range s.Addrs {
 		sc := redis.NewSentinelClient(&redis.Options{Addr: addr})
 		for {
 			replicas, err := sc.Replicas(ctx, MasterName).Result()
-			if err == nil && len(replicas) > 0 {
+			if err == nil && len(replicas) == len(s.Replicas) {
 				break
 			}
 			if time.Now().After(deadline) {
@@ -180,7 +191,7 @@ func (s *Sentinel) Stop() {
 	for _, n := range s.sentinels {
 		n.Stop()
 	}
-	for _, n := range []*Server{s.Master, s.Replica} {
+	for _, n := range append([]*Server{s.Master}, s.Replicas...) {
 		if n != nil {
 			n.Stop()
 		}
