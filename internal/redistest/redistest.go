@@ -252,10 +252,11 @@ func ClusterAddrs(t testing.TB) []string {
 }
 
 // ClusterClient returns a client of the package's cluster, closed when the
-// test ends.
+// test ends. It fails the test when a script's keys do not share one slot.
 func ClusterClient(t testing.TB) redis.UniversalClient {
 	t.Helper()
 	rdb := redis.NewClusterClient(&redis.ClusterOptions{Addrs: ClusterAddrs(t)})
+	rdb.AddHook(scriptSlots{t})
 	t.Cleanup(func() { rdb.Close() })
 	return rdb
 }
