@@ -178,3 +178,40 @@ func TestSentinelFailoverKeepsWaitedWrites(t *testing.T) {
 	t.Logf("%d creations acknowledged (%d after the kill), %d failed during the failover, %d lost",
 		len(acked), afterKill, failed.Load(), lost)
 }
+
+// BenchmarkCreateTaskWait measures what TASKER_REDIS_WAIT_REPLICAS costs a
+// task creation through a Sentinel-backed client, with one replica on the
+// same machine: off, and waiting for that replica.
+func BenchmarkCreateTaskWait(b *testing.B) {
+	set, err := redistest.StartSentinel(redistest.SentinelOptions{DownAfter: 5 * time.Second, FailoverTimeout: 10 * time.Second})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(set.Stop)
+	for _, replicas := range []int{0, 1} {
+		b.Run(fmt.Sprintf("replicas=%d", replicas), func(b *testing.B) {
+			cfg := config{
+				RedisSentinels: strings.Join(set.Addrs, ","), RedisMaster: redistest.MasterName,
+				RedisWaitReplicas: replicas, RedisWaitTimeout: time.Second,
+			}
+			rdb, closeRedis, err := newRedis(b.Context(), cfg, quiet)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(closeRedis)
+			store := tasks.NewStore(rdb, time.Now)
+			ws := tasks.WorkspaceID(fmt.Sprint("bench", replicas))
+			in := tasks.NewTask{Title: "Benchmark task", Description: "a typical description", Tags: []string{"one", "two"}}
+			b.SetParallelism(4)
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if _, _, err := store.CreateTask(context.Background(), ws, tasks.Actor{}, in, nil); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
+	}
+}
