@@ -73,9 +73,14 @@ func newRedis(ctx context.Context, cfg config, logger *slog.Logger) (redis.Unive
 		return nil, nil, fmt.Errorf("redis: %w", err)
 	}
 	if cfg.RedisWaitReplicas > 0 {
-		// validate allows waiting only where rdb is one *redis.Client (a
-		// URL or Sentinel's failover client), never the Cluster's.
-		if err := addReplicaWait(ctx, rdb.(*redis.Client), cfg.RedisWaitReplicas, cfg.RedisWaitTimeout, logger); err != nil {
+		// Only a URL's client and Sentinel's failover client are one
+		// *redis.Client whose connections a WAIT can follow a write on.
+		c, ok := rdb.(*redis.Client)
+		if !ok || embedded != nil {
+			closeAll()
+			return nil, nil, errors.New("config: TASKER_REDIS_WAIT_REPLICAS: needs TASKER_REDIS_URL or TASKER_REDIS_SENTINELS")
+		}
+		if err := addReplicaWait(ctx, c, cfg.RedisWaitReplicas, cfg.RedisWaitTimeout, logger); err != nil {
 			closeAll()
 			return nil, nil, err
 		}
