@@ -120,6 +120,7 @@ func TestSentinelFailoverKeepsWaitedWrites(t *testing.T) {
 		mu         sync.Mutex
 		acked      []string
 		afterKill  int // acknowledged creations that began after the kill
+		resumed    time.Time
 		failed     atomic.Int64
 		killed     atomic.Bool
 		ctx, stop  = context.WithCancel(t.Context())
@@ -141,6 +142,9 @@ func TestSentinelFailoverKeepsWaitedWrites(t *testing.T) {
 				mu.Lock()
 				acked = append(acked, task.ID)
 				if late {
+					if afterKill == 0 {
+						resumed = time.Now()
+					}
 					afterKill++
 				}
 				mu.Unlock()
@@ -152,6 +156,7 @@ func TestSentinelFailoverKeepsWaitedWrites(t *testing.T) {
 	waitUntil(t, "writes before the kill", func() bool { n, _ := ackedCount(); return n >= 100 })
 	oldMaster := set.Master.Addr
 	killed.Store(true)
+	killedAt := time.Now()
 	set.Master.Kill()
 	waitUntil(t, "writes on the new master", func() bool { _, n := ackedCount(); return n >= 100 })
 	stop()
@@ -175,8 +180,8 @@ func TestSentinelFailoverKeepsWaitedWrites(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("%d creations acknowledged (%d after the kill), %d failed during the failover, %d lost",
-		len(acked), afterKill, failed.Load(), lost)
+	t.Logf("%d creations acknowledged (%d after the kill), %d failed during the failover, %d lost; writes resumed %s after the kill",
+		len(acked), afterKill, failed.Load(), lost, resumed.Sub(killedAt).Round(time.Millisecond))
 }
 
 // BenchmarkCreateTaskWait measures what TASKER_REDIS_WAIT_REPLICAS costs a
