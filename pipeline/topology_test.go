@@ -26,8 +26,7 @@ func TestTopologies(t *testing.T) {
 		t.Run(topology, func(t *testing.T) {
 			rdb := redistest.ClientFor(t, topology)
 			store := tasks.NewStore(rdb, time.Now)
-			client := asynq.NewClientFromRedisClient(rdb)
-			t.Cleanup(func() { client.Close() })
+			client := asynq.NewClientFromRedisClient(rdb) // shares rdb, closed by redistest
 
 			t.Run("Dispatch", func(t *testing.T) {
 				ws := newWorkspace()
