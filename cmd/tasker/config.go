@@ -32,6 +32,10 @@ type config struct {
 	RedisSentinels string `envconfig:"REDIS_SENTINELS"`
 	RedisMaster    string `envconfig:"REDIS_MASTER"`
 	RedisCluster   string `envconfig:"REDIS_CLUSTER"`
+	// RedisWaitReplicas > 0 makes every write wait, up to RedisWaitTimeout,
+	// until that many replicas have it (redis.go, README "Redis").
+	RedisWaitReplicas int           `envconfig:"REDIS_WAIT_REPLICAS" default:"0"`
+	RedisWaitTimeout  time.Duration `envconfig:"REDIS_WAIT_TIMEOUT" default:"1s"`
 
 	Tenancy    string `default:"single"`
 	APIKeys    string `envconfig:"API_KEYS"`
@@ -140,6 +144,19 @@ func (c *config) validate() error {
 	}
 	if (c.RedisSentinels == "") != (c.RedisMaster == "") {
 		return bad("REDIS_MASTER", "TASKER_REDIS_SENTINELS and TASKER_REDIS_MASTER go together")
+	}
+	if c.RedisWaitReplicas < 0 {
+		return bad("REDIS_WAIT_REPLICAS", "must not be negative")
+	}
+	if c.RedisWaitReplicas > 0 {
+		switch {
+		case c.RedisCluster != "":
+			return bad("REDIS_WAIT_REPLICAS", "is not supported with TASKER_REDIS_CLUSTER (set it to 0)")
+		case c.RedisURL == "" && c.RedisSentinels == "":
+			return bad("REDIS_WAIT_REPLICAS", "needs TASKER_REDIS_URL or TASKER_REDIS_SENTINELS: the embedded Redis has no replicas")
+		case c.RedisWaitTimeout <= 0:
+			return bad("REDIS_WAIT_TIMEOUT", "must be positive")
+		}
 	}
 	switch tasks.Tenancy(c.Tenancy) {
 	case tasks.SingleTenancy, tasks.OrgTenancy:

@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -69,7 +72,185 @@ func newRedis(ctx context.Context, cfg config, logger *slog.Logger) (redis.Unive
 		closeAll()
 		return nil, nil, fmt.Errorf("redis: %w", err)
 	}
+	if cfg.RedisWaitReplicas > 0 {
+		// Only a URL's client and Sentinel's failover client are one
+		// *redis.Client whose connections a WAIT can follow a write on.
+		c, ok := rdb.(*redis.Client)
+		if !ok || embedded != nil {
+			closeAll()
+			return nil, nil, errors.New("config: TASKER_REDIS_WAIT_REPLICAS: needs TASKER_REDIS_URL or TASKER_REDIS_SENTINELS")
+		}
+		if err := addReplicaWait(ctx, c, cfg.RedisWaitReplicas, cfg.RedisWaitTimeout, logger); err != nil {
+			closeAll()
+			return nil, nil, err
+		}
+	}
 	return rdb, closeAll, nil
+}
+
+// errNotReplicated is the error of a write that the master applied but
+// fewer replicas than asked confirmed within the timeout. The write may
+// survive or not: to the caller it failed, and a retry with the same
+// Idempotency-Key is safe.
+var errNotReplicated = errors.New("redis: write not confirmed by enough replicas")
+
+// replicaWait is the go-redis hook that sends WAIT after every command
+// that may write, on the same connection (WAIT counts the replicas that
+// have that connection's writes), and fails the write when fewer than n
+// replicas confirm it within timeout. Commands the server marks read-only
+// pass alone.
+type replicaWait struct {
+	c        *redis.Client
+	n        int
+	timeout  time.Duration
+	readOnly map[string]bool
+}
+
+// waited marks a context whose commands already carry their WAIT, so the
+// hook's own pipelines and connections pass through it untouched.
+type waited struct{}
+
+// addReplicaWait installs replicaWait on c, reading which commands are
+// read-only from the server, and warns when the master has fewer replicas
+// than asked: every write would then fail.
+func addReplicaWait(ctx context.Context, c *redis.Client, n int, timeout time.Duration, logger *slog.Logger) error {
+	cmds, err := c.Command(ctx).Result()
+	if err != nil {
+		return fmt.Errorf("redis: read the command table for TASKER_REDIS_WAIT_REPLICAS: %w", err)
+	}
+	w := &replicaWait{c: c, n: n, timeout: timeout, readOnly: make(map[string]bool)}
+	for name, info := range cmds {
+		w.readOnly[strings.ToLower(name)] = info.ReadOnly
+	}
+	for _, name := range []string{"ping", "echo", "hello", "auth", "select", "client", "info", "command", "time", "role", "wait", "quit",
+		"multi", "exec", "discard", "watch", "unwatch"} {
+		w.readOnly[name] = true // chatter and transaction brackets: a transaction writes if what it queues does
+	}
+	if replicas, err := connectedReplicas(ctx, c); err == nil && replicas < n {
+		logger.Warn("fewer replicas than TASKER_REDIS_WAIT_REPLICAS: writes fail until they connect",
+			"replicas", replicas, "wait_replicas", n)
+	}
+	c.AddHook(w)
+	return nil
+}
+
+// connectedReplicas reads how many replicas the master has.
+func connectedReplicas(ctx context.Context, c *redis.Client) (int, error) {
+	info, err := c.Info(ctx, "replication").Result()
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "connected_slaves:"); ok {
+			return strconv.Atoi(v)
+		}
+	}
+	return 0, errors.New("redis: no connected_slaves in INFO replication")
+}
+
+func (w *replicaWait) writes(cmd redis.Cmder) bool { return !w.readOnly[cmd.Name()] }
+
+func (w *replicaWait) anyWrite(cmds []redis.Cmder) bool {
+	return slices.ContainsFunc(cmds, w.writes)
+}
+
+func (w *replicaWait) waitCmd(ctx context.Context) *redis.IntCmd {
+	return redis.NewIntCmd(ctx, "wait", w.n, w.timeout.Milliseconds())
+}
+
+// DialHook implements redis.Hook.
+func (w *replicaWait) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+// ProcessHook implements redis.Hook: a write and its WAIT go out as one
+// pipeline, on one connection, in one round trip.
+func (w *replicaWait) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if ctx.Value(waited{}) != nil || !w.writes(cmd) {
+			return next(ctx, cmd)
+		}
+		ctx = context.WithValue(ctx, waited{}, true)
+		wait := w.waitCmd(ctx)
+		pipe := w.c.Pipeline()
+		_ = pipe.Process(ctx, cmd)
+		_ = pipe.Process(ctx, wait)
+		_, _ = pipe.Exec(ctx)
+		if err := w.verdict([]redis.Cmder{cmd}, wait); err != nil {
+			return err
+		}
+		return cmd.Err()
+	}
+}
+
+// ProcessPipelineHook implements redis.Hook: WAIT rides at the end of a
+// pipeline that writes. go-redis sends transactions (MULTI, the commands,
+// EXEC) through this hook too.
+func (w *replicaWait) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		if ctx.Value(waited{}) != nil || !w.anyWrite(cmds) {
+			return next(ctx, cmds)
+		}
+		if isTx(cmds) {
+			return w.tx(ctx, cmds[1:len(cmds)-1])
+		}
+		wait := w.waitCmd(ctx)
+		err := next(ctx, append(cmds[:len(cmds):len(cmds)], wait))
+		if verr := w.verdict(cmds, wait); verr != nil {
+			return verr
+		}
+		return err
+	}
+}
+
+// ProcessTxPipelineHook implements redis.Hook, for go-redis versions that
+// send transactions through it.
+func (w *replicaWait) ProcessTxPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return w.ProcessPipelineHook(next)
+}
+
+func isTx(cmds []redis.Cmder) bool {
+	return len(cmds) >= 2 && cmds[0].Name() == "multi" && cmds[len(cmds)-1].Name() == "exec"
+}
+
+// tx runs the queued commands of a transaction and then WAIT. The replies
+// of MULTI…EXEC are read as one block that WAIT cannot join, so both go on
+// a connection of their own: two round trips.
+func (w *replicaWait) tx(ctx context.Context, queued []redis.Cmder) error {
+	ctx = context.WithValue(ctx, waited{}, true)
+	conn := w.c.Conn()
+	defer conn.Close()
+	_, err := conn.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		for _, cmd := range queued {
+			_ = p.Process(ctx, cmd)
+		}
+		return nil
+	})
+	wait := w.waitCmd(ctx)
+	_ = conn.Process(ctx, wait)
+	if verr := w.verdict(queued, wait); verr != nil {
+		return verr
+	}
+	return err
+}
+
+// verdict fails the writes among cmds that succeeded when wait did not
+// count n replicas; it leaves failed commands their own error.
+func (w *replicaWait) verdict(cmds []redis.Cmder, wait *redis.IntCmd) error {
+	got, err := wait.Result()
+	if err == nil && got >= int64(w.n) {
+		return nil
+	}
+	short := fmt.Errorf("%w: %d of %d within %s", errNotReplicated, got, w.n, w.timeout)
+	if err != nil {
+		short = fmt.Errorf("%w: %w", errNotReplicated, err)
+	}
+	var first error
+	for _, cmd := range cmds {
+		if e := cmd.Err(); w.writes(cmd) && (e == nil || errors.Is(e, redis.Nil)) {
+			cmd.SetErr(short)
+			first = short
+		}
+	}
+	return first
 }
 
 // embeddedClock moves the embedded server's clock, which never moves by

@@ -25,9 +25,10 @@ type Server struct {
 }
 
 var (
-	mu      sync.Mutex
-	shared  *Server
-	cluster *Cluster
+	mu       sync.Mutex
+	shared   *Server
+	cluster  *Cluster
+	sentinel *Sentinel
 )
 
 // Start launches redis-server on a free loopback port with a temporary
@@ -91,12 +92,18 @@ func (s *Server) waitReady(limit time.Duration) error {
 	}
 }
 
-// Stop kills the server and removes its directory.
-func (s *Server) Stop() {
-	if s.cmd.Process != nil {
+// Kill ends the server with SIGKILL, as a crash would: nothing is
+// flushed, no replica is told. Its directory stays until Stop.
+func (s *Server) Kill() {
+	if s.cmd.Process != nil && s.cmd.ProcessState == nil {
 		_ = s.cmd.Process.Kill()
 		_ = s.cmd.Wait()
 	}
+}
+
+// Stop kills the server and removes its directory.
+func (s *Server) Stop() {
+	s.Kill()
 	os.RemoveAll(s.dir)
 }
 
@@ -127,6 +134,9 @@ func Main(m *testing.M) {
 	mu.Lock()
 	if cluster != nil {
 		cluster.Stop()
+	}
+	if sentinel != nil {
+		sentinel.Stop()
 	}
 	mu.Unlock()
 	os.Exit(code)
@@ -225,29 +235,38 @@ func (c *Cluster) Stop() {
 	}
 }
 
-// ClusterClient returns a client of the package's cluster, started on first
-// use and stopped by Main; the client is closed when the test ends.
-func ClusterClient(t testing.TB) redis.UniversalClient {
+// ClusterAddrs returns the addresses of the package's cluster, started on
+// first use and stopped by Main.
+func ClusterAddrs(t testing.TB) []string {
 	t.Helper()
 	mu.Lock()
+	defer mu.Unlock()
 	if cluster == nil {
 		c, err := startCluster()
 		if err != nil {
-			mu.Unlock()
 			t.Fatal(err)
 		}
 		cluster = c
 	}
-	addrs := cluster.Addrs
-	mu.Unlock()
-	rdb := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs})
+	return cluster.Addrs
+}
+
+// ClusterClient returns a client of the package's cluster, closed when the
+// test ends. It fails the test when a script's keys do not share one slot.
+func ClusterClient(t testing.TB) redis.UniversalClient {
+	t.Helper()
+	rdb := redis.NewClusterClient(&redis.ClusterOptions{Addrs: ClusterAddrs(t)})
+	rdb.AddHook(scriptSlots{t})
 	t.Cleanup(func() { rdb.Close() })
 	return rdb
 }
 
 // Topologies lists the backends the store's own tests run against: the
-// real server, the embedded default and a real Cluster (SPEC 13).
-func Topologies() []string { return []string{"redis", "embedded", "cluster"} }
+// real server, the embedded default, a real Cluster and a real Sentinel set
+// (SPEC 13). The Sentinel set costs about a second to start and its client
+// talks to one master like the plain server's, so the store tests pay
+// little for it.
+func Topologies() []string { return []string{"redis", "embedded", "cluster", "sentinel"} }
 
 // Backends lists the backends store tests run against: the real server and
 // the embedded default.
@@ -261,6 +280,8 @@ func ClientFor(t testing.TB, backend string) redis.UniversalClient {
 		return Embedded(t)
 	case "cluster":
 		return ClusterClient(t)
+	case "sentinel":
+		return SentinelClient(t)
 	}
 	return Client(t)
 }
