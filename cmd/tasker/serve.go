@@ -264,6 +264,7 @@ func (s *service) start(ctx context.Context, wg *sync.WaitGroup) error {
 			<-ctx.Done()
 			<-s.sched.Stop().Done()
 		})
+		wg.Go(func() { s.sched.Watch(ctx) })
 	}
 	return nil
 }
