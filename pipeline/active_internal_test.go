@@ -114,6 +114,7 @@ func TestIdleWorkspacesAreNotPolled(t *testing.T) {
 	d.now = func() time.Time { return now }
 
 	d.startSweep(ctx, now, true)
+	d.nextSweep = now.Add(opt.Sweep) // the first spread pass later: polls alone until then
 	for _, ws := range mine {
 		if !f.has(ws) {
 			t.Fatalf("the start sweep left %s undispatched", ws)

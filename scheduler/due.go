@@ -143,7 +143,7 @@ func (s *Scheduler) Watch(ctx context.Context) {
 	var (
 		left []tasks.WorkspaceID
 		step int
-		next = s.now().Add(s.repair)
+		next = s.now() // the spread passes follow at once, so the cost is steady from the start
 	)
 	for {
 		select {
