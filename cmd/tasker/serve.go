@@ -177,7 +177,8 @@ func build(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Write
 	}
 	rate := cfg.cliqRate
 	aq := asynq.NewClientFromRedisClient(rdb)
-	notifier := notify.New(logger, store, cliqClient, aq, store.RateLimiter("cliq", rate), reg, time.Now, notify.Config{
+	outbox := notify.NewOutbox(rdb, time.Now)
+	notifier := notify.New(logger, store, outbox, cliqClient, aq, notify.NewRateLimiter(rdb, time.Now, "cliq", rate), reg, time.Now, notify.Config{
 		Bot: cfg.CliqBot, Channel: cfg.CliqChannel, Location: loc, ChannelServes: channelServes(cfg),
 	})
 	schedule := cfg.retrySchedule
@@ -206,13 +207,14 @@ func build(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Write
 			Webhooks: hooks, FunctionOwner: cfg.CliqFunctionOwner,
 		})
 		api.AddWebhookRoutes(router, logger, hooks, keys)
+		api.AddNotificationRoutes(router, logger, outbox, keys)
 		incoming := cfg.incomingSecrets
 		extension.AddRoutes(router, logger, store, verifier, notifier, keys.Authenticate, extension.Config{
 			Tenancy: tasks.Tenancy(cfg.Tenancy), DefaultChannel: cfg.CliqChannel, DefaultTimezone: cfg.Timezone,
 			IncomingSecrets: incoming, GitLabToken: cfg.GitLabToken, GitHubSecret: cfg.GitHubSecret,
 			MaxBody: int64(cfg.MaxBody), FunctionOwner: cfg.CliqFunctionOwner,
 		})
-		if err := addConsole(router, logger, store, hooks, keys, rdb); err != nil {
+		if err := addConsole(router, logger, store, outbox, hooks, keys, rdb); err != nil {
 			return nil, err
 		}
 	}
@@ -299,7 +301,7 @@ func alertOwner(logger *slog.Logger, store *tasks.Store, notifier *notify.Notifi
 		if sub.DisabledReason != nil {
 			reason = *sub.DisabledReason
 		}
-		dest := tasks.Destination{Kind: tasks.DestinationUser, Name: *u.CliqUserID}
+		dest := notify.Destination{Kind: notify.DestinationUser, Name: *u.CliqUserID}
 		msg := cards.WebhookDisabled(sub.ID, sub.URL, reason)
 		if err := notifier.Post(ctx, ws, dest, msg, "webhook-disabled|"+sub.ID+"|"+sub.UpdatedAt.String()); err != nil {
 			logger.ErrorContext(ctx, "webhook alert not queued", "webhook_id", sub.ID, "err", err)
