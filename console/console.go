@@ -73,6 +73,9 @@ const Prefix = "/console/"
 
 // New builds the console. Its handler serves every path under Prefix.
 func New(cfg Config) (*Console, error) {
+	if cfg.Store == nil || cfg.Outbox == nil {
+		return nil, errors.New("console: Config needs Store and Outbox")
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
