@@ -2,7 +2,9 @@ package scheduler_test
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
+	"sync"
 	"testing"
 	"time"
 
@@ -112,6 +114,43 @@ func TestDueDigestOfANewlyLinkedUser(t *testing.T) {
 		mustSweepDue(t, sch, due.Add(-8*time.Hour+time.Minute))
 		if got := len(events(t, s, ws, tasks.EventDailyDigest)); got != 1 {
 			t.Fatalf("digests = %d, want 1", got)
+		}
+	})
+}
+
+// TestDueSweepExactlyOnceAcrossReplicas: replicas with skewed clocks claim
+// and sweep the due workspaces concurrently; leases lapse between them (a
+// clock ahead sees another's lease as over), and every alert still goes out
+// once.
+func TestDueSweepExactlyOnceAcrossReplicas(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, rdb redis.UniversalClient, s *tasks.Store, ws tasks.WorkspaceID) {
+		const n = 60
+		start := farBase()
+		for i := range n {
+			due := start.Add(time.Duration(i*127) * time.Second) // spread over about 2 h
+			mustCreate(t, s, ws, tasks.NewTask{Title: fmt.Sprintf("task %d", i), DueAt: &due})
+		}
+		skews := []time.Duration{-20 * time.Second, 0, 3 * time.Minute}
+		var wg sync.WaitGroup
+		for r, skew := range skews {
+			sch := newTestScheduler(t, tasks.NewStore(rdb, time.Now), scheduler.WithBatch(7), scheduler.WithDigestTime(""))
+			mustRepair(t, sch)
+			wg.Go(func() {
+				step := time.Duration(40+r*10) * time.Second
+				for now := start.Add(-2 * time.Hour); now.Before(start.Add(3 * time.Hour)); now = now.Add(step) {
+					if _, err := sch.SweepDue(context.Background(), now.Add(skew)); err != nil {
+						t.Errorf("replica %d: SweepDue = %v", r, err)
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		reminders, overdue := alerts(t, s, ws)
+		for i := int64(1); i <= n; i++ {
+			if reminders[i] != 1 || overdue[i] != 1 {
+				t.Errorf("task %d: %d reminders and %d overdue alerts, want 1 and 1", i, reminders[i], overdue[i])
+			}
 		}
 	})
 }
