@@ -1,9 +1,11 @@
 // Package pipeline carries events from the outbox to their targets. The
-// dispatcher reads every workspace's event stream through a consumer group
-// and turns each (event, target) pair into one asynq job with a
-// deterministic id; workers run the jobs. A crashed dispatcher's unacknowledged
-// entries are claimed by another, and the job ids make the re-enqueue a no-op,
-// so an event reaches each target once.
+// dispatcher reads the event streams of the workspaces that have work (a
+// write's notice names them) through a consumer group, and turns each
+// (event, target) pair into one asynq job with a deterministic id; workers
+// run the jobs. A crashed dispatcher's unacknowledged entries are claimed by
+// another, and the job ids make the re-enqueue a no-op, so an event reaches
+// each target once. A slow sweep over every workspace catches what notices
+// missed.
 package pipeline
 
 import (
