@@ -17,6 +17,7 @@ import (
 	"github.com/julienschmidt/httprouter"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/taskerhq/tasker/internal/redistest"
+	"github.com/taskerhq/tasker/notify"
 	"github.com/taskerhq/tasker/tasks"
 )
 
@@ -79,6 +80,7 @@ func newTestEnvOn(t testing.TB, store *tasks.Store) *testEnv {
 	logger := slog.New(slog.NewJSONHandler(e.logs, nil))
 	e.router = httprouter.New()
 	AddRoutes(e.router, logger, store, keys)
+	AddNotificationRoutes(e.router, logger, notify.NewOutbox(redistest.Client(t), time.Now), keys)
 	AddOpsRoutes(e.router, store, e.reg)
 	e.handler, err = Middleware(e.router, logger, e.reg, testMaxBody)
 	if err != nil {

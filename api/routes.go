@@ -44,7 +44,6 @@ func AddRoutes(r *httprouter.Router, logger *slog.Logger, store *tasks.Store, ke
 	r.Handler(http.MethodGet, "/api/v1/events", auth(handleListEvents(logger, store)))
 	r.Handler(http.MethodGet, "/api/v1/openapi.json", handleOpenAPI())
 	r.Handler(http.MethodGet, "/api/v1/events/stream", auth(NewEventStream(logger, store, KeyIdentity, StreamOptions{})))
-	r.Handler(http.MethodGet, "/api/v1/notifications", auth(handleListNotifications(logger, store)))
 
 	// The unversioned synonyms of the simple setup (SPEC section 5).
 	r.Handler(http.MethodGet, "/api/tasks", auth(handleListTasks(logger, store)))

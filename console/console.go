@@ -21,6 +21,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/taskerhq/tasker/notify"
 	"github.com/taskerhq/tasker/tasks"
 	"github.com/taskerhq/tasker/webhooks"
 )
@@ -40,6 +41,7 @@ type Queue struct {
 type Config struct {
 	Logger   *slog.Logger
 	Store    *tasks.Store
+	Outbox   *notify.Outbox // the Cliq outbox log
 	Webhooks *webhooks.Service
 	// Authenticate returns the workspace of the API key a request presents
 	// in X-Api-Key (api.Keys.Authenticate).
@@ -71,6 +73,9 @@ const Prefix = "/console/"
 
 // New builds the console. Its handler serves every path under Prefix.
 func New(cfg Config) (*Console, error) {
+	if cfg.Store == nil || cfg.Outbox == nil {
+		return nil, errors.New("console: Config needs Store and Outbox")
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}

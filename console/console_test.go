@@ -23,6 +23,7 @@ import (
 	"github.com/taskerhq/tasker/api"
 	"github.com/taskerhq/tasker/console"
 	"github.com/taskerhq/tasker/internal/redistest"
+	"github.com/taskerhq/tasker/notify"
 	"github.com/taskerhq/tasker/tasks"
 	"github.com/taskerhq/tasker/webhooks"
 )
@@ -80,7 +81,7 @@ func newTestEnv(t *testing.T) *testEnv {
 	t.Cleanup(e.receiver.Close)
 
 	c, err := console.New(console.Config{
-		Logger: logger, Store: e.store, Webhooks: hooks, Authenticate: keys.Authenticate,
+		Logger: logger, Store: e.store, Outbox: notify.NewOutbox(rdb, time.Now), Webhooks: hooks, Authenticate: keys.Authenticate,
 		Stream: func(identify func(*http.Request) (tasks.WorkspaceID, string, bool)) http.Handler {
 			return api.NewEventStream(logger, e.store, identify, api.StreamOptions{Poll: 200 * time.Millisecond})
 		},

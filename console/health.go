@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/taskerhq/tasker/notify"
 	"github.com/taskerhq/tasker/tasks"
 	"github.com/taskerhq/tasker/webhooks"
 )
@@ -58,7 +59,7 @@ func (c *Console) handleHealth(w http.ResponseWriter, r *http.Request) {
 		PostRate       float64
 		Chart          template.HTML
 		Failures       []failure
-		FailedPosts    []tasks.Notification
+		FailedPosts    []notify.Notification
 		Truncated      bool
 	}{Posts: map[string]int{}}
 	if c.cfg.Queues != nil {
@@ -108,7 +109,7 @@ func (c *Console) handleHealth(w http.ResponseWriter, r *http.Request) {
 	}
 	mins := healthWindow.Minutes()
 	data.DeliveryRate = float64(data.Delivered+data.Failed) / mins
-	data.PostRate = float64(data.Posts[string(tasks.NotificationSent)]+data.Posts[string(tasks.NotificationDryRun)]+data.Posts[string(tasks.NotificationFailed)]) / mins
+	data.PostRate = float64(data.Posts[string(notify.NotificationSent)]+data.Posts[string(notify.NotificationDryRun)]+data.Posts[string(notify.NotificationFailed)]) / mins
 	if total := data.Delivered + data.Failed; total > 0 {
 		rate := float64(data.Delivered) / float64(total)
 		data.SuccessRate = &rate
@@ -172,11 +173,11 @@ func (c *Console) countDeliveries(ctx context.Context, ws tasks.WorkspaceID, now
 
 // countPosts returns the outbox records of the last hour, and up to 10
 // failed ones among them.
-func (c *Console) countPosts(ctx context.Context, ws tasks.WorkspaceID, now time.Time, failed *[]tasks.Notification) ([]tasks.Notification, bool, error) {
-	var out []tasks.Notification
+func (c *Console) countPosts(ctx context.Context, ws tasks.WorkspaceID, now time.Time, failed *[]notify.Notification) ([]notify.Notification, bool, error) {
+	var out []notify.Notification
 	cursor := ""
 	for len(out) < healthScan {
-		list, next, err := c.cfg.Store.ListNotifications(ctx, ws, cursor, tasks.MaxLimit)
+		list, next, err := c.cfg.Outbox.ListNotifications(ctx, ws, cursor, tasks.MaxLimit)
 		if err != nil {
 			return nil, false, err
 		}
@@ -185,7 +186,7 @@ func (c *Console) countPosts(ctx context.Context, ws tasks.WorkspaceID, now time
 				return out, false, nil
 			}
 			out = append(out, n)
-			if n.Status == tasks.NotificationFailed && len(*failed) < 10 {
+			if n.Status == notify.NotificationFailed && len(*failed) < 10 {
 				*failed = append(*failed, n)
 			}
 		}

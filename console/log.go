@@ -3,6 +3,7 @@ package console
 import (
 	"net/http"
 
+	"github.com/taskerhq/tasker/notify"
 	"github.com/taskerhq/tasker/tasks"
 )
 
@@ -10,13 +11,13 @@ import (
 // newest first, with destination, status and error.
 func (c *Console) handleNotifications(w http.ResponseWriter, r *http.Request) {
 	se, _ := sessionFrom(r)
-	list, next, err := c.cfg.Store.ListNotifications(r.Context(), se.ws, r.URL.Query().Get("cursor"), 50)
+	list, next, err := c.cfg.Outbox.ListNotifications(r.Context(), se.ws, r.URL.Query().Get("cursor"), 50)
 	if err != nil {
 		c.fail(w, r, err)
 		return
 	}
 	c.render(w, r, http.StatusOK, "notifications", page{Title: "Cliq outbox", Nav: "notifications", Data: struct {
-		Notifications []tasks.Notification
+		Notifications []notify.Notification
 		Next          string
 	}{list, next}})
 }

@@ -34,7 +34,7 @@ const (
 )
 
 // liftedRate is a ceiling the benchmark never reaches.
-var liftedRate = tasks.Rate{N: 1_000_000, Per: time.Second}
+var liftedRate = notify.Rate{N: 1_000_000, Per: time.Second}
 
 // postLog records every Cliq API call as it is answered: when, how, and
 // the body that was sent, to be read after the run.
@@ -102,9 +102,9 @@ func (r *benchReplica) counts(b *testing.B) (sent, failed float64) {
 		}
 		for _, m := range mf.GetMetric() {
 			switch m.GetLabel()[0].GetValue() {
-			case string(tasks.NotificationSent):
+			case string(notify.NotificationSent):
 				sent = m.GetCounter().GetValue()
-			case string(tasks.NotificationFailed):
+			case string(notify.NotificationFailed):
 				failed = m.GetCounter().GetValue()
 			}
 		}
@@ -185,8 +185,8 @@ func BenchmarkReplicas(b *testing.B) {
 			b.Fatal(err)
 		}
 		r := &benchReplica{reg: prometheus.NewRegistry()}
-		r.n = notify.New(slog.New(slog.DiscardHandler), store, client, asynq.NewClientFromRedisClient(rdb),
-			store.RateLimiter("cliq", liftedRate), r.reg, time.Now, notify.Config{Bot: "taskerbot", Spacing: -1})
+		r.n = notify.New(slog.New(slog.DiscardHandler), store, notify.NewOutbox(rdb, time.Now), client, asynq.NewClientFromRedisClient(rdb),
+			notify.NewRateLimiter(rdb, time.Now, "cliq", liftedRate), r.reg, time.Now, notify.Config{Bot: "taskerbot", Spacing: -1})
 		r.srv = asynq.NewServerFromRedisClient(rdb, asynq.Config{
 			Concurrency: benchWorkers, Queues: map[string]int{notify.Queue: 1}, TaskCheckInterval: benchCheck(b),
 			RetryDelayFunc: notify.RetryDelay(nil), Logger: nopLogger{}, ShutdownTimeout: time.Second,

@@ -12,7 +12,6 @@ import (
 
 	"github.com/taskerhq/tasker/cliq/cliqtest"
 	"github.com/taskerhq/tasker/notify"
-	"github.com/taskerhq/tasker/tasks"
 )
 
 // simulation runs the workers on a simulated clock: it moves the clock and
@@ -75,7 +74,7 @@ func TestBurstOfOverdueAlerts(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			clock := cliqtest.NewClock(time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC))
-			e := newTestEnv(t, options{now: clock.Now, rate: tasks.Rate{N: c.perMinute, Per: time.Minute},
+			e := newTestEnv(t, options{now: clock.Now, rate: notify.Rate{N: c.perMinute, Per: time.Minute},
 				cfg: notify.Config{Channel: "general", Spacing: c.spacing}})
 			e.startWorkers(t, notify.RetryDelay(nil))
 			sim := &simulation{t: t, e: e, clock: clock, insp: asynq.NewInspectorFromRedisClient(e.rdb)}
@@ -102,7 +101,7 @@ func TestBurstOfOverdueAlerts(t *testing.T) {
 func checkBurst(t *testing.T, e *testEnv, alerts, perMinute, maxPosts int) {
 	t.Helper()
 	for _, r := range e.records(t) {
-		if r.Status != tasks.NotificationSent {
+		if r.Status != notify.NotificationSent {
 			t.Fatalf("record %+v; want sent", r)
 		}
 	}

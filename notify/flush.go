@@ -49,7 +49,7 @@ func backoffDelay(attempt int) time.Duration {
 // flushPayload is a flush job: which flush, for which destination.
 type flushPayload struct {
 	Workspace   tasks.WorkspaceID `json:"workspace"`
-	Destination tasks.Destination `json:"destination"`
+	Destination Destination       `json:"destination"`
 	ID          string            `json:"id"`
 }
 
@@ -62,7 +62,7 @@ func (n *Notifier) Register(mux *asynq.ServeMux) {
 
 // schedule queues flush id for dest after delay. The job id is the flush
 // id, so scheduling the same flush twice queues it once.
-func (n *Notifier) schedule(ctx context.Context, ws tasks.WorkspaceID, dest tasks.Destination, id string, delay time.Duration) error {
+func (n *Notifier) schedule(ctx context.Context, ws tasks.WorkspaceID, dest Destination, id string, delay time.Duration) error {
 	payload, err := json.Marshal(flushPayload{Workspace: ws, Destination: dest, ID: id})
 	if err != nil {
 		return fmt.Errorf("notify: encode flush: %w", err)
@@ -95,14 +95,14 @@ func (n *Notifier) handleFlush(ctx context.Context, job *asynq.Task) error {
 		return err
 	}
 	if wait > 0 {
-		step, err := n.store.DeferNotifications(ctx, p.Workspace, p.Destination, p.ID, newFlushID())
+		step, err := n.outbox.DeferNotifications(ctx, p.Workspace, p.Destination, p.ID, newFlushID())
 		if err != nil {
 			return err
 		}
 		switch step.State {
-		case tasks.FlushDeferred:
+		case FlushDeferred:
 			return n.schedule(ctx, p.Workspace, p.Destination, step.Next, wait)
-		case tasks.FlushBatch:
+		case FlushBatch:
 			if lastRun(ctx) {
 				return n.giveUp(ctx, p, step.IDs, "gave up waiting for the Cliq rate limit")
 			}
@@ -110,7 +110,7 @@ func (n *Notifier) handleFlush(ctx context.Context, job *asynq.Task) error {
 		}
 		return n.scheduleNext(ctx, p, step.Next)
 	}
-	step, err := n.store.ClaimNotifications(ctx, p.Workspace, p.Destination, p.ID, newFlushID())
+	step, err := n.outbox.ClaimNotifications(ctx, p.Workspace, p.Destination, p.ID, newFlushID())
 	if err != nil {
 		return err
 	}
@@ -118,7 +118,7 @@ func (n *Notifier) handleFlush(ctx context.Context, job *asynq.Task) error {
 	if err := n.scheduleNext(ctx, p, step.Next); err != nil {
 		return err
 	}
-	if step.State != tasks.FlushBatch || len(step.IDs) == 0 {
+	if step.State != FlushBatch || len(step.IDs) == 0 {
 		return nil
 	}
 	return n.post(ctx, p, step.IDs)
@@ -134,7 +134,7 @@ func (n *Notifier) scheduleNext(ctx context.Context, p flushPayload, next string
 // post sends a batch: one notification as its own message, several as one
 // digest, and records the outcome on every one of them.
 func (n *Notifier) post(ctx context.Context, p flushPayload, ids []string) error {
-	recs, err := n.store.Notifications(ctx, p.Workspace, ids)
+	recs, err := n.outbox.Notifications(ctx, p.Workspace, ids)
 	if err != nil {
 		return err
 	}
@@ -152,7 +152,7 @@ func (n *Notifier) post(ctx context.Context, p flushPayload, ids []string) error
 }
 
 // batchMessage is what a batch is posted as.
-func batchMessage(recs []tasks.Notification) (cliq.Message, error) {
+func batchMessage(recs []Notification) (cliq.Message, error) {
 	if len(recs) == 1 {
 		var m cliq.Message
 		if err := json.Unmarshal(recs[0].Message, &m); err != nil {
@@ -168,14 +168,14 @@ func batchMessage(recs []tasks.Notification) (cliq.Message, error) {
 }
 
 // send makes the one Cliq call for dest.
-func (n *Notifier) send(ctx context.Context, dest tasks.Destination, msg cliq.Message) error {
+func (n *Notifier) send(ctx context.Context, dest Destination, msg cliq.Message) error {
 	switch dest.Kind {
-	case tasks.DestinationChannel:
+	case DestinationChannel:
 		return n.client.PostToChannel(ctx, dest.Name, n.cfg.Bot, msg)
-	case tasks.DestinationUser:
+	case DestinationUser:
 		_, err := n.client.PostToBotUsers(ctx, n.cfg.Bot, []string{dest.Name}, msg)
 		return err
-	case tasks.DestinationChat:
+	case DestinationChat:
 		return n.client.PostToChat(ctx, dest.Name, msg)
 	}
 	return fmt.Errorf("notify: unknown destination kind %q", dest.Kind)
@@ -191,12 +191,12 @@ func (n *Notifier) settle(ctx context.Context, p flushPayload, ids []string, cou
 		"destination", p.Destination.Name, "notifications", count)
 	if err == nil {
 		n.apiCalls.WithLabelValues(outcomeSent).Inc()
-		if _, rerr := n.store.RecordAttempt(rctx, p.Workspace, p.ID, ids, tasks.NotificationSent, "", true); rerr != nil {
+		if _, rerr := n.outbox.RecordAttempt(rctx, p.Workspace, p.ID, ids, NotificationSent, "", true); rerr != nil {
 			// The post is made; retrying it would post it twice.
 			log.ErrorContext(ctx, "cliq post sent but not recorded", "err", rerr)
 			return fmt.Errorf("notify: record sent: %w: %w", rerr, asynq.SkipRetry)
 		}
-		n.notifications.WithLabelValues(string(tasks.NotificationSent)).Add(float64(count))
+		n.notifications.WithLabelValues(string(NotificationSent)).Add(float64(count))
 		log.DebugContext(ctx, "cliq post sent")
 		return nil
 	}
@@ -210,14 +210,14 @@ func (n *Notifier) settle(ctx context.Context, p flushPayload, ids []string, cou
 		n.apiCalls.WithLabelValues(outcomeTransient).Inc()
 	default:
 		n.apiCalls.WithLabelValues(outcomePermanent).Inc()
-		if _, rerr := n.store.RecordAttempt(rctx, p.Workspace, p.ID, ids, tasks.NotificationFailed, err.Error(), true); rerr != nil {
+		if _, rerr := n.outbox.RecordAttempt(rctx, p.Workspace, p.ID, ids, NotificationFailed, err.Error(), true); rerr != nil {
 			return rerr
 		}
-		n.notifications.WithLabelValues(string(tasks.NotificationFailed)).Add(float64(count))
+		n.notifications.WithLabelValues(string(NotificationFailed)).Add(float64(count))
 		log.WarnContext(ctx, "cliq post failed", "err", err)
 		return fmt.Errorf("notify: post to %s: %w: %w", p.Destination, err, asynq.SkipRetry)
 	}
-	attempts, rerr := n.store.RecordAttempt(rctx, p.Workspace, p.ID, ids, tasks.NotificationPending, err.Error(), true)
+	attempts, rerr := n.outbox.RecordAttempt(rctx, p.Workspace, p.ID, ids, NotificationPending, err.Error(), true)
 	if rerr != nil {
 		return rerr
 	}
@@ -242,10 +242,10 @@ func (n *Notifier) settle(ctx context.Context, p flushPayload, ids []string, cou
 // giveUp fails a batch for good.
 func (n *Notifier) giveUp(ctx context.Context, p flushPayload, ids []string, reason string) error {
 	rctx := context.WithoutCancel(ctx)
-	if _, err := n.store.RecordAttempt(rctx, p.Workspace, p.ID, ids, tasks.NotificationFailed, reason, false); err != nil {
+	if _, err := n.outbox.RecordAttempt(rctx, p.Workspace, p.ID, ids, NotificationFailed, reason, false); err != nil {
 		return err
 	}
-	n.notifications.WithLabelValues(string(tasks.NotificationFailed)).Add(float64(len(ids)))
+	n.notifications.WithLabelValues(string(NotificationFailed)).Add(float64(len(ids)))
 	n.logger.WarnContext(ctx, "cliq post failed", "workspace", p.Workspace, "destination_kind", p.Destination.Kind,
 		"destination", p.Destination.Name, "notifications", len(ids), "err", reason)
 	return fmt.Errorf("notify: post to %s: %s: %w", p.Destination, reason, asynq.SkipRetry)

@@ -91,24 +91,25 @@ func (c *callLog) times() []time.Time {
 type options struct {
 	dryRun bool
 	now    func() time.Time // default time.Now
-	rate   tasks.Rate       // default 45/min
+	rate   notify.Rate      // default 45/min
 	cfg    notify.Config
 }
 
 // testEnv is a notifier wired to a real Redis and the fake Cliq.
 type testEnv struct {
-	rdb   redis.UniversalClient
-	store *tasks.Store
-	ws    tasks.WorkspaceID
-	fake  *cliqtest.Server
-	calls *callLog
-	queue *asynq.Client
-	n     *notify.Notifier
-	reg   *prometheus.Registry
-	logs  *syncBuffer
-	mia   tasks.User // linked, in Berlin
-	lars  tasks.User // linked, no timezone
-	ned   tasks.User // not linked
+	rdb    redis.UniversalClient
+	store  *tasks.Store
+	outbox *notify.Outbox
+	ws     tasks.WorkspaceID
+	fake   *cliqtest.Server
+	calls  *callLog
+	queue  *asynq.Client
+	n      *notify.Notifier
+	reg    *prometheus.Registry
+	logs   *syncBuffer
+	mia    tasks.User // linked, in Berlin
+	lars   tasks.User // linked, no timezone
+	ned    tasks.User // not linked
 }
 
 const (
@@ -122,13 +123,14 @@ func newTestEnv(t *testing.T, o options) *testEnv {
 		o.now = time.Now
 	}
 	if o.rate.N == 0 {
-		o.rate = tasks.Rate{N: 45, Per: time.Minute}
+		o.rate = notify.Rate{N: 45, Per: time.Minute}
 	}
 	if o.cfg.Bot == "" {
 		o.cfg.Bot = "taskerbot"
 	}
 	e := &testEnv{rdb: isolatedRedis(t), ws: tasks.DefaultWorkspace, fake: cliqtest.NewServer(t), reg: prometheus.NewRegistry(), logs: &syncBuffer{}}
 	e.store = tasks.NewStore(e.rdb, o.now)
+	e.outbox = notify.NewOutbox(e.rdb, o.now)
 	e.fake.AddChannel("general", "devtasks", "ops")
 	var client *cliq.Client
 	if !o.dryRun {
@@ -142,7 +144,7 @@ func newTestEnv(t *testing.T, o options) *testEnv {
 	}
 	e.queue = asynq.NewClientFromRedisClient(e.rdb)
 	logger := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	e.n = notify.New(logger, e.store, client, e.queue, e.store.RateLimiter("cliq", o.rate), e.reg, o.now, o.cfg)
+	e.n = notify.New(logger, e.store, e.outbox, client, e.queue, notify.NewRateLimiter(e.rdb, o.now, "cliq", o.rate), e.reg, o.now, o.cfg)
 	e.mia = e.mustUser(t, "Mia", "mia@example.com", "Europe/Berlin", miaCliq)
 	e.lars = e.mustUser(t, "Lars", "lars@example.com", "", larsCliq)
 	e.ned = e.mustUser(t, "Ned", "ned@example.com", "", "")
@@ -209,12 +211,12 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 }
 
 // records returns every notification of the workspace, newest first.
-func (e *testEnv) records(t *testing.T) []tasks.Notification {
+func (e *testEnv) records(t *testing.T) []notify.Notification {
 	t.Helper()
-	var out []tasks.Notification
+	var out []notify.Notification
 	cursor := ""
 	for {
-		page, next, err := e.store.ListNotifications(context.Background(), e.ws, cursor, tasks.MaxLimit)
+		page, next, err := e.outbox.ListNotifications(context.Background(), e.ws, cursor, tasks.MaxLimit)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -234,7 +236,7 @@ func (e *testEnv) allSettled(t *testing.T, want int) bool {
 		return false
 	}
 	for _, r := range recs {
-		if r.Status == tasks.NotificationPending {
+		if r.Status == notify.NotificationPending {
 			return false
 		}
 	}

@@ -80,9 +80,10 @@ type Config struct {
 type Notifier struct {
 	logger  *slog.Logger
 	store   *tasks.Store
+	outbox  *Outbox
 	client  *cliq.Client // nil: dry run
 	queue   *asynq.Client
-	limiter *tasks.RateLimiter
+	limiter *RateLimiter
 	now     func() time.Time
 	cfg     Config
 
@@ -98,11 +99,12 @@ const (
 	outcomeRateLimited = "rate_limited"
 )
 
-// New returns a notifier. client nil means dry run: nothing is sent.
+// New returns a notifier keeping its log in outbox. client nil means dry
+// run: nothing is sent.
 // queue enqueues the flush jobs that Register's handler runs; limiter is
 // shared by every replica (TASKER_CLIQ_RATE); reg receives the metrics;
 // now is the clock (time.Now outside tests).
-func New(logger *slog.Logger, store *tasks.Store, client *cliq.Client, queue *asynq.Client, limiter *tasks.RateLimiter,
+func New(logger *slog.Logger, store *tasks.Store, outbox *Outbox, client *cliq.Client, queue *asynq.Client, limiter *RateLimiter,
 	reg prometheus.Registerer, now func() time.Time, cfg Config) *Notifier {
 	if cfg.ChannelServes == nil {
 		cfg.ChannelServes = func(ws tasks.WorkspaceID) bool { return ws == tasks.DefaultWorkspace }
@@ -123,7 +125,7 @@ func New(logger *slog.Logger, store *tasks.Store, client *cliq.Client, queue *as
 		cfg.PostTimeout = DefaultPostTimeout
 	}
 	n := &Notifier{
-		logger: logger, store: store, client: client, queue: queue, limiter: limiter, now: now, cfg: cfg,
+		logger: logger, store: store, outbox: outbox, client: client, queue: queue, limiter: limiter, now: now, cfg: cfg,
 		apiCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tasker_cliq_api_calls_total",
 			Help: "Calls to the Cliq API that post notifications, by outcome.",
@@ -136,7 +138,7 @@ func New(logger *slog.Logger, store *tasks.Store, client *cliq.Client, queue *as
 	for _, o := range []string{outcomeSent, outcomeTransient, outcomePermanent, outcomeRateLimited} {
 		n.apiCalls.WithLabelValues(o)
 	}
-	for _, s := range []tasks.NotificationStatus{tasks.NotificationPending, tasks.NotificationSent, tasks.NotificationFailed, tasks.NotificationDryRun} {
+	for _, s := range []NotificationStatus{NotificationPending, NotificationSent, NotificationFailed, NotificationDryRun} {
 		n.notifications.WithLabelValues(string(s))
 	}
 	reg.MustRegister(n.apiCalls, n.notifications)
@@ -163,7 +165,7 @@ func (n *Notifier) Handle(ctx context.Context, ev tasks.Event) error {
 		return err
 	}
 	for _, p := range posts {
-		err := n.submit(ctx, ev.Workspace, tasks.NewNotification{
+		err := n.submit(ctx, ev.Workspace, NewNotification{
 			EventID: ev.ID, Key: ev.ID + "|" + p.dest.String(), Destination: p.dest, Summary: p.summary,
 		}, p.msg)
 		if err != nil {
@@ -175,9 +177,9 @@ func (n *Notifier) Handle(ctx context.Context, ev tasks.Event) error {
 
 // post is one message for one destination.
 type post struct {
-	dest    tasks.Destination
+	dest    Destination
 	msg     cliq.Message
-	summary tasks.NotificationSummary
+	summary NotificationSummary
 }
 
 // directTypes are the events whose card also goes to the task's assignee
@@ -207,7 +209,7 @@ func (n *Notifier) route(ctx context.Context, ev tasks.Event) ([]post, error) {
 			return nil, err
 		}
 	}
-	summary := tasks.NotificationSummary{
+	summary := NotificationSummary{
 		Type: ev.Type, TaskNumber: t.Number, Title: t.Title,
 		TaskOpen: t.Status.IsOpen() && ev.Type != tasks.EventTaskDeleted,
 	}
@@ -232,13 +234,13 @@ func (n *Notifier) route(ctx context.Context, ev tasks.Event) ([]post, error) {
 			return nil, nil
 		}
 		for _, c := range channels {
-			posts = append(posts, post{tasks.Destination{Kind: tasks.DestinationChannel, Name: c}, msg, summary})
+			posts = append(posts, post{Destination{Kind: DestinationChannel, Name: c}, msg, summary})
 		}
 	}
 	if slices.Contains(directTypes, ev.Type) && assignee != nil && assignee.CliqUserID != nil && !caused(ev.Data.Actor, assignee) {
 		msg, ok := cards.Event(ev, cards.EventView{Actor: actor, Assignee: assignee, Direct: true, Loc: n.location(assignee), Now: now})
 		if ok {
-			posts = append(posts, post{tasks.Destination{Kind: tasks.DestinationUser, Name: *assignee.CliqUserID}, msg, summary})
+			posts = append(posts, post{Destination{Kind: DestinationUser, Name: *assignee.CliqUserID}, msg, summary})
 		}
 	}
 	return posts, nil
@@ -252,9 +254,9 @@ func (n *Notifier) routeDigest(ev tasks.Event) []post {
 	}
 	msg := cards.DailyDigest(*d, n.location(u), n.now())
 	return []post{{
-		dest:    tasks.Destination{Kind: tasks.DestinationUser, Name: *u.CliqUserID},
+		dest:    Destination{Kind: DestinationUser, Name: *u.CliqUserID},
 		msg:     msg,
-		summary: tasks.NotificationSummary{Type: ev.Type, Title: msg.Card.Title},
+		summary: NotificationSummary{Type: ev.Type, Title: msg.Card.Title},
 	}}
 }
 
@@ -304,13 +306,13 @@ func (n *Notifier) user(ctx context.Context, ws tasks.WorkspaceID, id string) (*
 
 // submit records msg for in.Destination and makes sure the destination's
 // flush is queued; in dry run it only records and logs.
-func (n *Notifier) submit(ctx context.Context, ws tasks.WorkspaceID, in tasks.NewNotification, msg cliq.Message) error {
+func (n *Notifier) submit(ctx context.Context, ws tasks.WorkspaceID, in NewNotification, msg cliq.Message) error {
 	raw, err := json.Marshal(msg)
 	if err != nil {
 		return fmt.Errorf("notify: encode message: %w", err)
 	}
 	in.Message, in.DryRun = raw, n.client == nil
-	rec, created, flush, err := n.store.QueueNotification(ctx, ws, in, newFlushID())
+	rec, created, flush, err := n.outbox.QueueNotification(ctx, ws, in, newFlushID())
 	if err != nil {
 		return err
 	}

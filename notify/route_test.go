@@ -138,7 +138,7 @@ func TestDryRun(t *testing.T) {
 		t.Fatalf("%d records, want 3", len(recs))
 	}
 	for _, r := range recs {
-		if r.Status != tasks.NotificationDryRun || r.Attempts != 0 {
+		if r.Status != notify.NotificationDryRun || r.Attempts != 0 {
 			t.Errorf("record %s: status %s, attempts %d; want dry_run, 0", r.Destination, r.Status, r.Attempts)
 		}
 	}
@@ -172,7 +172,7 @@ func TestCardsInRecipientTimezone(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, r := range e.records(t) {
-		want := map[tasks.DestinationKind]string{tasks.DestinationUser: "17:00 CET", tasks.DestinationChannel: "11:00 EST"}[r.Destination.Kind]
+		want := map[notify.DestinationKind]string{notify.DestinationUser: "17:00 CET", notify.DestinationChannel: "11:00 EST"}[r.Destination.Kind]
 		if !strings.Contains(string(r.Message), want) {
 			t.Errorf("%s message %s lacks %q", r.Destination, r.Message, want)
 		}

@@ -79,7 +79,7 @@ func TestTokenRefreshedMidRun(t *testing.T) {
 	e.mustHandle(t, e.overdue(2))
 	waitFor(t, "the second post", func() bool { return e.allSettled(t, 2) })
 	for _, r := range e.records(t) {
-		if r.Status != tasks.NotificationSent || r.Attempts != 1 || r.Error != nil {
+		if r.Status != notify.NotificationSent || r.Attempts != 1 || r.Error != nil {
 			t.Errorf("record %+v; want sent in 1 attempt", r)
 		}
 	}
@@ -101,7 +101,7 @@ func TestRateLimitedRetriedAfterRetryAfter(t *testing.T) {
 	e.mustHandle(t, e.overdue(1))
 	waitFor(t, "the retried post", func() bool { return e.allSettled(t, 1) })
 	r := e.records(t)[0]
-	if r.Status != tasks.NotificationSent || r.Attempts != 2 || r.Error != nil {
+	if r.Status != notify.NotificationSent || r.Attempts != 2 || r.Error != nil {
 		t.Errorf("record %+v; want sent after 2 attempts", r)
 	}
 	at := e.calls.times()
@@ -145,7 +145,7 @@ func TestRetryDelay(t *testing.T) {
 	if len(delays) != 2 || delays[0] < 8*time.Second || delays[0] > 12*time.Second || delays[1] != 42*time.Second {
 		t.Errorf("retry delays = %v; want the first backoff of about 10s, then Retry-After's 42s", delays)
 	}
-	if r := e.records(t)[0]; r.Status != tasks.NotificationSent || r.Attempts != 3 {
+	if r := e.records(t)[0]; r.Status != notify.NotificationSent || r.Attempts != 3 {
 		t.Errorf("record %+v; want sent after 3 attempts", r)
 	}
 	other := asynq.NewTask("event:webhooks", nil)
@@ -163,7 +163,7 @@ func TestServerErrorsThenFailed(t *testing.T) {
 	e.mustHandle(t, e.overdue(1))
 	waitFor(t, "the notification to fail", func() bool { return e.allSettled(t, 1) })
 	r := e.records(t)[0]
-	if r.Status != tasks.NotificationFailed || r.Attempts != 3 || r.Error == nil || !strings.Contains(*r.Error, "500") {
+	if r.Status != notify.NotificationFailed || r.Attempts != 3 || r.Error == nil || !strings.Contains(*r.Error, "500") {
 		t.Errorf("record %+v; want failed after 3 attempts with the 500", r)
 	}
 	if n := len(e.fake.Calls()); n != 3 {
@@ -186,7 +186,7 @@ func TestPermanentErrorFailsAtOnce(t *testing.T) {
 	}
 	waitFor(t, "the notification to fail", func() bool { return e.allSettled(t, 1) })
 	r := e.records(t)[0]
-	if r.Status != tasks.NotificationFailed || r.Attempts != 1 || r.Error == nil || !strings.Contains(*r.Error, "channel_not_found") {
+	if r.Status != notify.NotificationFailed || r.Attempts != 1 || r.Error == nil || !strings.Contains(*r.Error, "channel_not_found") {
 		t.Errorf("record %+v; want failed after 1 attempt", r)
 	}
 	if got := e.metric(t, "tasker_cliq_api_calls_total", "outcome", "permanent_error"); got != 1 {
@@ -204,13 +204,13 @@ func TestKilledWorkerMidPost(t *testing.T) {
 	e.mustHandle(t, e.overdue(1))
 	waitFor(t, "the hanging post", func() bool { return len(e.fake.Calls()) == 1 })
 	first.Shutdown()
-	if r := e.records(t)[0]; r.Status != tasks.NotificationPending {
+	if r := e.records(t)[0]; r.Status != notify.NotificationPending {
 		t.Fatalf("record after the kill = %+v; want pending", r)
 	}
 	e.startWorkers(t, fastRetries)
 	waitFor(t, "the post", func() bool { return e.allSettled(t, 1) })
 	r := e.records(t)[0]
-	if r.Status != tasks.NotificationSent || r.Attempts != 2 || r.Error != nil {
+	if r.Status != notify.NotificationSent || r.Attempts != 2 || r.Error != nil {
 		t.Errorf("record %+v; want sent, 2 attempts", r)
 	}
 	if msgs := e.fake.Messages(); len(msgs) != 1 {
@@ -230,7 +230,7 @@ func TestPostToChannelOnce(t *testing.T) {
 	}
 	waitFor(t, "the post", func() bool { return e.allSettled(t, 1) })
 	r := e.records(t)[0]
-	if r.EventID != nil || r.Destination != (tasks.Destination{Kind: tasks.DestinationChannel, Name: "ops"}) || r.Status != tasks.NotificationSent {
+	if r.EventID != nil || r.Destination != (notify.Destination{Kind: notify.DestinationChannel, Name: "ops"}) || r.Status != notify.NotificationSent {
 		t.Errorf("record %+v", r)
 	}
 	calls := e.fake.Calls()

@@ -1,9 +1,11 @@
 // Package pipeline carries events from the outbox to their targets. The
-// dispatcher reads every workspace's event stream through a consumer group
-// and turns each (event, target) pair into one asynq job with a
-// deterministic id; workers run the jobs. A crashed dispatcher's unacknowledged
-// entries are claimed by another, and the job ids make the re-enqueue a no-op,
-// so an event reaches each target once.
+// dispatcher reads the event streams of the workspaces that have work (a
+// write's notice names them) through a consumer group, and turns each
+// (event, target) pair into one asynq job with a deterministic id; workers
+// run the jobs. A crashed dispatcher's unacknowledged entries are claimed by
+// another, and the job ids make the re-enqueue a no-op, so an event reaches
+// each target once. A slow sweep over every workspace catches what notices
+// missed.
 package pipeline
 
 import (
@@ -12,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -62,8 +65,20 @@ type Options struct {
 	// ClaimIdle is how long an entry read by another consumer may stay
 	// unacknowledged before this one takes it over (default 30s).
 	ClaimIdle time.Duration
-	// Poll is how often streams are read without a wake-up notice (default 1s).
+	// Poll is how often the active workspaces are read without a wake-up
+	// notice (default 1s).
 	Poll time.Duration
+	// ActiveFor is how long a workspace stays active, polled every Poll and
+	// reclaimed every ClaimIdle/2, after its last notice or event (default
+	// 2×ClaimIdle, so a crashed replica's entries of a busy workspace are
+	// taken over before it goes quiet).
+	ActiveFor time.Duration
+	// Sweep is how long one full pass over every workspace takes, spread
+	// evenly over Poll ticks: the safety net for lost notices and for
+	// entries a dead replica left pending (default 30m). Each workspace
+	// costs an XAUTOCLAIM and an XREADGROUP per pass: 11 calls a second for
+	// 10,000 workspaces.
+	Sweep time.Duration
 	// Batch is how many entries one read takes (default 100).
 	Batch int
 	// ConsumerIdle is how long another consumer with nothing pending may
@@ -73,16 +88,37 @@ type Options struct {
 	ConsumerIdle time.Duration
 }
 
-// Dispatcher fans events out to targets as jobs.
+// Dispatcher fans events out to targets as jobs. Its cost grows with the
+// workspaces that have work, not with all of them: write notices wake it
+// for their workspace, which it then polls while active; the rest are only
+// visited by the slow full sweep.
 type Dispatcher struct {
 	logger  *slog.Logger
 	store   *tasks.Store
 	client  *asynq.Client
 	targets []Target
 	opt     Options
+	now     func() time.Time
 	groups  map[tasks.WorkspaceID]bool
 	// pruned is when Reclaim last removed dead consumers, per workspace.
 	pruned map[tasks.WorkspaceID]time.Time
+
+	// The fields below belong to Run's goroutine.
+	// active maps the workspaces polled every Poll to when work was last seen.
+	active    map[tasks.WorkspaceID]time.Time
+	lastClaim time.Time
+	// sweepLeft is what the current full sweep has still to visit, step
+	// workspaces a tick; the next one starts at nextSweep.
+	sweepLeft []tasks.WorkspaceID
+	sweepStep int
+	nextSweep time.Time
+
+	// woken collects the workspaces of notices until Run takes them;
+	// signal tells Run there are some. A set, so no notice is dropped
+	// however many arrive while Run is busy.
+	mu     sync.Mutex
+	woken  map[tasks.WorkspaceID]bool
+	signal chan struct{}
 
 	dispatched *prometheus.CounterVec
 }
@@ -96,6 +132,12 @@ func NewDispatcher(logger *slog.Logger, store *tasks.Store, client *asynq.Client
 	if opt.Poll == 0 {
 		opt.Poll = time.Second
 	}
+	if opt.ActiveFor == 0 {
+		opt.ActiveFor = 2 * opt.ClaimIdle
+	}
+	if opt.Sweep == 0 {
+		opt.Sweep = 30 * time.Minute
+	}
 	if opt.Batch == 0 {
 		opt.Batch = 100
 	}
@@ -103,8 +145,10 @@ func NewDispatcher(logger *slog.Logger, store *tasks.Store, client *asynq.Client
 		opt.ConsumerIdle = time.Hour
 	}
 	d := &Dispatcher{
-		logger: logger, store: store, client: client, targets: targets, opt: opt,
+		logger: logger, store: store, client: client, targets: targets, opt: opt, now: time.Now,
 		groups: make(map[tasks.WorkspaceID]bool), pruned: make(map[tasks.WorkspaceID]time.Time),
+		active: make(map[tasks.WorkspaceID]time.Time),
+		woken:  make(map[tasks.WorkspaceID]bool), signal: make(chan struct{}, 1),
 		dispatched: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tasker_events_dispatched_total",
 			Help: "Event jobs enqueued, by target.",
@@ -114,60 +158,146 @@ func NewDispatcher(logger *slog.Logger, store *tasks.Store, client *asynq.Client
 	return d
 }
 
-// Run dispatches until ctx ends. It reacts to write notices at once, polls
-// every Options.Poll, and claims stale entries every ClaimIdle/2.
+// Run dispatches until ctx ends. It sweeps every workspace at start (events
+// written while no dispatcher ran), then reacts to write notices at once,
+// polls the active workspaces every Options.Poll and spreads a full sweep
+// over every Options.Sweep.
 func (d *Dispatcher) Run(ctx context.Context) error {
-	wake := make(chan tasks.WorkspaceID, 64)
+	subscribed := make(chan struct{})
 	go func() {
-		err := d.store.WatchEvents(ctx, nil, func(ws tasks.WorkspaceID) {
-			select {
-			case wake <- ws:
-			default: // a wake-up is already pending; the poll covers the rest
-			}
-		})
+		err := d.store.WatchEvents(ctx, func() { close(subscribed) }, d.wake)
 		if err != nil && ctx.Err() == nil {
-			d.logger.Warn("event notices unavailable; polling only", "err", err)
+			d.logger.Warn("event notices unavailable; sweeping only", "err", err)
+			close(subscribed)
 		}
 	}()
-	poll := time.NewTicker(d.opt.Poll)
-	defer poll.Stop()
-	claim := time.NewTicker(d.opt.ClaimIdle / 2)
-	defer claim.Stop()
-	d.sweep(ctx, true)
+	// Sweep once notices flow, so no write falls between the two.
+	select {
+	case <-subscribed:
+	case <-ctx.Done():
+		return nil
+	}
+	tick := time.NewTicker(d.opt.Poll)
+	defer tick.Stop()
+	d.startSweep(ctx, d.now(), true)
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
-		case ws := <-wake:
-			if _, err := d.Dispatch(ctx, ws); err != nil && ctx.Err() == nil {
-				d.logger.Error("dispatch failed", "workspace", ws, "err", err)
-			}
-		case <-poll.C:
-			d.sweep(ctx, false)
-		case <-claim.C:
-			d.sweep(ctx, true)
+		case <-d.signal:
+			d.takeWoken(ctx, d.now())
+		case <-tick.C:
+			d.tick(ctx, d.now())
 		}
 	}
 }
 
-func (d *Dispatcher) sweep(ctx context.Context, claim bool) {
+// wake records a notice for Run.
+func (d *Dispatcher) wake(ws tasks.WorkspaceID) {
+	d.mu.Lock()
+	d.woken[ws] = true
+	d.mu.Unlock()
+	select {
+	case d.signal <- struct{}{}:
+	default: // Run has a signal pending and takes the whole set
+	}
+}
+
+// takeWoken dispatches the workspaces of the notices since the last call
+// and makes them active.
+func (d *Dispatcher) takeWoken(ctx context.Context, now time.Time) {
+	d.mu.Lock()
+	woken := d.woken
+	d.woken = make(map[tasks.WorkspaceID]bool)
+	d.mu.Unlock()
+	for ws := range woken {
+		d.active[ws] = now
+		d.dispatch(ctx, ws)
+	}
+}
+
+// tick polls the active workspaces, forgets those quiet for ActiveFor, and
+// takes the full sweep one step further.
+func (d *Dispatcher) tick(ctx context.Context, now time.Time) {
+	claim := now.Sub(d.lastClaim) >= d.opt.ClaimIdle/2
+	if claim {
+		d.lastClaim = now
+	}
+	for ws, seen := range d.active {
+		if ctx.Err() != nil {
+			return
+		}
+		n, ok := 0, true
+		if claim {
+			n, ok = d.reclaim(ctx, ws)
+		}
+		m, ok2 := d.dispatch(ctx, ws)
+		switch {
+		case n+m > 0 || !ok || !ok2: // work, or a failure to try again
+			d.active[ws] = now
+		case now.Sub(seen) >= d.opt.ActiveFor:
+			delete(d.active, ws)
+		}
+	}
+	d.startSweep(ctx, now, false)
+	step := min(d.sweepStep, len(d.sweepLeft))
+	for _, ws := range d.sweepLeft[:step] {
+		if ctx.Err() != nil {
+			return
+		}
+		n, ok := d.reclaim(ctx, ws)
+		m, ok2 := d.dispatch(ctx, ws)
+		if n+m > 0 || !ok || !ok2 {
+			d.active[ws] = now
+		}
+	}
+	d.sweepLeft = d.sweepLeft[step:]
+}
+
+// startSweep begins a full sweep when the last has ended and its time has
+// come, or at once when all is set: then the whole sweep runs now instead
+// of being spread.
+func (d *Dispatcher) startSweep(ctx context.Context, now time.Time, all bool) {
+	if !all && (len(d.sweepLeft) > 0 || now.Before(d.nextSweep)) {
+		return
+	}
 	wss, err := d.store.Workspaces(ctx)
 	if err != nil {
 		if ctx.Err() == nil {
-			d.logger.Error("dispatch failed", "err", err)
+			d.logger.Error("dispatch sweep failed", "err", err)
 		}
+		d.nextSweep = now.Add(d.opt.Poll)
 		return
 	}
-	for _, ws := range wss {
-		if claim {
-			if _, err := d.Reclaim(ctx, ws); err != nil && ctx.Err() == nil {
-				d.logger.Error("reclaim failed", "workspace", ws, "err", err)
-			}
-		}
-		if _, err := d.Dispatch(ctx, ws); err != nil && ctx.Err() == nil {
-			d.logger.Error("dispatch failed", "workspace", ws, "err", err)
-		}
+	d.nextSweep = now.Add(d.opt.Sweep)
+	d.sweepLeft = wss
+	if all {
+		d.sweepStep = len(wss)
+		d.tick(ctx, now)
+		// The spread passes follow at once, so the cost is steady from the start.
+		d.nextSweep = now
+		return
 	}
+	ticks := max(int(d.opt.Sweep/d.opt.Poll), 1)
+	d.sweepStep = (len(wss) + ticks - 1) / ticks
+}
+
+// dispatch is Dispatch with its failure logged; ok is false after one.
+func (d *Dispatcher) dispatch(ctx context.Context, ws tasks.WorkspaceID) (int, bool) {
+	n, err := d.Dispatch(ctx, ws)
+	if err != nil && ctx.Err() == nil {
+		d.logger.Error("dispatch failed", "workspace", ws, "err", err)
+	}
+	return n, err == nil
+}
+
+// reclaim is Reclaim with its failure logged; ok is false after one.
+func (d *Dispatcher) reclaim(ctx context.Context, ws tasks.WorkspaceID) (int, bool) {
+	n, err := d.Reclaim(ctx, ws)
+	if err != nil && ctx.Err() == nil {
+		d.logger.Error("reclaim failed", "workspace", ws, "err", err)
+	}
+	return n, err == nil
 }
 
 // Dispatch enqueues the jobs of every new event of ws and returns how many
@@ -210,7 +340,7 @@ func (d *Dispatcher) Reclaim(ctx context.Context, ws tasks.WorkspaceID) (int, er
 	if err != nil {
 		return 0, err
 	}
-	if now := time.Now(); now.Sub(d.pruned[ws]) >= d.opt.ConsumerIdle {
+	if now := d.now(); now.Sub(d.pruned[ws]) >= d.opt.ConsumerIdle {
 		if n, err := d.store.DropIdleConsumers(ctx, ws, group, d.opt.Consumer, d.opt.ConsumerIdle); err != nil {
 			d.logger.Warn("removing dead consumers failed", "workspace", ws, "err", err)
 		} else if n > 0 {

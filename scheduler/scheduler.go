@@ -2,6 +2,13 @@
 // alerts and daily digests, written as events to the tasks outbox. It only
 // writes events; the pipeline notifies.
 //
+// Each tick sweeps only the workspaces due, found in a set of when each
+// workspace is next due (tasks.Store.ClaimDue). Watch keeps that set: at
+// start and then slowly, spread out, it reads every workspace (the repair,
+// which covers writes made while no scheduler ran and notices lost), and in
+// between it rereads the workspaces that write notices name, at most once
+// a second each. Idle workspaces cost one read per repair.
+//
 // Every replica may run a scheduler. Each (task, instant, alert) and each
 // (user, local date) digest is claimed and emitted in one atomic Redis step
 // by the store, so replicas sweeping at once, on skewed clocks, or after a
@@ -26,7 +33,15 @@ const (
 	DefaultSpec       = "@every 1m"
 	DefaultDigestTime = "09:00"
 	DefaultBatch      = 1000
+	DefaultRepair     = time.Hour
 )
+
+// lease is how long a tick holds a workspace it sweeps; a scheduler dying
+// meanwhile delays that workspace's alerts by at most this.
+const lease = 2 * time.Minute
+
+// refreshEvery is how often Watch rereads the workspaces that notices named.
+const refreshEvery = time.Second
 
 // Option configures a Scheduler.
 type Option func(*options)
@@ -37,6 +52,7 @@ type options struct {
 	digestTime string
 	now        func() time.Time
 	batch      int
+	repair     time.Duration
 }
 
 // WithSpec sets the robfig/cron spec of the sweep (TASKER_SCHEDULER_SPEC),
@@ -59,7 +75,11 @@ func WithClock(now func() time.Time) Option { return func(o *options) { o.now = 
 // DefaultBatch when not given.
 func WithBatch(n int) Option { return func(o *options) { o.batch = n } }
 
-// Scheduler sweeps every workspace on a cron schedule.
+// WithRepair sets how long one pass of Watch's repair over every workspace
+// takes, spread evenly, DefaultRepair when not given.
+func WithRepair(d time.Duration) Option { return func(o *options) { o.repair = d } }
+
+// Scheduler sweeps the workspaces due on a cron schedule.
 type Scheduler struct {
 	logger   *slog.Logger
 	store    *tasks.Store
@@ -69,6 +89,9 @@ type Scheduler struct {
 	digest   *tasks.DigestClock // nil: digests disabled
 	schedule cron.Schedule
 	cron     *cron.Cron
+	repair   time.Duration
+	// refreshed, when set by a test, hears the workspaces of each refresh.
+	refreshed func([]tasks.WorkspaceID)
 
 	sweeps   *prometheus.CounterVec
 	duration prometheus.Histogram
@@ -80,7 +103,7 @@ type Scheduler struct {
 // reminder lead is the store's (tasks.Store.SetReminderLead), because it is
 // applied when tasks are written. A bad spec or digest time is an error.
 func New(logger *slog.Logger, store *tasks.Store, reg prometheus.Registerer, opts ...Option) (*Scheduler, error) {
-	o := options{spec: DefaultSpec, loc: time.UTC, digestTime: DefaultDigestTime, now: time.Now, batch: DefaultBatch}
+	o := options{spec: DefaultSpec, loc: time.UTC, digestTime: DefaultDigestTime, now: time.Now, batch: DefaultBatch, repair: DefaultRepair}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -90,13 +113,14 @@ func New(logger *slog.Logger, store *tasks.Store, reg prometheus.Registerer, opt
 	}
 	s := &Scheduler{
 		logger: logger, store: store, now: o.now, loc: o.loc, batch: max(o.batch, 1), schedule: schedule,
+		repair: max(o.repair, refreshEvery),
 		sweeps: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tasker_scheduler_sweeps_total",
 			Help: "Scheduler sweeps, by result (ok or error).",
 		}, []string{"result"}),
 		duration: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "tasker_scheduler_sweep_duration_seconds",
-			Help:    "How long one sweep of every workspace took.",
+			Help:    "How long one sweep took.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 4, 10),
 		}),
 		emitted: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -140,9 +164,10 @@ func (s *Scheduler) Start(ctx context.Context) {
 // sweep has finished.
 func (s *Scheduler) Stop() context.Context { return s.cron.Stop() }
 
-// run is the cron job: one sweep, its failure logged once here.
+// run is the cron job: one sweep of the workspaces due, its failure logged
+// once here.
 func (s *Scheduler) run(ctx context.Context) {
-	res, err := s.Sweep(ctx, s.now())
+	res, err := s.SweepDue(ctx, s.now())
 	switch {
 	case err != nil && ctx.Err() == nil:
 		s.logger.ErrorContext(ctx, "scheduler sweep failed", "err", err)
@@ -165,7 +190,8 @@ type Result struct {
 	MaxLateness time.Duration
 }
 
-// Sweep emits everything due at now in every workspace: reminders and
+// Sweep emits everything due at now in every workspace, due or not (the
+// cron job sweeps only those due, with SweepDue): reminders and
 // overdue alerts (including those missed while no scheduler ran) and the
 // daily digests whose local time has come. It is safe to run concurrently
 // and repeatedly, on any replica. A workspace that fails does not stop the

@@ -2,6 +2,8 @@ package tasks_test
 
 import (
 	"context"
+	"fmt"
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -12,7 +14,7 @@ import (
 func TestTokenCache(t *testing.T) {
 	ctx := context.Background()
 	rdb := redistest.Client(t)
-	name := newLimiterName()
+	name := fmt.Sprintf("test-%x", rand.Uint64())
 	a := tasks.NewStore(rdb, time.Now).TokenCache(name)
 	b := tasks.NewStore(rdb, time.Now).TokenCache(name)
 

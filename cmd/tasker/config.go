@@ -17,6 +17,7 @@ import (
 	"github.com/taskerhq/tasker/api"
 	"github.com/taskerhq/tasker/cliq"
 	"github.com/taskerhq/tasker/extension"
+	"github.com/taskerhq/tasker/notify"
 	"github.com/taskerhq/tasker/tasks"
 	"github.com/taskerhq/tasker/webhooks"
 )
@@ -79,8 +80,8 @@ type config struct {
 	// leaves unexported fields alone.
 	roleSet         map[string]bool
 	location        *time.Location
-	cliqRate        tasks.Rate
-	installRate     tasks.Rate
+	cliqRate        notify.Rate
+	installRate     notify.Rate
 	retrySchedule   []time.Duration
 	incomingSecrets []extension.IncomingSecret
 }
@@ -222,10 +223,10 @@ func (c *config) validate() error {
 			return bad("WEBHOOK_URL", "%v", err)
 		}
 	}
-	if c.installRate, err = tasks.ParseRate(c.CliqInstallRate); err != nil {
+	if c.installRate, err = notify.ParseRate(c.CliqInstallRate); err != nil {
 		return bad("CLIQ_INSTALL_RATE", "must be a rate such as 10/min, not %q", c.CliqInstallRate)
 	}
-	if c.cliqRate, err = tasks.ParseRate(c.CliqRate); err != nil {
+	if c.cliqRate, err = notify.ParseRate(c.CliqRate); err != nil {
 		return bad("CLIQ_RATE", "must be a rate such as 18/min, not %q", c.CliqRate)
 	}
 	if c.APIKeys != "" {

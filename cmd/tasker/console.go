@@ -19,11 +19,11 @@ import (
 )
 
 // addConsole serves the web console at /console/ (SPEC 15) over the same
-// store, webhook service, keys and event stream as the API.
-func addConsole(router *httprouter.Router, logger *slog.Logger, store *tasks.Store, hooks *webhooks.Service, keys *api.Keys, rdb redis.UniversalClient) error {
+// store, outbox log, webhook service, keys and event stream as the API.
+func addConsole(router *httprouter.Router, logger *slog.Logger, store *tasks.Store, outbox *notify.Outbox, hooks *webhooks.Service, keys *api.Keys, rdb redis.UniversalClient) error {
 	insp := asynq.NewInspectorFromRedisClient(rdb)
 	c, err := console.New(console.Config{
-		Logger: logger, Store: store, Webhooks: hooks, Authenticate: keys.Authenticate,
+		Logger: logger, Store: store, Outbox: outbox, Webhooks: hooks, Authenticate: keys.Authenticate,
 		Stream: func(identify func(*http.Request) (tasks.WorkspaceID, string, bool)) http.Handler {
 			return api.NewEventStream(logger, store, identify, api.StreamOptions{})
 		},

@@ -15,7 +15,7 @@ import (
 
 	"github.com/taskerhq/tasker/cliq"
 	"github.com/taskerhq/tasker/deluge"
-	"github.com/taskerhq/tasker/tasks"
+	"github.com/taskerhq/tasker/notify"
 )
 
 const doctorUsage = `usage: tasker doctor
@@ -225,7 +225,7 @@ func checkCliq(ctx context.Context, c *checkup, cfg config, env provisionEnv, rd
 		return
 	}
 	// List calls allow 30 a minute; doctor makes five.
-	pacer, err := sharedPacer(ctx, rdb, env, tasks.Rate{N: 30, Per: time.Minute})
+	pacer, err := sharedPacer(ctx, rdb, env, notify.Rate{N: 30, Per: time.Minute})
 	if err != nil {
 		c.fail("cliq api", err.Error(), "report this as a bug")
 		return

@@ -14,6 +14,7 @@ import (
 
 	"github.com/taskerhq/tasker/cliq"
 	"github.com/taskerhq/tasker/deluge"
+	"github.com/taskerhq/tasker/notify"
 	"github.com/taskerhq/tasker/tasks"
 )
 
@@ -55,7 +56,7 @@ const paceKey = "tasker:install:pace"
 
 // sharedPacer returns a pacer of rate that resumes, and records, the pace
 // in Redis.
-func sharedPacer(ctx context.Context, rdb redis.UniversalClient, env provisionEnv, rate tasks.Rate) (*cliq.Pacer, error) {
+func sharedPacer(ctx context.Context, rdb redis.UniversalClient, env provisionEnv, rate notify.Rate) (*cliq.Pacer, error) {
 	pacer, err := cliq.NewPacer(rate.N, rate.Per, env.now, env.sleep)
 	if err != nil {
 		return nil, err

@@ -56,22 +56,30 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Write
 		return err
 	}
 	defer svc.close()
-
-	var srv *http.Server
-	errc := make(chan error, 1)
+	var ln net.Listener
 	if svc.handler != nil {
-		ln, err := net.Listen("tcp", cfg.Addr)
-		if err != nil {
+		if ln, err = net.Listen("tcp", cfg.Addr); err != nil {
 			return fmt.Errorf("listen: %w", err)
 		}
+		logger.Info("listening", "addr", ln.Addr().String(), "public_url", cfg.PublicURL)
+	}
+	return svc.run(ctx, ln, cfg.ShutdownTimeout)
+}
+
+// run serves HTTP on ln (none when nil) and runs the background roles until
+// ctx ends. Then it stops taking jobs first, and drains in-flight requests
+// and running jobs side by side within the one timeout.
+func (s *service) run(ctx context.Context, ln net.Listener, timeout time.Duration) error {
+	var srv *http.Server
+	errc := make(chan error, 1)
+	if ln != nil {
 		srv = &http.Server{
-			Handler:           svc.handler,
+			Handler:           s.handler,
 			ReadHeaderTimeout: 10 * time.Second,
 			ReadTimeout:       30 * time.Second,
 			WriteTimeout:      60 * time.Second,
 			IdleTimeout:       120 * time.Second,
 		}
-		logger.Info("listening", "addr", ln.Addr().String(), "public_url", cfg.PublicURL)
 		go func() {
 			if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 				errc <- err
@@ -80,7 +88,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Write
 	}
 	bgCtx, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
-	if err := svc.start(bgCtx, &wg); err != nil {
+	if err := s.start(bgCtx, &wg); err != nil {
 		stopBackground()
 		return err
 	}
@@ -88,30 +96,31 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Write
 	select {
 	case <-ctx.Done():
 	case err := <-errc:
-		logger.Error("http server failed", "err", err)
+		s.logger.Error("http server failed", "err", err)
 	}
-	logger.Info("shutting down", "timeout", cfg.ShutdownTimeout)
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	if svc.workers != nil {
-		svc.workers.Stop() // no new jobs while requests and running jobs finish
+	if s.workers != nil {
+		s.workers.Stop() // no new jobs while requests and running jobs finish
 	}
-	// Requests and jobs drain side by side, each within the one timeout.
+	s.logger.Info("shutting down", "timeout", timeout)
+	// Requests and jobs drain side by side, each within the one timeout
+	// (asynq's Shutdown waits at most its ShutdownTimeout, the same one).
 	var drain sync.WaitGroup
 	if srv != nil {
 		drain.Go(func() {
 			if err := srv.Shutdown(shutdownCtx); err != nil {
-				logger.Error("http shutdown incomplete", "err", err)
+				s.logger.Error("http shutdown incomplete", "err", err)
 			}
 		})
 	}
-	if svc.workers != nil {
-		drain.Go(svc.workers.Shutdown)
+	if s.workers != nil {
+		drain.Go(s.workers.Shutdown)
 	}
 	drain.Wait()
 	stopBackground()
 	wg.Wait()
-	logger.Info("stopped")
+	s.logger.Info("stopped")
 	return nil
 }
 
@@ -168,7 +177,8 @@ func build(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Write
 	}
 	rate := cfg.cliqRate
 	aq := asynq.NewClientFromRedisClient(rdb)
-	notifier := notify.New(logger, store, cliqClient, aq, store.RateLimiter("cliq", rate), reg, time.Now, notify.Config{
+	outbox := notify.NewOutbox(rdb, time.Now)
+	notifier := notify.New(logger, store, outbox, cliqClient, aq, notify.NewRateLimiter(rdb, time.Now, "cliq", rate), reg, time.Now, notify.Config{
 		Bot: cfg.CliqBot, Channel: cfg.CliqChannel, Location: loc, ChannelServes: channelServes(cfg),
 	})
 	schedule := cfg.retrySchedule
@@ -197,13 +207,14 @@ func build(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Write
 			Webhooks: hooks, FunctionOwner: cfg.CliqFunctionOwner,
 		})
 		api.AddWebhookRoutes(router, logger, hooks, keys)
+		api.AddNotificationRoutes(router, logger, outbox, keys)
 		incoming := cfg.incomingSecrets
 		extension.AddRoutes(router, logger, store, verifier, notifier, keys.Authenticate, extension.Config{
 			Tenancy: tasks.Tenancy(cfg.Tenancy), DefaultChannel: cfg.CliqChannel, DefaultTimezone: cfg.Timezone,
 			IncomingSecrets: incoming, GitLabToken: cfg.GitLabToken, GitHubSecret: cfg.GitHubSecret,
 			MaxBody: int64(cfg.MaxBody), FunctionOwner: cfg.CliqFunctionOwner,
 		})
-		if err := addConsole(router, logger, store, hooks, keys, rdb); err != nil {
+		if err := addConsole(router, logger, store, outbox, hooks, keys, rdb); err != nil {
 			return nil, err
 		}
 	}
@@ -264,6 +275,7 @@ func (s *service) start(ctx context.Context, wg *sync.WaitGroup) error {
 			<-ctx.Done()
 			<-s.sched.Stop().Done()
 		})
+		wg.Go(func() { s.sched.Watch(ctx) })
 	}
 	return nil
 }
@@ -289,7 +301,7 @@ func alertOwner(logger *slog.Logger, store *tasks.Store, notifier *notify.Notifi
 		if sub.DisabledReason != nil {
 			reason = *sub.DisabledReason
 		}
-		dest := tasks.Destination{Kind: tasks.DestinationUser, Name: *u.CliqUserID}
+		dest := notify.Destination{Kind: notify.DestinationUser, Name: *u.CliqUserID}
 		msg := cards.WebhookDisabled(sub.ID, sub.URL, reason)
 		if err := notifier.Post(ctx, ws, dest, msg, "webhook-disabled|"+sub.ID+"|"+sub.UpdatedAt.String()); err != nil {
 			logger.ErrorContext(ctx, "webhook alert not queued", "webhook_id", sub.ID, "err", err)

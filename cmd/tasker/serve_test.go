@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -14,8 +15,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+
 	"github.com/taskerhq/tasker/cliq"
 	"github.com/taskerhq/tasker/internal/redistest"
+	"github.com/taskerhq/tasker/pipeline"
 )
 
 func TestMain(m *testing.M) { redistest.Main(m) }
@@ -449,5 +454,190 @@ func TestLogsStayStructured(t *testing.T) {
 	}
 	if pool["msg"] != "redis: connection pool: timeout" || pool["component"] != "redis" || pool["level"] != "WARN" {
 		t.Errorf("redis line = %v", pool)
+	}
+}
+
+// shutdownRig is a built service whose handler has a route that waits,
+// with a job type that waits, for the shutdown tests.
+type shutdownRig struct {
+	svc      *service
+	addr     string
+	rdb      *redis.Client
+	stopping chan struct{} // closed once the shutdown began (workers stopped)
+	reqIn    chan struct{} // the slow request arrived
+	jobIn    chan string   // a slow job started, by id
+	release  chan struct{} // lets slow requests and jobs finish
+	done     chan error    // run's result
+	cancel   context.CancelFunc
+}
+
+// newShutdownRig builds the service with timeout as TASKER_SHUTDOWN_TIMEOUT
+// and runs it. jobWait is what a slow job waits for.
+func newShutdownRig(t *testing.T, timeout time.Duration, jobWait func(ctx context.Context, release <-chan struct{}) error) *shutdownRig {
+	t.Helper()
+	t.Setenv("TASKER_REDIS_URL", "redis://"+redistest.Addr(t))
+	t.Setenv("TASKER_API_KEYS", "k")
+	t.Setenv("TASKER_CLIQ_SECRET", "s")
+	cfg, err := loadConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.ShutdownTimeout = timeout
+	r := &shutdownRig{
+		stopping: make(chan struct{}), reqIn: make(chan struct{}), jobIn: make(chan string, 4),
+		release: make(chan struct{}), done: make(chan error, 1),
+		rdb: redis.NewClient(&redis.Options{Addr: redistest.Addr(t)}),
+	}
+	t.Cleanup(func() { r.rdb.Close() })
+	logger := slog.New(slog.NewTextHandler(&lineWatch{want: "shutting down", seen: r.stopping}, nil))
+	svc, err := build(context.Background(), cfg, logger, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.svc = svc
+	inner := svc.handler
+	svc.handler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if req.URL.Path != "/slow" {
+			inner.ServeHTTP(w, req)
+			return
+		}
+		close(r.reqIn)
+		<-r.release
+		io.WriteString(w, "finished")
+	})
+	svc.mux.HandleFunc("test:slow", func(ctx context.Context, job *asynq.Task) error {
+		r.jobIn <- string(job.Payload())
+		return jobWait(ctx, r.release)
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.addr = ln.Addr().String()
+	ctx, cancel := context.WithCancel(context.Background())
+	r.cancel = cancel
+	go func() {
+		r.done <- svc.run(ctx, ln, timeout)
+		svc.close()
+	}()
+	return r
+}
+
+// enqueue queues a slow job with id, kept an hour once done.
+func (r *shutdownRig) enqueue(t *testing.T, id string) {
+	t.Helper()
+	client := asynq.NewClientFromRedisClient(r.rdb)
+	if _, err := client.Enqueue(asynq.NewTask("test:slow", []byte(id)), asynq.Queue(pipeline.Queue), asynq.TaskID(id), asynq.Retention(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = asynq.NewInspectorFromRedisClient(r.rdb).DeleteTask(pipeline.Queue, id) })
+}
+
+// state is where the job id stands in the queue.
+func (r *shutdownRig) state(t *testing.T, id string) asynq.TaskState {
+	t.Helper()
+	info, err := asynq.NewInspectorFromRedisClient(r.rdb).GetTaskInfo(pipeline.Queue, id)
+	if err != nil {
+		t.Fatalf("GetTaskInfo(%s) = %v", id, err)
+	}
+	return info.State
+}
+
+// slowRequest sends GET /slow and returns its answer on a channel.
+func (r *shutdownRig) slowRequest() <-chan string {
+	answer := make(chan string, 1)
+	go func() {
+		resp, err := http.Get("http://" + r.addr + "/slow")
+		if err != nil {
+			answer <- "error: " + err.Error()
+			return
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		answer <- fmt.Sprint(resp.StatusCode, " ", string(b))
+	}()
+	return answer
+}
+
+// lineWatch closes seen at the first log line containing want.
+type lineWatch struct {
+	want string
+	seen chan struct{}
+	once sync.Once
+}
+
+func (l *lineWatch) Write(p []byte) (int, error) {
+	if bytes.Contains(p, []byte(l.want)) {
+		l.once.Do(func() { close(l.seen) })
+	}
+	return len(p), nil
+}
+
+// TestShutdownFinishesInFlightWork: when the signal comes with a request
+// and a job in flight, the workers take no new job, and both finish;
+// a job queued during the shutdown stays queued for the next process.
+func TestShutdownFinishesInFlightWork(t *testing.T) {
+	r := newShutdownRig(t, 30*time.Second, func(_ context.Context, release <-chan struct{}) error {
+		<-release
+		return nil
+	})
+	answer := r.slowRequest()
+	<-r.reqIn
+	first := fmt.Sprint("shutdown-first-", time.Now().UnixNano())
+	r.enqueue(t, first)
+	if got := <-r.jobIn; got != first {
+		t.Fatalf("job %s started, want %s", got, first)
+	}
+
+	r.cancel() // SIGTERM
+	<-r.stopping
+	second := fmt.Sprint("shutdown-second-", time.Now().UnixNano())
+	r.enqueue(t, second)
+	close(r.release)
+
+	if err := <-r.done; err != nil {
+		t.Fatalf("run = %v", err)
+	}
+	if got := <-answer; got != "200 finished" {
+		t.Errorf("in-flight request answered %q, want 200 finished", got)
+	}
+	if s := r.state(t, first); s != asynq.TaskStateCompleted {
+		t.Errorf("in-flight job is %v, want completed", s)
+	}
+	select {
+	case id := <-r.jobIn:
+		t.Errorf("job %s started after the shutdown began", id)
+	default:
+	}
+	if s := r.state(t, second); s != asynq.TaskStatePending {
+		t.Errorf("job queued during the shutdown is %v, want pending for the next process", s)
+	}
+}
+
+// TestShutdownGivesUpOnStuckWork: a request and a job that never finish do
+// not hold the process: both drains give up at the one timeout, run
+// returns, and the abandoned job goes back to its queue instead of being
+// lost.
+func TestShutdownGivesUpOnStuckWork(t *testing.T) {
+	aborted := make(chan struct{})
+	r := newShutdownRig(t, 200*time.Millisecond, func(ctx context.Context, _ <-chan struct{}) error {
+		<-ctx.Done() // asynq cancels it when it gives up
+		close(aborted)
+		return ctx.Err()
+	})
+	t.Cleanup(func() { close(r.release) })
+	r.slowRequest()
+	<-r.reqIn
+	id := fmt.Sprint("shutdown-stuck-", time.Now().UnixNano())
+	r.enqueue(t, id)
+	<-r.jobIn
+
+	r.cancel()
+	if err := <-r.done; err != nil {
+		t.Fatalf("run = %v", err)
+	}
+	<-aborted
+	if s := r.state(t, id); s != asynq.TaskStatePending {
+		t.Errorf("abandoned job is %v, want pending again", s)
 	}
 }

@@ -1,4 +1,4 @@
-package tasks
+package notify
 
 import (
 	"context"
@@ -12,13 +12,36 @@ import (
 	"unicode"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/taskerhq/tasker/tasks"
 )
 
 // The Cliq outbox log (SPEC 7.4, GET /api/v1/notifications): one record per
 // (event, destination), created pending and updated with the outcome of
 // every attempt to post it. Pending records also wait in a queue per
 // destination, so that posts held back by the rate limit leave together as
-// one digest; a flush takes the whole queue at once as a batch.
+// one digest; a flush takes the whole queue at once as a batch. This is the
+// notifier's own bookkeeping (SPEC 1), kept beside the workspace's keys
+// under its hash tag, with the key names it had in package tasks.
+
+// Outbox keeps the Cliq outbox log and the destinations' queues in Redis.
+type Outbox struct {
+	rdb redis.UniversalClient
+	now func() time.Time
+}
+
+// NewOutbox returns the outbox log on rdb; now is the clock.
+func NewOutbox(rdb redis.UniversalClient, now func() time.Time) *Outbox {
+	return &Outbox{rdb: rdb, now: now}
+}
+
+// clock is now in UTC at the millisecond, as records store it.
+func (s *Outbox) clock() time.Time { return s.now().UTC().Truncate(time.Millisecond) }
+
+// outboxKeys builds the outbox's keys of one workspace.
+type outboxKeys struct{ p string }
+
+func keysOf(ws tasks.WorkspaceID) outboxKeys { return outboxKeys{p: tasks.KeyPrefix(ws)} }
 
 // NotificationRetention is how long the outbox log keeps a notification.
 const NotificationRetention = 30 * 24 * time.Hour
@@ -76,12 +99,12 @@ func (d Destination) Valid() error {
 	switch d.Kind {
 	case DestinationChannel, DestinationUser, DestinationChat:
 	default:
-		return invalid(map[string]string{"destination.kind": "must be channel, user or chat"})
+		return invalidf(map[string]string{"destination.kind": "must be channel, user or chat"})
 	}
 	if d.Name == "" || len(d.Name) > 200 || strings.IndexFunc(d.Name, func(r rune) bool {
 		return unicode.IsSpace(r) || unicode.IsControl(r)
 	}) >= 0 {
-		return invalid(map[string]string{"destination.name": "must be a Cliq unique name or id"})
+		return invalidf(map[string]string{"destination.name": "must be a Cliq unique name or id"})
 	}
 	return nil
 }
@@ -105,10 +128,10 @@ type Notification struct {
 
 // NotificationSummary is one line of a digest that combines notifications.
 type NotificationSummary struct {
-	Type       EventType `json:"type,omitempty"`        // the event's type; "" for other messages
-	TaskNumber int64     `json:"task_number,omitempty"` // 0 when not about a task
-	Title      string    `json:"title"`
-	TaskOpen   bool      `json:"task_open,omitempty"` // the task was open, so it has actions
+	Type       tasks.EventType `json:"type,omitempty"`        // the event's type; "" for other messages
+	TaskNumber int64           `json:"task_number,omitempty"` // 0 when not about a task
+	Title      string          `json:"title"`
+	TaskOpen   bool            `json:"task_open,omitempty"` // the task was open, so it has actions
 }
 
 // NewNotification is a notification to record.
@@ -137,27 +160,27 @@ type notificationDoc struct {
 // ntf is a HASH with a TTL of NotificationRetention: field d holds the
 // notificationDoc JSON; s the status, a the attempts, e the last error
 // (absent: none), u the update time (RFC 3339).
-func (k keys) ntf(id string) string { return k.p + "ntf:" + id }
+func (k outboxKeys) ntf(id string) string { return k.p + "ntf:" + id }
 
 // ntfIndex is a ZSET of notification ids, all scored 0, paged newest first
 // with ZREVRANGEBYLEX (ids are time-ordered) and trimmed by id.
-func (k keys) ntfIndex() string { return k.p + "ntfs" }
+func (k outboxKeys) ntfIndex() string { return k.p + "ntfs" }
 
 // ntfKey is a STRING with a TTL of NotificationRetention: the id of the
 // notification recorded for an idempotency key (its SHA-256, hex).
-func (k keys) ntfKey(hash string) string { return k.p + "ntfk:" + hash }
+func (k outboxKeys) ntfKey(hash string) string { return k.p + "ntfk:" + hash }
 
 // ntfQueue is a ZSET of the ids of a destination's pending notifications
 // that no flush has taken yet, scored by creation time in milliseconds.
-func (k keys) ntfQueue(d Destination) string { return k.p + "ntfq:" + d.String() }
+func (k outboxKeys) ntfQueue(d Destination) string { return k.p + "ntfq:" + d.String() }
 
 // ntfFlusher is a STRING: the id of the flush that will take the
 // destination's queue. It is set whenever the queue is not empty.
-func (k keys) ntfFlusher(d Destination) string { return k.p + "ntff:" + d.String() }
+func (k outboxKeys) ntfFlusher(d Destination) string { return k.p + "ntff:" + d.String() }
 
 // ntfBatch is a LIST with a TTL of NotificationRetention: the ids a flush
 // took, kept until their outcome is final so a retried flush resends them.
-func (k keys) ntfBatch(flushID string) string { return k.p + "ntfb:" + flushID }
+func (k outboxKeys) ntfBatch(flushID string) string { return k.p + "ntfb:" + flushID }
 
 // queueScript records a notification once per idempotency key and, when it
 // is pending, queues it for its destination.
@@ -190,8 +213,8 @@ return {"new", ARGV[1], cur}
 // schedule should the destination have none. It returns the notification,
 // whether it was recorded now (false: in.Key was seen before), and the
 // destination's current flush id, which the caller makes sure is scheduled
-// ("" when nothing waits). Errors: *ValidationError for a bad destination.
-func (s *Store) QueueNotification(ctx context.Context, ws WorkspaceID, in NewNotification, flushID string) (Notification, bool, string, error) {
+// ("" when nothing waits). Errors: *tasks.ValidationError for a bad destination.
+func (s *Outbox) QueueNotification(ctx context.Context, ws tasks.WorkspaceID, in NewNotification, flushID string) (Notification, bool, string, error) {
 	if err := in.Destination.Valid(); err != nil {
 		return Notification{}, false, "", err
 	}
@@ -200,7 +223,7 @@ func (s *Store) QueueNotification(ctx context.Context, ws WorkspaceID, in NewNot
 	}
 	now := s.clock()
 	doc := notificationDoc{
-		ID: newID("ntf_", now), Destination: in.Destination, Message: in.Message,
+		ID: tasks.NewID("ntf_", now), Destination: in.Destination, Message: in.Message,
 		CreatedAt: now, Summary: in.Summary,
 	}
 	if in.EventID != "" {
@@ -218,18 +241,22 @@ func (s *Store) QueueNotification(ctx context.Context, ws WorkspaceID, in NewNot
 		idem = doc.ID
 	}
 	sum := sha256.Sum256([]byte(idem))
-	k := keysFor(ws)
-	cutoff := uint64(now.Add(-NotificationRetention).UnixMilli())
+	k := keysOf(ws)
+	cutoff := now.Add(-NotificationRetention).UnixMilli()
+	docJSON, err := json.Marshal(doc)
+	if err != nil {
+		return Notification{}, false, "", fmt.Errorf("notify: encode notification: %w", err)
+	}
 	res, err := queueScript.Run(ctx, s.rdb,
 		[]string{k.ntfKey(hex.EncodeToString(sum[:])), k.ntf(doc.ID), k.ntfIndex(), k.ntfQueue(in.Destination), k.ntfFlusher(in.Destination)},
-		doc.ID, mustJSON(doc), string(status), now.Format(time.RFC3339Nano), int64(NotificationRetention/time.Second),
-		"(ntf_"+ulid(cutoff, 0, 0), now.UnixMilli(), flushID,
+		doc.ID, string(docJSON), string(status), now.Format(time.RFC3339Nano), int64(NotificationRetention/time.Second),
+		"(ntf_"+idFloor(cutoff), now.UnixMilli(), flushID,
 	).StringSlice()
 	if err != nil {
-		return Notification{}, false, "", fmt.Errorf("tasks: queue notification: %w", err)
+		return Notification{}, false, "", fmt.Errorf("notify: queue notification: %w", err)
 	}
 	if len(res) != 3 {
-		return Notification{}, false, "", fmt.Errorf("tasks: queue notification: unexpected script answer %q", res)
+		return Notification{}, false, "", fmt.Errorf("notify: queue notification: unexpected script answer %q", res)
 	}
 	if res[0] == "new" {
 		return Notification{
@@ -308,28 +335,28 @@ return out
 // ClaimNotifications lets flush flushID take dest's queue as its batch, up
 // to MaxBatch; next is a fresh id for the flush of what is left over. A
 // flush that already holds a batch gets it again.
-func (s *Store) ClaimNotifications(ctx context.Context, ws WorkspaceID, dest Destination, flushID, next string) (FlushStep, error) {
+func (s *Outbox) ClaimNotifications(ctx context.Context, ws tasks.WorkspaceID, dest Destination, flushID, next string) (FlushStep, error) {
 	return s.flushStep(ctx, ws, dest, flushID, "claim", next)
 }
 
 // DeferNotifications hands dest's queue from flush flushID on to the flush
 // next, when flushID may not post yet. A flush that already holds a batch
 // keeps it (FlushBatch): it must post that batch itself.
-func (s *Store) DeferNotifications(ctx context.Context, ws WorkspaceID, dest Destination, flushID, next string) (FlushStep, error) {
+func (s *Outbox) DeferNotifications(ctx context.Context, ws tasks.WorkspaceID, dest Destination, flushID, next string) (FlushStep, error) {
 	return s.flushStep(ctx, ws, dest, flushID, "defer", next)
 }
 
-func (s *Store) flushStep(ctx context.Context, ws WorkspaceID, dest Destination, flushID, mode, next string) (FlushStep, error) {
-	k := keysFor(ws)
+func (s *Outbox) flushStep(ctx context.Context, ws tasks.WorkspaceID, dest Destination, flushID, mode, next string) (FlushStep, error) {
+	k := keysOf(ws)
 	res, err := flushScript.Run(ctx, s.rdb,
 		[]string{k.ntfBatch(flushID), k.ntfQueue(dest), k.ntfFlusher(dest)},
 		flushID, mode, next, int64(NotificationRetention/time.Second), MaxBatch,
 	).StringSlice()
 	if err != nil {
-		return FlushStep{}, fmt.Errorf("tasks: flush notifications: %w", err)
+		return FlushStep{}, fmt.Errorf("notify: flush notifications: %w", err)
 	}
 	if len(res) < 2 {
-		return FlushStep{}, fmt.Errorf("tasks: flush notifications: unexpected script answer %q", res)
+		return FlushStep{}, fmt.Errorf("notify: flush notifications: unexpected script answer %q", res)
 	}
 	return FlushStep{State: FlushState(res[0]), Next: res[1], IDs: res[2:]}, nil
 }
@@ -365,11 +392,11 @@ return most
 // for none). counted says whether a call to Cliq was made; a flush given up
 // before calling is not an attempt. It returns the most attempts any of the
 // notifications has now.
-func (s *Store) RecordAttempt(ctx context.Context, ws WorkspaceID, flushID string, ids []string, status NotificationStatus, errMsg string, counted bool) (int, error) {
+func (s *Outbox) RecordAttempt(ctx context.Context, ws tasks.WorkspaceID, flushID string, ids []string, status NotificationStatus, errMsg string, counted bool) (int, error) {
 	if !status.Valid() || status == NotificationDryRun {
-		return 0, fmt.Errorf("tasks: record attempt: status %q", status)
+		return 0, fmt.Errorf("notify: record attempt: status %q", status)
 	}
-	k := keysFor(ws)
+	k := keysOf(ws)
 	keys := make([]string, 0, len(ids)+1)
 	keys = append(keys, k.ntfBatch(flushID))
 	for _, id := range ids {
@@ -381,30 +408,30 @@ func (s *Store) RecordAttempt(ctx context.Context, ws WorkspaceID, flushID strin
 	}
 	most, err := attemptScript.Run(ctx, s.rdb, keys, string(status), errMsg, s.clock().Format(time.RFC3339Nano), count).Int()
 	if err != nil {
-		return 0, fmt.Errorf("tasks: record attempt: %w", err)
+		return 0, fmt.Errorf("notify: record attempt: %w", err)
 	}
 	return most, nil
 }
 
 // GetNotification returns one notification. Errors: ErrNotFound.
-func (s *Store) GetNotification(ctx context.Context, ws WorkspaceID, id string) (Notification, error) {
+func (s *Outbox) GetNotification(ctx context.Context, ws tasks.WorkspaceID, id string) (Notification, error) {
 	ns, err := s.Notifications(ctx, ws, []string{id})
 	if err != nil {
 		return Notification{}, err
 	}
 	if len(ns) == 0 {
-		return Notification{}, ErrNotFound
+		return Notification{}, tasks.ErrNotFound
 	}
 	return ns[0], nil
 }
 
 // Notifications returns the notifications with the given ids, in that
 // order, leaving out those that do not exist (or expired).
-func (s *Store) Notifications(ctx context.Context, ws WorkspaceID, ids []string) ([]Notification, error) {
+func (s *Outbox) Notifications(ctx context.Context, ws tasks.WorkspaceID, ids []string) ([]Notification, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	k := keysFor(ws)
+	k := keysOf(ws)
 	cmds := make([]*redis.SliceCmd, len(ids))
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for i, id := range ids {
@@ -413,7 +440,7 @@ func (s *Store) Notifications(ctx context.Context, ws WorkspaceID, ids []string)
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("tasks: read notifications: %w", err)
+		return nil, fmt.Errorf("notify: read notifications: %w", err)
 	}
 	out := make([]Notification, 0, len(ids))
 	for _, c := range cmds {
@@ -435,7 +462,7 @@ func decodeNotification(v []any) (Notification, bool) {
 		return Notification{}, false
 	}
 	var doc notificationDoc
-	if decode(raw, &doc) != nil {
+	if json.Unmarshal([]byte(raw), &doc) != nil {
 		return Notification{}, false
 	}
 	n := Notification{
@@ -460,18 +487,23 @@ func decodeNotification(v []any) (Notification, bool) {
 // ListNotifications pages through the outbox log, newest first. cursor is
 // the previous page's next cursor; next is "" on the last page. The log
 // keeps NotificationRetention of notifications.
-func (s *Store) ListNotifications(ctx context.Context, ws WorkspaceID, cursor string, limit int) ([]Notification, string, error) {
-	limit = clampLimit(limit)
+func (s *Outbox) ListNotifications(ctx context.Context, ws tasks.WorkspaceID, cursor string, limit int) ([]Notification, string, error) {
+	switch {
+	case limit <= 0:
+		limit = tasks.DefaultLimit
+	case limit > tasks.MaxLimit:
+		limit = tasks.MaxLimit
+	}
 	upper := "+"
 	if cursor != "" {
 		if !strings.HasPrefix(cursor, "ntf_") || strings.ContainsAny(cursor, "[(") {
-			return nil, "", invalid(map[string]string{"cursor": "invalid"})
+			return nil, "", invalidf(map[string]string{"cursor": "invalid"})
 		}
 		upper = "(" + cursor
 	}
-	ids, err := s.rdb.ZRevRangeByLex(ctx, keysFor(ws).ntfIndex(), &redis.ZRangeBy{Max: upper, Min: "-", Count: int64(limit + 1)}).Result()
+	ids, err := s.rdb.ZRevRangeByLex(ctx, keysOf(ws).ntfIndex(), &redis.ZRangeBy{Max: upper, Min: "-", Count: int64(limit + 1)}).Result()
 	if err != nil {
-		return nil, "", fmt.Errorf("tasks: list notifications: %w", err)
+		return nil, "", fmt.Errorf("notify: list notifications: %w", err)
 	}
 	next := ""
 	if len(ids) > limit {
@@ -486,4 +518,21 @@ func (s *Store) ListNotifications(ctx context.Context, ws WorkspaceID, cursor st
 		out = []Notification{}
 	}
 	return out, next, nil
+}
+
+// invalidf returns a *tasks.ValidationError for problems.
+func invalidf(problems map[string]string) error {
+	return &tasks.ValidationError{Fields: problems}
+}
+
+// idFloor is the smallest notification id (after "ntf_") made at the Unix
+// millisecond ms: ids are ULIDs, ten base32 digits of time then sixteen of
+// randomness, so the index is trimmed by comparing ids as strings.
+func idFloor(ms int64) string {
+	const crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+	out := make([]byte, 0, 26)
+	for i := 9; i >= 0; i-- {
+		out = append(out, crockford[(uint64(ms)>>(5*i))&31])
+	}
+	return string(out) + "0000000000000000"
 }

@@ -1,4 +1,4 @@
-package tasks_test
+package notify_test
 
 import (
 	"context"
@@ -10,32 +10,32 @@ import (
 	"time"
 
 	"github.com/taskerhq/tasker/internal/redistest"
-	"github.com/taskerhq/tasker/tasks"
+	"github.com/taskerhq/tasker/notify"
 )
 
 func TestParseRate(t *testing.T) {
 	ok := []struct {
 		in   string
-		want tasks.Rate
+		want notify.Rate
 	}{
-		{"45/min", tasks.Rate{N: 45, Per: time.Minute}},
-		{" 1/s ", tasks.Rate{N: 1, Per: time.Second}},
-		{"600/h", tasks.Rate{N: 600, Per: time.Hour}},
-		{"10/Minute", tasks.Rate{N: 10, Per: time.Minute}},
-		{"3 / sec", tasks.Rate{N: 3, Per: time.Second}},
+		{"45/min", notify.Rate{N: 45, Per: time.Minute}},
+		{" 1/s ", notify.Rate{N: 1, Per: time.Second}},
+		{"600/h", notify.Rate{N: 600, Per: time.Hour}},
+		{"10/Minute", notify.Rate{N: 10, Per: time.Minute}},
+		{"3 / sec", notify.Rate{N: 3, Per: time.Second}},
 	}
 	for _, c := range ok {
-		got, err := tasks.ParseRate(c.in)
+		got, err := notify.ParseRate(c.in)
 		if err != nil || got != c.want {
 			t.Errorf("ParseRate(%q) = %+v, %v, want %+v", c.in, got, err, c.want)
 		}
 	}
 	for _, in := range []string{"", "45", "45/", "/min", "0/min", "-1/min", "x/min", "45/day", "4.5/min"} {
-		if got, err := tasks.ParseRate(in); err == nil {
+		if got, err := notify.ParseRate(in); err == nil {
 			t.Errorf("ParseRate(%q) = %+v, want an error", in, got)
 		}
 	}
-	if s := (tasks.Rate{N: 45, Per: time.Minute}).String(); s != "45/min" {
+	if s := (notify.Rate{N: 45, Per: time.Minute}).String(); s != "45/min" {
 		t.Errorf("String() = %q, want 45/min", s)
 	}
 }
@@ -45,11 +45,11 @@ func FuzzParseRate(f *testing.F) {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, in string) {
-		r, err := tasks.ParseRate(in)
+		r, err := notify.ParseRate(in)
 		if err != nil {
 			return
 		}
-		again, err := tasks.ParseRate(r.String())
+		again, err := notify.ParseRate(r.String())
 		if err != nil || again != r {
 			t.Fatalf("round trip of %q: got %+v, %v; want %+v", in, again, err, r)
 		}
@@ -76,7 +76,7 @@ func (c *rateClock) Advance(d time.Duration) {
 
 func newLimiterName() string { return fmt.Sprintf("test-%x", rand.Uint64()) }
 
-func mustTake(t *testing.T, l *tasks.RateLimiter, key string, gap, want time.Duration) {
+func mustTake(t *testing.T, l *notify.RateLimiter, key string, gap, want time.Duration) {
 	t.Helper()
 	got, err := l.Take(context.Background(), key, gap)
 	if err != nil || got != want {
@@ -91,8 +91,8 @@ func TestRateLimiterSlidingWindow(t *testing.T) {
 			rdb := redistest.ClientFor(t, b)
 			name := newLimiterName()
 			// Two replicas: separate stores on the same Redis share the limiter.
-			a := tasks.NewStore(rdb, clock.Now).RateLimiter(name, tasks.Rate{N: 3, Per: time.Minute})
-			other := tasks.NewStore(rdb, clock.Now).RateLimiter(name, tasks.Rate{N: 3, Per: time.Minute})
+			a := notify.NewRateLimiter(rdb, clock.Now, name, notify.Rate{N: 3, Per: time.Minute})
+			other := notify.NewRateLimiter(rdb, clock.Now, name, notify.Rate{N: 3, Per: time.Minute})
 			mustTake(t, a, "", 0, 0)
 			clock.Advance(20 * time.Second)
 			mustTake(t, other, "", 0, 0)
@@ -110,7 +110,7 @@ func TestRateLimiterSlidingWindow(t *testing.T) {
 
 func TestRateLimiterGapAndPause(t *testing.T) {
 	clock := &rateClock{t: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)}
-	l := tasks.NewStore(redistest.Client(t), clock.Now).RateLimiter(newLimiterName(), tasks.Rate{N: 100, Per: time.Minute})
+	l := notify.NewRateLimiter(redistest.Client(t), clock.Now, newLimiterName(), notify.Rate{N: 100, Per: time.Minute})
 	mustTake(t, l, "user:1", 10*time.Second, 0)
 	mustTake(t, l, "user:1", 10*time.Second, 10*time.Second)
 	mustTake(t, l, "user:2", 10*time.Second, 0)
@@ -140,7 +140,7 @@ func TestRateLimiterConcurrent(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			l := tasks.NewStore(rdb, clock.Now).RateLimiter(name, tasks.Rate{N: 10, Per: time.Minute})
+			l := notify.NewRateLimiter(rdb, clock.Now, name, notify.Rate{N: 10, Per: time.Minute})
 			wait, err := l.Take(context.Background(), "", 0)
 			if err != nil {
 				t.Error(err)

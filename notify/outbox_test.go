@@ -1,25 +1,42 @@
-package tasks_test
+package notify_test
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/taskerhq/tasker/internal/redistest"
+	"github.com/taskerhq/tasker/notify"
 	"github.com/taskerhq/tasker/tasks"
 )
 
 var (
-	devChannel = tasks.Destination{Kind: tasks.DestinationChannel, Name: "devtasks"}
-	someUser   = tasks.Destination{Kind: tasks.DestinationUser, Name: "60012345678"}
+	devChannel = notify.Destination{Kind: notify.DestinationChannel, Name: "devtasks"}
+	someUser   = notify.Destination{Kind: notify.DestinationUser, Name: "60012345678"}
 )
 
-func mustQueue(t *testing.T, s *tasks.Store, ws tasks.WorkspaceID, in tasks.NewNotification, flushID string) (tasks.Notification, bool, string) {
+// forEachBackend runs fn on every Redis topology, in a fresh workspace.
+func forEachBackend(t *testing.T, fn func(t *testing.T, s *notify.Outbox, ws tasks.WorkspaceID)) {
+	t.Helper()
+	for _, b := range redistest.Topologies() {
+		t.Run(b, func(t *testing.T) {
+			fn(t, notify.NewOutbox(redistest.ClientFor(t, b), time.Now), newOutboxWorkspace())
+		})
+	}
+}
+
+func newOutboxWorkspace() tasks.WorkspaceID {
+	return tasks.WorkspaceID(fmt.Sprintf("test-%x", rand.Uint64()))
+}
+
+func mustQueue(t *testing.T, s *notify.Outbox, ws tasks.WorkspaceID, in notify.NewNotification, flushID string) (notify.Notification, bool, string) {
 	t.Helper()
 	if in.Message == nil {
 		in.Message = json.RawMessage(`{"text":"hi"}`)
@@ -32,11 +49,11 @@ func mustQueue(t *testing.T, s *tasks.Store, ws tasks.WorkspaceID, in tasks.NewN
 }
 
 func TestQueueNotificationIdempotent(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, s *tasks.Store, ws tasks.WorkspaceID) {
-		in := tasks.NewNotification{EventID: "evt_1", Key: "evt_1|channel:devtasks", Destination: devChannel,
-			Summary: tasks.NotificationSummary{Type: tasks.EventTaskCreated, TaskNumber: 7, Title: "Buy milk", TaskOpen: true}}
+	forEachBackend(t, func(t *testing.T, s *notify.Outbox, ws tasks.WorkspaceID) {
+		in := notify.NewNotification{EventID: "evt_1", Key: "evt_1|channel:devtasks", Destination: devChannel,
+			Summary: notify.NotificationSummary{Type: tasks.EventTaskCreated, TaskNumber: 7, Title: "Buy milk", TaskOpen: true}}
 		first, created, flush := mustQueue(t, s, ws, in, "fl_a")
-		if !created || flush != "fl_a" || first.Status != tasks.NotificationPending || *first.EventID != "evt_1" {
+		if !created || flush != "fl_a" || first.Status != notify.NotificationPending || *first.EventID != "evt_1" {
 			t.Fatalf("first = %+v, %v, %q", first, created, flush)
 		}
 		again, created, flush := mustQueue(t, s, ws, in, "fl_b")
@@ -57,9 +74,9 @@ func TestQueueNotificationIdempotent(t *testing.T) {
 }
 
 func TestQueueNotificationInvalid(t *testing.T) {
-	s := tasks.NewStore(nil, time.Now)
-	for _, d := range []tasks.Destination{{Kind: "email", Name: "a"}, {Kind: tasks.DestinationChannel}, {Kind: tasks.DestinationUser, Name: "a b"}} {
-		_, _, _, err := s.QueueNotification(context.Background(), "default", tasks.NewNotification{Destination: d}, "fl")
+	s := notify.NewOutbox(nil, time.Now)
+	for _, d := range []notify.Destination{{Kind: "email", Name: "a"}, {Kind: notify.DestinationChannel}, {Kind: notify.DestinationUser, Name: "a b"}} {
+		_, _, _, err := s.QueueNotification(context.Background(), "default", notify.NewNotification{Destination: d}, "fl")
 		if _, ok := errors.AsType[*tasks.ValidationError](err); !ok {
 			t.Errorf("QueueNotification to %+v = %v, want a validation error", d, err)
 		}
@@ -70,38 +87,38 @@ func TestQueueNotificationInvalid(t *testing.T) {
 // a claim, a failed attempt, a success and a late report of an attempt that
 // was cut off.
 func TestFlushLifecycle(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, s *tasks.Store, ws tasks.WorkspaceID) {
+	forEachBackend(t, func(t *testing.T, s *notify.Outbox, ws tasks.WorkspaceID) {
 		ctx := context.Background()
 		var ids []string
 		for i := range 3 {
-			n, _, flush := mustQueue(t, s, ws, tasks.NewNotification{Key: fmt.Sprint(i), Destination: someUser}, fmt.Sprint("fl_", i))
+			n, _, flush := mustQueue(t, s, ws, notify.NewNotification{Key: fmt.Sprint(i), Destination: someUser}, fmt.Sprint("fl_", i))
 			if flush != "fl_0" {
 				t.Fatalf("flush of notification %d = %q, want fl_0 (the first stays in charge)", i, flush)
 			}
 			ids = append(ids, n.ID)
 		}
-		step := func(got tasks.FlushStep, err error) tasks.FlushStep {
+		step := func(got notify.FlushStep, err error) notify.FlushStep {
 			t.Helper()
 			if err != nil {
 				t.Fatal(err)
 			}
 			return got
 		}
-		if got := step(s.ClaimNotifications(ctx, ws, someUser, "fl_x", "fl_y")); got.State != tasks.FlushStale || got.Next != "fl_0" {
+		if got := step(s.ClaimNotifications(ctx, ws, someUser, "fl_x", "fl_y")); got.State != notify.FlushStale || got.Next != "fl_0" {
 			t.Fatalf("claim by a flush not in charge = %+v", got)
 		}
-		if got := step(s.DeferNotifications(ctx, ws, someUser, "fl_0", "fl_1")); got.State != tasks.FlushDeferred || got.Next != "fl_1" {
+		if got := step(s.DeferNotifications(ctx, ws, someUser, "fl_0", "fl_1")); got.State != notify.FlushDeferred || got.Next != "fl_1" {
 			t.Fatalf("defer = %+v", got)
 		}
-		if got := step(s.ClaimNotifications(ctx, ws, someUser, "fl_0", "fl_z")); got.State != tasks.FlushStale || got.Next != "fl_1" {
+		if got := step(s.ClaimNotifications(ctx, ws, someUser, "fl_0", "fl_z")); got.State != notify.FlushStale || got.Next != "fl_1" {
 			t.Fatalf("claim by the deferred flush = %+v", got)
 		}
 		batch := step(s.ClaimNotifications(ctx, ws, someUser, "fl_1", "fl_2"))
-		if batch.State != tasks.FlushBatch || batch.Next != "" || !slices.Equal(batch.IDs, ids) {
+		if batch.State != notify.FlushBatch || batch.Next != "" || !slices.Equal(batch.IDs, ids) {
 			t.Fatalf("claim = %+v, want batch %v", batch, ids)
 		}
 		// A new notification starts a new flush; the batch stays with fl_1.
-		late, _, flush := mustQueue(t, s, ws, tasks.NewNotification{Key: "late", Destination: someUser}, "fl_3")
+		late, _, flush := mustQueue(t, s, ws, notify.NewNotification{Key: "late", Destination: someUser}, "fl_3")
 		if flush != "fl_3" {
 			t.Fatalf("flush after the claim = %q, want fl_3", flush)
 		}
@@ -109,50 +126,50 @@ func TestFlushLifecycle(t *testing.T) {
 			t.Fatalf("retried claim = %+v, want the same batch", got)
 		}
 
-		most, err := s.RecordAttempt(ctx, ws, "fl_1", ids, tasks.NotificationPending, "cliq: api answered 500", true)
+		most, err := s.RecordAttempt(ctx, ws, "fl_1", ids, notify.NotificationPending, "cliq: api answered 500", true)
 		if err != nil || most != 1 {
 			t.Fatalf("RecordAttempt(pending) = %d, %v", most, err)
 		}
 		n, _ := s.GetNotification(ctx, ws, ids[0])
-		if n.Status != tasks.NotificationPending || n.Attempts != 1 || n.Error == nil || *n.Error != "cliq: api answered 500" {
+		if n.Status != notify.NotificationPending || n.Attempts != 1 || n.Error == nil || *n.Error != "cliq: api answered 500" {
 			t.Fatalf("after a failed attempt: %+v", n)
 		}
-		if most, err = s.RecordAttempt(ctx, ws, "fl_1", ids, tasks.NotificationSent, "", true); err != nil || most != 2 {
+		if most, err = s.RecordAttempt(ctx, ws, "fl_1", ids, notify.NotificationSent, "", true); err != nil || most != 2 {
 			t.Fatalf("RecordAttempt(sent) = %d, %v", most, err)
 		}
 		// An attempt that was cut off reports late: counted, but it changes nothing else.
-		if _, err = s.RecordAttempt(ctx, ws, "fl_1", ids, tasks.NotificationPending, "context canceled", true); err != nil {
+		if _, err = s.RecordAttempt(ctx, ws, "fl_1", ids, notify.NotificationPending, "context canceled", true); err != nil {
 			t.Fatal(err)
 		}
 		for _, id := range ids {
 			n, _ := s.GetNotification(ctx, ws, id)
-			if n.Status != tasks.NotificationSent || n.Attempts != 3 || n.Error != nil {
+			if n.Status != notify.NotificationSent || n.Attempts != 3 || n.Error != nil {
 				t.Errorf("after success and a late report: %+v", n)
 			}
 		}
 		// The batch is released, so a repeat of fl_1 finds nothing to do.
-		if got := step(s.ClaimNotifications(ctx, ws, someUser, "fl_1", "fl_5")); got.State != tasks.FlushStale || got.Next != "fl_3" {
+		if got := step(s.ClaimNotifications(ctx, ws, someUser, "fl_1", "fl_5")); got.State != notify.FlushStale || got.Next != "fl_3" {
 			t.Fatalf("claim after the batch was sent = %+v", got)
 		}
 		if got := step(s.ClaimNotifications(ctx, ws, someUser, "fl_3", "fl_6")); !slices.Equal(got.IDs, []string{late.ID}) {
 			t.Fatalf("claim of the late notification = %+v", got)
 		}
-		if _, err := s.RecordAttempt(ctx, ws, "fl_3", []string{late.ID}, tasks.NotificationFailed, "cliq: api answered 400", false); err != nil {
+		if _, err := s.RecordAttempt(ctx, ws, "fl_3", []string{late.ID}, notify.NotificationFailed, "cliq: api answered 400", false); err != nil {
 			t.Fatal(err)
 		}
-		if n, _ := s.GetNotification(ctx, ws, late.ID); n.Status != tasks.NotificationFailed || n.Attempts != 0 || *n.Error != "cliq: api answered 400" {
+		if n, _ := s.GetNotification(ctx, ws, late.ID); n.Status != notify.NotificationFailed || n.Attempts != 0 || *n.Error != "cliq: api answered 400" {
 			t.Errorf("failed without a call: %+v", n)
 		}
 	})
 }
 
 func TestClaimLeavesOverflowToTheNextFlush(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, s *tasks.Store, ws tasks.WorkspaceID) {
-		for i := range tasks.MaxBatch + 2 {
-			mustQueue(t, s, ws, tasks.NewNotification{Destination: devChannel}, "fl_"+fmt.Sprint(i))
+	forEachBackend(t, func(t *testing.T, s *notify.Outbox, ws tasks.WorkspaceID) {
+		for i := range notify.MaxBatch + 2 {
+			mustQueue(t, s, ws, notify.NewNotification{Destination: devChannel}, "fl_"+fmt.Sprint(i))
 		}
 		got, err := s.ClaimNotifications(context.Background(), ws, devChannel, "fl_0", "fl_next")
-		if err != nil || len(got.IDs) != tasks.MaxBatch || got.Next != "fl_next" {
+		if err != nil || len(got.IDs) != notify.MaxBatch || got.Next != "fl_next" {
 			t.Fatalf("claim = %d ids, next %q, %v", len(got.IDs), got.Next, err)
 		}
 		got, err = s.ClaimNotifications(context.Background(), ws, devChannel, "fl_next", "fl_after")
@@ -163,22 +180,22 @@ func TestClaimLeavesOverflowToTheNextFlush(t *testing.T) {
 }
 
 func TestDryRunNotificationIsNotQueued(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, s *tasks.Store, ws tasks.WorkspaceID) {
-		n, created, flush := mustQueue(t, s, ws, tasks.NewNotification{Destination: devChannel, DryRun: true}, "fl_a")
-		if !created || flush != "" || n.Status != tasks.NotificationDryRun {
+	forEachBackend(t, func(t *testing.T, s *notify.Outbox, ws tasks.WorkspaceID) {
+		n, created, flush := mustQueue(t, s, ws, notify.NewNotification{Destination: devChannel, DryRun: true}, "fl_a")
+		if !created || flush != "" || n.Status != notify.NotificationDryRun {
 			t.Fatalf("dry run = %+v, %v, %q", n, created, flush)
 		}
-		if got, _ := s.ClaimNotifications(context.Background(), ws, devChannel, "fl_a", "fl_b"); got.State != tasks.FlushStale || got.Next != "" {
+		if got, _ := s.ClaimNotifications(context.Background(), ws, devChannel, "fl_a", "fl_b"); got.State != notify.FlushStale || got.Next != "" {
 			t.Errorf("claim after a dry run = %+v, want nothing queued", got)
 		}
 	})
 }
 
 func TestListNotifications(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, s *tasks.Store, ws tasks.WorkspaceID) {
+	forEachBackend(t, func(t *testing.T, s *notify.Outbox, ws tasks.WorkspaceID) {
 		var want []string
 		for i := range 5 {
-			n, _, _ := mustQueue(t, s, ws, tasks.NewNotification{EventID: fmt.Sprint("evt_", i), Destination: devChannel}, "fl")
+			n, _, _ := mustQueue(t, s, ws, notify.NewNotification{EventID: fmt.Sprint("evt_", i), Destination: devChannel}, "fl")
 			want = append([]string{n.ID}, want...)
 		}
 		var got []string
@@ -202,7 +219,7 @@ func TestListNotifications(t *testing.T) {
 		if _, _, err := s.ListNotifications(context.Background(), ws, "(bad", 2); err == nil {
 			t.Error("a malformed cursor was accepted")
 		}
-		empty, next, err := s.ListNotifications(context.Background(), newWorkspace(), "", 2)
+		empty, next, err := s.ListNotifications(context.Background(), newOutboxWorkspace(), "", 2)
 		if err != nil || empty == nil || len(empty) != 0 || next != "" {
 			t.Errorf("empty log = %#v, %q, %v", empty, next, err)
 		}
@@ -211,9 +228,9 @@ func TestListNotifications(t *testing.T) {
 
 // TestNotificationJSON pins the wire form of GET /api/v1/notifications.
 func TestNotificationJSON(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, s *tasks.Store, ws tasks.WorkspaceID) {
-		n, _, _ := mustQueue(t, s, ws, tasks.NewNotification{Destination: someUser, Message: json.RawMessage(`{"text":"Due soon"}`),
-			Summary: tasks.NotificationSummary{Title: "not on the wire"}}, "fl")
+	forEachBackend(t, func(t *testing.T, s *notify.Outbox, ws tasks.WorkspaceID) {
+		n, _, _ := mustQueue(t, s, ws, notify.NewNotification{Destination: someUser, Message: json.RawMessage(`{"text":"Due soon"}`),
+			Summary: notify.NotificationSummary{Title: "not on the wire"}}, "fl")
 		var m map[string]any
 		b, _ := json.Marshal(n)
 		if err := json.Unmarshal(b, &m); err != nil {

@@ -1,4 +1,4 @@
-package tasks
+package notify
 
 import (
 	"context"
@@ -30,15 +30,15 @@ var rateUnits = map[string]time.Duration{
 func ParseRate(s string) (Rate, error) {
 	num, unit, ok := strings.Cut(strings.TrimSpace(s), "/")
 	if !ok {
-		return Rate{}, fmt.Errorf("tasks: rate %q is not N/unit, e.g. 45/min", s)
+		return Rate{}, fmt.Errorf("notify: rate %q is not N/unit, e.g. 45/min", s)
 	}
 	n, err := strconv.Atoi(strings.TrimSpace(num))
 	if err != nil || n <= 0 {
-		return Rate{}, fmt.Errorf("tasks: rate %q needs a positive whole number of calls", s)
+		return Rate{}, fmt.Errorf("notify: rate %q needs a positive whole number of calls", s)
 	}
 	per, ok := rateUnits[strings.ToLower(strings.TrimSpace(unit))]
 	if !ok {
-		return Rate{}, fmt.Errorf("tasks: rate %q has unknown unit %q; use s, min or h", s, unit)
+		return Rate{}, fmt.Errorf("notify: rate %q has unknown unit %q; use s, min or h", s, unit)
 	}
 	return Rate{N: n, Per: per}, nil
 }
@@ -102,7 +102,7 @@ return 0
 // overshoot between a check and a take. The window slides: no span of Per
 // ever holds more than N calls, whichever way the calls fall on minutes.
 //
-// Time comes from the store's clock. Replicas with clocks skewed by a second
+// Time comes from the limiter's clock. Replicas with clocks skewed by a second
 // shift the window by that second; keep their clocks synchronised.
 type RateLimiter struct {
 	rdb  redis.UniversalClient
@@ -113,11 +113,12 @@ type RateLimiter struct {
 	p string
 }
 
-// RateLimiter returns the limiter called name, enforcing r. Every replica
-// that uses the same name shares it: name the quota it protects, such as
-// "cliq" for the Cliq API's per-user posting limit.
-func (s *Store) RateLimiter(name string, r Rate) *RateLimiter {
-	return &RateLimiter{rdb: s.rdb, now: s.now, rate: r, p: "tasker:ratelimit:{" + name + "}:"}
+// NewRateLimiter returns the limiter called name on rdb, enforcing r with
+// the clock now. Every replica that uses the same name shares it: name the
+// quota it protects, such as "cliq" for the Cliq API's per-user posting
+// limit.
+func NewRateLimiter(rdb redis.UniversalClient, now func() time.Time, name string, r Rate) *RateLimiter {
+	return &RateLimiter{rdb: rdb, now: now, rate: r, p: "tasker:ratelimit:{" + name + "}:"}
 }
 
 // Rate is the ceiling the limiter enforces.
@@ -140,7 +141,7 @@ func (l *RateLimiter) spacing(key string) string { return l.p + "gap:" + key }
 // compete for it when it frees; only one gets it.
 func (l *RateLimiter) Take(ctx context.Context, key string, gap time.Duration) (time.Duration, error) {
 	if l.rate.N <= 0 || l.rate.Per <= 0 {
-		return 0, fmt.Errorf("tasks: rate limiter has no rate")
+		return 0, fmt.Errorf("notify: rate limiter has no rate")
 	}
 	var b [8]byte
 	_, _ = rand.Read(b[:])
@@ -149,7 +150,7 @@ func (l *RateLimiter) Take(ctx context.Context, key string, gap time.Duration) (
 	ms, err := takeScript.Run(ctx, l.rdb, []string{l.window(), l.pause(), l.spacing(key)},
 		now, l.rate.Per.Milliseconds(), l.rate.N, member, max(gap.Milliseconds(), 0)).Int64()
 	if err != nil {
-		return 0, fmt.Errorf("tasks: take rate slot: %w", err)
+		return 0, fmt.Errorf("notify: take rate slot: %w", err)
 	}
 	return time.Duration(ms) * time.Millisecond, nil
 }
@@ -162,7 +163,7 @@ func (l *RateLimiter) Pause(ctx context.Context, d time.Duration) error {
 	}
 	until := l.now().Add(d).UnixMilli()
 	if err := pauseScript.Run(ctx, l.rdb, []string{l.pause()}, until, d.Milliseconds()).Err(); err != nil {
-		return fmt.Errorf("tasks: pause rate limiter: %w", err)
+		return fmt.Errorf("notify: pause rate limiter: %w", err)
 	}
 	return nil
 }
