@@ -17,7 +17,6 @@ package scheduler
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -190,33 +189,16 @@ type Result struct {
 	MaxLateness time.Duration
 }
 
-// Sweep emits everything due at now in every workspace, due or not (the
-// cron job sweeps only those due, with SweepDue): reminders and
-// overdue alerts (including those missed while no scheduler ran) and the
-// daily digests whose local time has come. It is safe to run concurrently
-// and repeatedly, on any replica. A workspace that fails does not stop the
-// others; the error joins every failure.
+// Sweep emits everything due at now in every workspace: a Repair, so that
+// every workspace's next due instant is recorded, then SweepDue. The cron
+// job runs SweepDue alone, kept right by Watch; Sweep is for a caller that
+// cannot count on a running Watch. It is safe to run concurrently and
+// repeatedly, on any replica.
 func (s *Scheduler) Sweep(ctx context.Context, now time.Time) (Result, error) {
-	start := s.now()
-	var res Result
-	wss, err := s.store.Workspaces(ctx)
-	if err == nil {
-		var errs []error
-		for _, ws := range wss {
-			if err := s.sweepWorkspace(ctx, ws, now, start, &res); err != nil {
-				errs = append(errs, fmt.Errorf("scheduler: workspace %s: %w", ws, err))
-			}
-		}
-		res.Workspaces = len(wss)
-		err = errors.Join(errs...)
+	if err := s.Repair(ctx); err != nil {
+		return Result{}, fmt.Errorf("scheduler: repair: %w", err)
 	}
-	s.duration.Observe(s.now().Sub(start).Seconds())
-	result := "ok"
-	if err != nil {
-		result = "error"
-	}
-	s.sweeps.WithLabelValues(result).Inc()
-	return res, err
+	return s.SweepDue(ctx, now)
 }
 
 func (s *Scheduler) sweepWorkspace(ctx context.Context, ws tasks.WorkspaceID, now, start time.Time, res *Result) error {
