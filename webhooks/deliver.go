@@ -314,7 +314,8 @@ func (s *Service) reap(ctx context.Context, ws tasks.WorkspaceID, id string) err
 		return err
 	}
 	s.metrics.attempts.WithLabelValues("interrupted").Inc()
-	s.logger.WarnContext(ctx, "webhook attempt interrupted; retrying", "workspace", ws, "message_id", id)
+	s.logger.WarnContext(ctx, "webhook attempt interrupted; retrying", "workspace", ws, "webhook_id", m.SubscriptionID,
+		"message_id", id, "status", 0, "err", msg)
 	return s.schedule(ctx, ws, m, 0)
 }
 

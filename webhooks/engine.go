@@ -207,12 +207,15 @@ func (s *Service) attemptOf(ctx context.Context, ws tasks.WorkspaceID, l leased)
 	s.metrics.attempts.WithLabelValues(a.Outcome.String()).Inc()
 	s.metrics.latency.Observe(float64(a.DurationMS) / 1000)
 	if a.Outcome != Success {
-		code := 0
+		code, reason := 0, a.Error
 		if a.StatusCode != nil {
 			code = *a.StatusCode
+			if reason == "" {
+				reason = fmt.Sprintf("the endpoint answered %d", code)
+			}
 		}
 		s.logger.WarnContext(ctx, "webhook attempt failed", "workspace", ws, "webhook_id", sub.ID, "message_id", m.ID,
-			"status", code, "outcome", a.Outcome.String(), "err", a.Error)
+			"status", code, "outcome", a.Outcome.String(), "err", reason)
 	}
 	return settle{m: m, r: s.resultOf(m, a)}, &a
 }
