@@ -303,7 +303,7 @@ func (s *store) finishAttempt(ctx context.Context, ws tasks.WorkspaceID, m messa
 		[]string{k.whMsg(m.ID), k.whAttempts(m.ID), k.whLease(m.ID), k.whLeases(), k.whState(m.SubscriptionID),
 			k.whOutcomes(m.SubscriptionID), k.whFailed(m.SubscriptionID), k.whPending(), k.whSubs(),
 			k.whFIFO(m.SubscriptionID, m.OrderKey), k.whFIFOCur(m.SubscriptionID, m.OrderKey), k.whQueues(), k.whDue(),
-			tasks.EventStreamKey(ws)},
+			tasks.EventStreamKey(ws), k.whSubsVersion()},
 		m.ID, token, attempt, string(r.Status), r.NextAt.UnixMilli(), r.NextDeliveryID, now.UnixMilli(),
 		boolFlag(r.Count), r.DisableAfter, r.Disable, r.DisableAfterReason, m.SubscriptionID,
 		ttlSeconds(Retention), m.CreatedAt.UnixMilli(), m.member(), webhookOutcomeWindow,
@@ -339,6 +339,7 @@ func (s *store) finishAttempt(ctx context.Context, ws tasks.WorkspaceID, m messa
 // KEYS[12] the index of ordered queues
 // KEYS[13] the due set
 // KEYS[14] the workspace's event stream
+// KEYS[15] the subscriptions' version, bumped when it disables one
 // ARGV[1] message id
 // ARGV[2] lease token
 // ARGV[3] attempt JSON ("" when none was made)
@@ -410,6 +411,7 @@ if live and ARGV[8] == "1" then
   if reason ~= "" and redis.call("HGET", KEYS[5], "en") == "1" then
     local newest = redis.call("XREVRANGE", KEYS[14], "+", "-", "COUNT", 1)[1]
     redis.call("HSET", KEYS[5], "en", "0", "dr", reason, "ds", newest and newest[1] or "0-0")
+    redis.call("INCR", KEYS[15])
     disabled = "1"
   end
 end
@@ -823,7 +825,7 @@ func (s *store) finishMany(ctx context.Context, ws tasks.WorkspaceID, token stri
 		keys[i] = []string{k.whMsg(m.ID), k.whAttempts(m.ID), k.whLease(m.ID), k.whLeases(), k.whState(m.SubscriptionID),
 			k.whOutcomes(m.SubscriptionID), k.whFailed(m.SubscriptionID), k.whPending(), k.whSubs(),
 			k.whFIFO(m.SubscriptionID, m.OrderKey), k.whFIFOCur(m.SubscriptionID, m.OrderKey), k.whQueues(), k.whDue(),
-			tasks.EventStreamKey(ws)}
+			tasks.EventStreamKey(ws), k.whSubsVersion()}
 		args[i] = []any{m.ID, token, attempt, string(r.Status), r.NextAt.UnixMilli(), r.NextDeliveryID, now.UnixMilli(),
 			boolFlag(r.Count), r.DisableAfter, r.Disable, r.DisableAfterReason, m.SubscriptionID,
 			ttlSeconds(Retention), m.CreatedAt.UnixMilli(), m.member(), webhookOutcomeWindow,

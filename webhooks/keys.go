@@ -13,6 +13,11 @@ func keysFor(ws tasks.WorkspaceID) keys { return keys{p: tasks.KeyPrefix(ws)} }
 // whSubs is a HASH: subscription id → subRecord JSON.
 func (k keys) whSubs() string { return k.p + "wh:subs" }
 
+// whSubsVersion is a STRING counter bumped by every change of a
+// subscription or of whether it is enabled, so a process may keep the
+// list in memory and read one key to know it is still current.
+func (k keys) whSubsVersion() string { return k.p + "wh:subs:v" }
+
 // whState is a HASH of a subscription's state: en ("1" enabled, "0" not),
 // dr (disabled reason), ds (while disabled, the id of the newest event
 // stream entry when it was disabled), lt (last attempt, Unix ms), cf

@@ -109,6 +109,9 @@ type Service struct {
 	// wanted caches, per workspace, the time until which it is known to
 	// have subscriptions, so Wants costs no round trip per event.
 	wanted sync.Map
+	// subCache holds, per workspace, its subscriptions as the fan-out last
+	// read them (*cachedSubs).
+	subCache sync.Map
 	// groups records the workspaces whose fan-out group is known to exist.
 	groups sync.Map
 	// active holds, per workspace known to have subscriptions, when the

@@ -245,7 +245,7 @@ func (s *store) createSub(ctx context.Context, ws tasks.WorkspaceID, sub subReco
 	}
 	sub.CreatedAt, sub.UpdatedAt = now, now
 	k := keysFor(ws)
-	res, err := createWebhookScript.Run(ctx, s.rdb, []string{k.whSubs(), k.whState(sub.ID)},
+	res, err := createWebhookScript.Run(ctx, s.rdb, []string{k.whSubs(), k.whState(sub.ID), k.whSubsVersion()},
 		sub.ID, mustJSON(sub), limit, boolFlag(sub.Enabled)).Text()
 	if err != nil {
 		return subRecord{}, fmt.Errorf("webhooks: create webhook: %w", err)
@@ -330,6 +330,7 @@ return 0
 // createWebhookScript adds a subscription within the limit.
 // KEYS[1] the subscriptions
 // KEYS[2] its state
+// KEYS[3] the subscriptions' version
 // ARGV[1] subscription id
 // ARGV[2] its JSON
 // ARGV[3] the limit (0: none)
@@ -342,6 +343,7 @@ if limit > 0 and redis.call("HLEN", KEYS[1]) >= limit then return "full" end
 redis.call("HSET", KEYS[1], ARGV[1], ARGV[2])
 redis.call("DEL", KEYS[2])
 redis.call("HSET", KEYS[2], "en", ARGV[4], "cf", 0)
+redis.call("INCR", KEYS[3])
 return "ok"
 `)
 
@@ -376,6 +378,16 @@ func (s *store) listSubs(ctx context.Context, ws tasks.WorkspaceID) ([]subRecord
 	}
 	sort.Slice(subs, func(i, j int) bool { return subs[i].ID > subs[j].ID })
 	return subs, nil
+}
+
+// subsVersion returns the workspace's subscriptions' version
+// (whSubsVersion); 0 before any change.
+func (s *store) subsVersion(ctx context.Context, ws tasks.WorkspaceID) (int64, error) {
+	v, err := s.rdb.Get(ctx, keysFor(ws).whSubsVersion()).Int64()
+	if err != nil && !isNil(err) {
+		return 0, fmt.Errorf("webhooks: webhooks version: %w", err)
+	}
+	return v, nil
 }
 
 // hasSubs reports whether the workspace has any subscription.
@@ -473,7 +485,7 @@ func (s *store) updateSub(ctx context.Context, ws tasks.WorkspaceID, id string, 
 		if sub.Enabled != wasEnabled {
 			enable = boolFlag(sub.Enabled)
 		}
-		res, err := updateWebhookScript.Run(ctx, s.rdb, []string{k.whSubs(), k.whState(id), tasks.EventStreamKey(ws)},
+		res, err := updateWebhookScript.Run(ctx, s.rdb, []string{k.whSubs(), k.whState(id), tasks.EventStreamKey(ws), k.whSubsVersion()},
 			id, raw, mustJSON(sub), enable).StringSlice()
 		if err != nil {
 			return subRecord{}, fmt.Errorf("webhooks: update webhook: %w", err)
@@ -495,6 +507,7 @@ func (s *store) updateSub(ctx context.Context, ws tasks.WorkspaceID, id string, 
 // KEYS[1] the subscriptions
 // KEYS[2] its state
 // KEYS[3] the workspace's event stream
+// KEYS[4] the subscriptions' version
 // ARGV[1] subscription id
 // ARGV[2] its JSON as read
 // ARGV[3] its new JSON
@@ -505,6 +518,7 @@ local cur = redis.call("HGET", KEYS[1], ARGV[1])
 if not cur then return {"gone"} end
 if cur ~= ARGV[2] then return {"stale"} end
 redis.call("HSET", KEYS[1], ARGV[1], ARGV[3])
+redis.call("INCR", KEYS[4])
 local was = redis.call("HGET", KEYS[2], "en")
 if ARGV[4] == "1" then
   redis.call("HSET", KEYS[2], "en", "1", "cf", 0)
@@ -529,6 +543,7 @@ func (s *store) deleteSub(ctx context.Context, ws tasks.WorkspaceID, id string) 
 		en = p.HGet(ctx, k.whState(id), "en")
 		del = p.HDel(ctx, k.whSubs(), id)
 		p.Del(ctx, k.whState(id), k.whOutcomes(id), k.whMsgs(id), k.whFailed(id), k.whParked(id))
+		p.Incr(ctx, k.whSubsVersion())
 		return nil
 	})
 	if err != nil && !isNil(err) {
