@@ -2,7 +2,6 @@ package webhooks
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -293,53 +292,32 @@ type finishAnswer struct {
 // finishAttempt logs the attempt made under token's lease of message
 // m (as read at its start) and applies r, releasing the lease, all at once.
 func (s *store) finishAttempt(ctx context.Context, ws tasks.WorkspaceID, m message, token string, r attemptResult) (finishAnswer, error) {
-	k := keysFor(ws)
-	now := s.clock()
-	attempt := ""
-	if r.Attempt != nil {
-		attempt = mustJSON(r.Attempt)
-	}
-	res, err := finishScript.Run(ctx, s.rdb,
-		[]string{k.whMsg(m.ID), k.whAttempts(m.ID), k.whLease(m.ID), k.whLeases(), k.whState(m.SubscriptionID),
-			k.whOutcomes(m.SubscriptionID), k.whFailed(m.SubscriptionID), k.whPending(), k.whSubs(),
-			k.whFIFO(m.SubscriptionID, m.OrderKey), k.whFIFOCur(m.SubscriptionID, m.OrderKey), k.whQueues(), k.whDue(),
-			tasks.EventStreamKey(ws), k.whSubsVersion()},
-		m.ID, token, attempt, string(r.Status), r.NextAt.UnixMilli(), r.NextDeliveryID, now.UnixMilli(),
-		boolFlag(r.Count), r.DisableAfter, r.Disable, r.DisableAfterReason, m.SubscriptionID,
-		ttlSeconds(Retention), m.CreatedAt.UnixMilli(), m.member(), webhookOutcomeWindow,
-		queueMember(m.SubscriptionID, m.OrderKey), now.Add(-Retention).UnixMilli(), max(r.NextAt.Sub(now).Milliseconds(), 0)).StringSlice()
+	out, err := s.finishMany(ctx, ws, token, []settle{{m: m, r: r}})
 	if err != nil {
-		return finishAnswer{}, fmt.Errorf("webhooks: finish webhook attempt: %w", err)
+		return finishAnswer{}, err
 	}
-	f := finishAnswer{Lost: scriptResult(res[0]) == resLost}
-	if len(res) == 3 {
-		f.Disabled = res[1] == "1"
-		_, f.Next, _ = strings.Cut(res[2], " ")
-		disabled := int64(0)
-		if f.Disabled {
-			disabled = 1
-		}
-		s.bumpStats(ctx, -1, disabled)
-	}
-	return f, nil
+	return out[0], nil
 }
 
-// finishScript logs an attempt and moves its message on.
+// finishScript logs an attempt and moves its message on; batchScript runs
+// it over a lane's whole batch in one call, with these keys and arguments
+// per item. The attempt is a field of the message's hash ("a:" and its
+// number), which keeps one key per message; messages written before keep
+// their older attempts in a list (whAttempts), read beside them.
 // KEYS[1] the message
-// KEYS[2] its attempts
-// KEYS[3] its lease
-// KEYS[4] the leases by deadline
-// KEYS[5] the subscription's state
-// KEYS[6] the subscription's outcomes
-// KEYS[7] the subscription's failed index
-// KEYS[8] the pending counter
-// KEYS[9] the subscriptions
-// KEYS[10] the task queue
-// KEYS[11] the task queue's in-flight member
-// KEYS[12] the index of ordered queues
-// KEYS[13] the due set
-// KEYS[14] the workspace's event stream
-// KEYS[15] the subscriptions' version, bumped when it disables one
+// KEYS[2] its lease
+// KEYS[3] the leases by deadline
+// KEYS[4] the subscription's state
+// KEYS[5] the subscription's outcomes
+// KEYS[6] the subscription's failed index
+// KEYS[7] the pending counter
+// KEYS[8] the subscriptions
+// KEYS[9] the task queue
+// KEYS[10] the task queue's in-flight member
+// KEYS[11] the index of ordered queues
+// KEYS[12] the due set
+// KEYS[13] the workspace's event stream
+// KEYS[14] the subscriptions' version, bumped when it disables one
 // ARGV[1] message id
 // ARGV[2] lease token
 // ARGV[3] attempt JSON ("" when none was made)
@@ -361,72 +339,76 @@ func (s *store) finishAttempt(ctx context.Context, ws tasks.WorkspaceID, m messa
 // ARGV[19] delay of the retry (ms): it is due then on Redis' clock
 // A retry is put in the due set at its time, and the next head of an
 // ordered message's queue is made due now. Disabling records the newest
-// event written before it (see subRecord.DisabledAt).
+// event written before it (see subRecord.DisabledAt). A delivered message
+// need not leave the failed index: requeue took it out.
 // Returns {"lost"}, {"retry"} or {status, disabled flag, next head or ""}.
-var finishScript = redis.NewScript(redisNow + `
-local lease = redis.call("GET", KEYS[3])
+var finishScript = batchScript(perItem(`
+local lease = redis.call("GET", KEYS[2])
 local held = lease and string.match(lease, "^[^|]*") == ARGV[2]
+local live = redis.call("HEXISTS", KEYS[8], ARGV[12]) == 1
+local counted = held and live and ARGV[8] == "1" and ARGV[4] ~= "pending"
 if ARGV[3] ~= "" then
-  redis.call("RPUSH", KEYS[2], ARGV[3])
-  redis.call("EXPIRE", KEYS[2], ARGV[13])
-  redis.call("HINCRBY", KEYS[1], "n", 1)
-  if redis.call("EXISTS", KEYS[5]) == 1 then redis.call("HSET", KEYS[5], "lt", ARGV[7]) end
+  local n = redis.call("HINCRBY", KEYS[1], "n", 1)
+  redis.call("HSET", KEYS[1], "a:" .. n, ARGV[3])
+  -- a counted delivery sets it below, with the failure streak
+  if live and not (counted and ARGV[4] == "delivered") then redis.call("HSET", KEYS[4], "lt", ARGV[7]) end
 end
 if not held then return {"lost"} end
-redis.call("DEL", KEYS[3])
-redis.call("ZREM", KEYS[4], ARGV[1])
+redis.call("DEL", KEYS[2])
+redis.call("ZREM", KEYS[3], ARGV[1])
 if ARGV[15] ~= "" then
-  local cur = redis.call("GET", KEYS[11])
-  if cur and string.sub(cur, 1, #ARGV[15] + 1) == ARGV[15] .. "|" then redis.call("DEL", KEYS[11]) end
+  local cur = redis.call("GET", KEYS[10])
+  if cur and string.sub(cur, 1, #ARGV[15] + 1) == ARGV[15] .. "|" then redis.call("DEL", KEYS[10]) end
 end
 if ARGV[4] == "pending" then
   redis.call("HINCRBY", KEYS[1], "q", 1)
   redis.call("HINCRBY", KEYS[1], "r", 1)
   redis.call("HSET", KEYS[1], "t", ARGV[5], "nd", ARGV[6])
-  redis.call("ZADD", KEYS[13], now + tonumber(ARGV[19]), ARGV[1])
+  redis.call("ZADD", KEYS[12], now + tonumber(ARGV[19]), ARGV[1])
   return {"retry"}
 end
 redis.call("HSET", KEYS[1], "s", ARGV[4])
-redis.call("DECR", KEYS[8])
+redis.call("DECR", KEYS[7])
 if ARGV[4] == "failed" then
-  redis.call("ZREMRANGEBYSCORE", KEYS[7], "-inf", "(" .. ARGV[18])
-  redis.call("ZADD", KEYS[7], ARGV[14], ARGV[1])
-  redis.call("EXPIRE", KEYS[7], ARGV[13])
-else
-  redis.call("ZREM", KEYS[7], ARGV[1])
+  redis.call("ZREMRANGEBYSCORE", KEYS[6], "-inf", "(" .. ARGV[18])
+  redis.call("ZADD", KEYS[6], ARGV[14], ARGV[1])
+  redis.call("EXPIRE", KEYS[6], ARGV[13])
 end
-local live = redis.call("HEXISTS", KEYS[9], ARGV[12]) == 1
 local disabled = "0"
-if live and ARGV[8] == "1" then
-  redis.call("LPUSH", KEYS[6], ARGV[4] == "delivered" and "1" or "0")
-  redis.call("LTRIM", KEYS[6], 0, tonumber(ARGV[16]) - 1)
+if counted then
+  redis.call("LPUSH", KEYS[5], ARGV[4] == "delivered" and "1" or "0")
+  redis.call("LTRIM", KEYS[5], 0, tonumber(ARGV[16]) - 1)
   local reason = ARGV[10]
   if ARGV[4] == "delivered" then
-    redis.call("HSET", KEYS[5], "cf", 0)
+    if ARGV[3] ~= "" then
+      redis.call("HSET", KEYS[4], "cf", 0, "lt", ARGV[7])
+    else
+      redis.call("HSET", KEYS[4], "cf", 0)
+    end
   else
-    local cf = redis.call("HINCRBY", KEYS[5], "cf", 1)
+    local cf = redis.call("HINCRBY", KEYS[4], "cf", 1)
     local after = tonumber(ARGV[9])
     if reason == "" and after > 0 and cf >= after then reason = ARGV[11] end
   end
-  if reason ~= "" and redis.call("HGET", KEYS[5], "en") == "1" then
-    local newest = redis.call("XREVRANGE", KEYS[14], "+", "-", "COUNT", 1)[1]
-    redis.call("HSET", KEYS[5], "en", "0", "dr", reason, "ds", newest and newest[1] or "0-0")
-    redis.call("INCR", KEYS[15])
+  if reason ~= "" and redis.call("HGET", KEYS[4], "en") == "1" then
+    local newest = redis.call("XREVRANGE", KEYS[13], "+", "-", "COUNT", 1)[1]
+    redis.call("HSET", KEYS[4], "en", "0", "dr", reason, "ds", newest and newest[1] or "0-0")
+    redis.call("INCR", KEYS[14])
     disabled = "1"
   end
 end
 local nextMember = ""
 if ARGV[15] ~= "" then
-  redis.call("ZREM", KEYS[10], ARGV[15])
-  nextMember = redis.call("ZRANGE", KEYS[10], 0, 0)[1] or ""
+  redis.call("ZREM", KEYS[9], ARGV[15])
+  nextMember = redis.call("ZRANGE", KEYS[9], 0, 0)[1] or ""
   if nextMember == "" then
-    redis.call("SREM", KEYS[12], ARGV[17])
+    redis.call("SREM", KEYS[11], ARGV[17])
   else
-    redis.call("ZADD", KEYS[13], "NX", now, string.match(nextMember, " (.*)$"))
+    redis.call("ZADD", KEYS[12], "NX", now, string.match(nextMember, " (.*)$"))
   end
 end
 return {ARGV[4], disabled, nextMember}
-`)
+`))
 
 // requeue queues a new attempt of a message now, with a fresh
 // retry round: redeliver and recover. An ordered message rejoins its task's
@@ -552,8 +534,8 @@ func (s *store) expiredLeases(ctx context.Context, ws tasks.WorkspaceID, count i
 // the message no longer pending.
 func (s *store) reapLease(ctx context.Context, ws tasks.WorkspaceID, m message, interrupted AttemptLog, deliveryID string) (message, bool, error) {
 	k := keysFor(ws)
-	res, err := reapScript.Run(ctx, s.rdb, []string{k.whMsg(m.ID), k.whLease(m.ID), k.whLeases(), k.whAttempts(m.ID), k.whFIFOCur(m.SubscriptionID, m.OrderKey)},
-		m.ID, mustJSON(interrupted), deliveryID, ttlSeconds(Retention), s.clock().UnixMilli(), m.member()).Text()
+	res, err := reapScript.Run(ctx, s.rdb, []string{k.whMsg(m.ID), k.whLease(m.ID), k.whLeases(), k.whFIFOCur(m.SubscriptionID, m.OrderKey)},
+		m.ID, mustJSON(interrupted), deliveryID, s.clock().UnixMilli(), m.member()).Text()
 	if err != nil {
 		return message{}, false, fmt.Errorf("webhooks: reap webhook lease: %w", err)
 	}
@@ -564,34 +546,32 @@ func (s *store) reapLease(ctx context.Context, ws tasks.WorkspaceID, m message, 
 	return m, err == nil, err
 }
 
-// reapScript requeues a message whose lease is gone.
+// reapScript requeues a message whose lease is gone, logging the lost
+// attempt in the message's hash as finishScript does.
 // KEYS[1] the message
 // KEYS[2] its lease
 // KEYS[3] the leases by deadline
-// KEYS[4] its attempts
-// KEYS[5] the task queue's in-flight member
+// KEYS[4] the task queue's in-flight member
 // ARGV[1] message id
 // ARGV[2] the interrupted attempt's JSON
 // ARGV[3] delivery id of the new attempt
-// ARGV[4] TTL (s)
-// ARGV[5] next attempt at (Unix ms): now
-// ARGV[6] task queue member ("" unordered)
+// ARGV[4] next attempt at (Unix ms): now
+// ARGV[5] task queue member ("" unordered)
 // Returns "held", "none" or "requeued".
 var reapScript = redis.NewScript(redisNow + `
 local lease = redis.call("GET", KEYS[2])
 if lease and tonumber(string.match(lease, "|(%d+)$")) > now then return "held" end
 redis.call("DEL", KEYS[2])
 redis.call("ZREM", KEYS[3], ARGV[1])
-if ARGV[6] ~= "" then
-  local cur = redis.call("GET", KEYS[5])
-  if cur and string.sub(cur, 1, #ARGV[6] + 1) == ARGV[6] .. "|" then redis.call("DEL", KEYS[5]) end
+if ARGV[5] ~= "" then
+  local cur = redis.call("GET", KEYS[4])
+  if cur and string.sub(cur, 1, #ARGV[5] + 1) == ARGV[5] .. "|" then redis.call("DEL", KEYS[4]) end
 end
 if redis.call("HGET", KEYS[1], "s") ~= "pending" then return "none" end
-redis.call("RPUSH", KEYS[4], ARGV[2])
-redis.call("EXPIRE", KEYS[4], ARGV[4])
-redis.call("HINCRBY", KEYS[1], "n", 1)
+local n = redis.call("HINCRBY", KEYS[1], "n", 1)
+redis.call("HSET", KEYS[1], "a:" .. n, ARGV[2])
 redis.call("HINCRBY", KEYS[1], "q", 1)
-redis.call("HSET", KEYS[1], "t", ARGV[5], "nd", ARGV[3])
+redis.call("HSET", KEYS[1], "t", ARGV[4], "nd", ARGV[3])
 return "requeued"
 `)
 
@@ -740,6 +720,7 @@ local p = ARGV[1]
 local deadline = now + tonumber(ARGV[4])
 local out = {0}
 local seen = {}
+local subinfo = {} -- per subscription: its JSON and enabled flag, read once
 local ids = redis.call("ZRANGEBYSCORE", KEYS[1], "-inf", now, "LIMIT", 0, tonumber(ARGV[2]))
 for _, id in ipairs(ids) do
   redis.call("ZREM", KEYS[1], id)
@@ -753,8 +734,12 @@ for _, id in ipairs(ids) do
       sub, ordkey, score, test = doc.subscription_id, doc.order_key or "", doc.order_score or 0, doc.test == true
       mine = doc.event_id .. " " .. id
     end
-    local subjson = redis.call("HGET", KEYS[3], sub)
-    local en = redis.call("HGET", p .. "wh:st:" .. sub, "en")
+    local info = subinfo[sub]
+    if not info then
+      info = {redis.call("HGET", KEYS[3], sub), redis.call("HGET", p .. "wh:st:" .. sub, "en")}
+      subinfo[sub] = info
+    end
+    local subjson, en = info[1], info[2]
     local parked = subjson and en == "0" and not test
     local ok = true
     if ordkey ~= "" then
@@ -808,9 +793,8 @@ type settle struct {
 	r attemptResult
 }
 
-// finishMany records the outcomes of a lane's batch in one pipelined round
-// trip (each still its own atomic script call) and returns their answers
-// in order.
+// finishMany records the outcomes of a lane's batch in one script call
+// (each outcome atomic on its own) and returns their answers in order.
 func (s *store) finishMany(ctx context.Context, ws tasks.WorkspaceID, token string, batch []settle) ([]finishAnswer, error) {
 	k := keysFor(ws)
 	now := s.clock()
@@ -822,7 +806,7 @@ func (s *store) finishMany(ctx context.Context, ws tasks.WorkspaceID, token stri
 		if r.Attempt != nil {
 			attempt = mustJSON(r.Attempt)
 		}
-		keys[i] = []string{k.whMsg(m.ID), k.whAttempts(m.ID), k.whLease(m.ID), k.whLeases(), k.whState(m.SubscriptionID),
+		keys[i] = []string{k.whMsg(m.ID), k.whLease(m.ID), k.whLeases(), k.whState(m.SubscriptionID),
 			k.whOutcomes(m.SubscriptionID), k.whFailed(m.SubscriptionID), k.whPending(), k.whSubs(),
 			k.whFIFO(m.SubscriptionID, m.OrderKey), k.whFIFOCur(m.SubscriptionID, m.OrderKey), k.whQueues(), k.whDue(),
 			tasks.EventStreamKey(ws), k.whSubsVersion()}
@@ -831,24 +815,13 @@ func (s *store) finishMany(ctx context.Context, ws tasks.WorkspaceID, token stri
 			ttlSeconds(Retention), m.CreatedAt.UnixMilli(), m.member(), webhookOutcomeWindow,
 			queueMember(m.SubscriptionID, m.OrderKey), now.Add(-Retention).UnixMilli(), max(r.NextAt.Sub(now).Milliseconds(), 0)}
 	}
-	cmds := make([]*redis.Cmd, len(batch))
-	pipe := s.rdb.Pipeline()
-	for i := range batch {
-		cmds[i] = finishScript.EvalSha(ctx, pipe, keys[i], args[i]...)
+	answers, err := runBatch(ctx, s.rdb, finishScript, keys, args)
+	if err != nil {
+		return nil, fmt.Errorf("webhooks: finish webhook attempts: %w", err)
 	}
-	_, _ = pipe.Exec(ctx) // read per command
 	out := make([]finishAnswer, len(batch))
 	var pending, disabled int64
-	var errs []error
-	for i, cmd := range cmds {
-		if err := cmd.Err(); err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT") {
-			cmd = finishScript.Run(ctx, s.rdb, keys[i], args[i]...)
-		}
-		res, err := cmd.StringSlice()
-		if err != nil {
-			errs = append(errs, fmt.Errorf("webhooks: finish attempt of %s: %w", batch[i].m.ID, err))
-			continue
-		}
+	for i, res := range answers {
 		f := finishAnswer{Lost: scriptResult(res[0]) == resLost}
 		if len(res) == 3 {
 			f.Disabled = res[1] == "1"
@@ -861,7 +834,7 @@ func (s *store) finishMany(ctx context.Context, ws tasks.WorkspaceID, token stri
 		out[i] = f
 	}
 	s.bumpStats(ctx, pending, disabled)
-	return out, errors.Join(errs...)
+	return out, nil
 }
 
 // dueCount returns how many of ws's messages wait in the due set.

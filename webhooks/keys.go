@@ -30,14 +30,17 @@ func (k keys) whOutcomes(sub string) string { return k.p + "wh:oc:" + sub }
 
 // whMsg is a HASH with a TTL of Retention: d the message document
 // JSON; s status, q seq, r round, t next attempt (Unix ms), nd next
-// delivery id, n attempts made; and, copied from the document so the
+// delivery id, n attempts made, "a:1", "a:2", … each attempt's
+// AttemptLog JSON (numbered on from those in whAttempts); and, copied from the document so the
 // lease script need not decode it, sub (subscription id), ok (task id of
 // an ordered message), om (its queue member), os (its score), tst ("1"
 // for a test message).
 func (k keys) whMsg(id string) string { return k.p + "wh:m:" + id }
 
 // whAttempts is a LIST with a TTL of Retention: AttemptLog JSON,
-// oldest first.
+// oldest first, of attempts logged by older versions, which kept them
+// apart from the message. It is read, and its expiry refreshed on
+// requeue, but no longer written.
 func (k keys) whAttempts(id string) string { return k.p + "wh:a:" + id }
 
 // whLease is a STRING "token|deadline" (deadline in Unix ms) with the same

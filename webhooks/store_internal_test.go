@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/taskerhq/tasker/internal/redistest"
 	"github.com/taskerhq/tasker/tasks"
 )
@@ -134,3 +136,50 @@ func TestWebhookTotals(t *testing.T) {
 	}
 	want(4, 0)
 }
+
+// TestLegacyMessageDelivered: a message stored by the version before
+// (no copied fields in its hash, its attempts in a list of their own) is
+// leased, sent and settled like any other, and its log reads the old
+// attempts first, then the new one.
+func TestLegacyMessageDelivered(t *testing.T) {
+	for _, b := range redistest.Topologies() {
+		t.Run(b, func(t *testing.T) {
+			ctx := context.Background()
+			now := time.Now()
+			s, ws, sub := newTestWebhookStore(t, b, &now)
+			k := keysFor(ws)
+			m := message{ID: tasks.NewID("msg_", now), SubscriptionID: sub.ID, EventID: "evt_1", EventType: tasks.EventTaskCreated,
+				Body: "{}", CreatedAt: now.UTC().Truncate(time.Millisecond)}
+			old := AttemptLog{ID: "del_old", At: m.CreatedAt, Error: ptrTo("timeout")}
+			if err := s.rdb.HSet(ctx, k.whMsg(m.ID), "d", mustJSON(m), "s", "pending", "q", 2, "r", 1, "t", now.UnixMilli(), "nd", "del_2", "n", 1).Err(); err != nil {
+				t.Fatal(err)
+			}
+			s.rdb.RPush(ctx, k.whAttempts(m.ID), mustJSON(old))
+			s.rdb.ZAdd(ctx, k.whMsgs(sub.ID), redis.Z{Member: m.ID})
+			s.rdb.Incr(ctx, k.whPending())
+			if err := s.schedule(ctx, ws, m.ID, 0); err != nil {
+				t.Fatal(err)
+			}
+			batch, _, err := s.leaseBatch(ctx, ws, "tok", 10, time.Minute)
+			if err != nil || len(batch) != 1 || batch[0].Message.ID != m.ID || batch[0].Subscription == nil || batch[0].Message.Seq != 2 {
+				t.Fatalf("leaseBatch() = %+v, %v; want the old message with its subscription", batch, err)
+			}
+			code := 200
+			got, err := s.finishMany(ctx, ws, "tok", []settle{{m: batch[0].Message, r: attemptResult{
+				Status: StatusDelivered, Attempt: &AttemptLog{ID: "del_2", At: now.UTC(), StatusCode: &code}, Count: true,
+			}}})
+			if err != nil || got[0].Lost {
+				t.Fatalf("finishMany() = %+v, %v", got, err)
+			}
+			read, err := s.getMessage(ctx, ws, m.ID)
+			if err != nil || read.Status != StatusDelivered || len(read.Attempts) != 2 || read.Attempts[0].ID != "del_old" || read.Attempts[1].ID != "del_2" {
+				t.Fatalf("getMessage() = %+v, %v; want delivered with del_old then del_2", read, err)
+			}
+			if n, _ := s.pendingCount(ctx, ws); n != 0 {
+				t.Errorf("pending = %d after the delivery, want 0", n)
+			}
+		})
+	}
+}
+
+func ptrTo[T any](v T) *T { return &v }
