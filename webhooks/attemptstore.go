@@ -3,6 +3,7 @@ package webhooks
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -649,13 +650,33 @@ type leased struct {
 }
 
 // leaseBatch leases up to n messages of ws whose attempt is due by Redis'
-// clock, for leaseTTL under token, in one script call. It also returns
-// when the next message falls due (zero when none is waiting), so an idle
-// lane knows how long it may sleep.
+// clock, for leaseTTL under token, and returns them with when the next
+// message falls due (zero when none is waiting), so an idle lane knows how
+// long it may sleep. It reads the candidates and where each belongs
+// (subscription, task queue) first, in two pipelined reads, so that the
+// lease script can declare every key it touches; the script checks each
+// candidate again, atomically.
 func (s *store) leaseBatch(ctx context.Context, ws tasks.WorkspaceID, token string, n int, leaseTTL time.Duration) ([]leased, time.Time, error) {
 	k := keysFor(ws)
-	res, err := leaseBatchScript.Run(ctx, s.rdb, []string{k.whDue(), k.whLeases(), k.whSubs(), k.whQueues()},
-		k.p, n, token, leaseTTL.Milliseconds(), ttlSeconds(Retention)).Slice()
+	due, err := s.rdb.ZRangeByScoreWithScores(ctx, k.whDue(), &redis.ZRangeBy{Min: "-inf", Max: "+inf", Count: int64(n)}).Result()
+	if err != nil {
+		return nil, time.Time{}, fmt.Errorf("webhooks: lease messages: %w", err)
+	}
+	if len(due) == 0 {
+		return nil, time.Time{}, nil
+	}
+	cands, err := s.candidates(ctx, k, due)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	keys := [][]string{{k.whDue(), k.whLeases(), k.whSubs(), k.whQueues()}}
+	args := []any{n, token, leaseTTL.Milliseconds(), ttlSeconds(Retention), len(cands)}
+	for _, c := range cands {
+		keys = append(keys, []string{k.whMsg(c.id), k.whLease(c.id), k.whState(c.sub), k.whParked(c.sub),
+			k.whFIFO(c.sub, c.orderKey), k.whFIFOCur(c.sub, c.orderKey)})
+		args = append(args, c.id, c.sub, c.orderKey, c.member, c.score, boolFlag(c.test), queueMember(c.sub, c.orderKey))
+	}
+	res, err := leaseBatchScript.Run(ctx, s.rdb, slices.Concat(keys...), args...).Slice()
 	if err != nil {
 		return nil, time.Time{}, fmt.Errorf("webhooks: lease messages: %w", err)
 	}
@@ -696,88 +717,149 @@ func (s *store) leaseBatch(ctx context.Context, ws tasks.WorkspaceID, token stri
 	return out, next, nil
 }
 
-// leaseBatchScript takes the leases of due messages. A message no longer
-// pending, leased by another, or not at the head of its task's queue
-// leaves the due set (the head is made due in its place); one whose
-// subscription is disabled is parked, unless it is a test message.
-// Message keys are built from the workspace prefix: they all share its
-// hash tag, as asynq's scripts do with their queues.
+// candidate is a message in the due set, with where it belongs.
+type candidate struct {
+	id, sub, orderKey, member string
+	score                     int64
+	test                      bool
+}
+
+// candidates reads where each due message belongs from its hash, in one
+// pipeline; a message stored before the hash held those fields has them
+// read from its document. Messages gone (expired) are left to the script,
+// which drops them from the due set.
+func (s *store) candidates(ctx context.Context, k keys, due []redis.Z) ([]candidate, error) {
+	pipe := s.rdb.Pipeline()
+	cmds := make([]*redis.SliceCmd, len(due))
+	for i, z := range due {
+		cmds[i] = pipe.HMGet(ctx, k.whMsg(z.Member.(string)), "sub", "ok", "om", "os", "tst", "d")
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !isNil(err) {
+		return nil, fmt.Errorf("webhooks: lease messages: %w", err)
+	}
+	out := make([]candidate, len(due))
+	for i, z := range due {
+		v := cmds[i].Val()
+		str := func(j int) string {
+			if j < len(v) {
+				s, _ := v[j].(string)
+				return s
+			}
+			return ""
+		}
+		c := candidate{id: z.Member.(string), sub: str(0), orderKey: str(1), member: str(2), score: mustInt(str(3)), test: str(4) == "1"}
+		if c.sub == "" && str(5) != "" {
+			var m message
+			if err := decodeJSON(str(5), &m); err != nil {
+				return nil, fmt.Errorf("webhooks: decode message %s: %w", c.id, err)
+			}
+			c.sub, c.orderKey, c.score, c.test = m.SubscriptionID, m.OrderKey, m.OrderScore, m.Test
+			m.ID = c.id
+			c.member = m.member()
+		}
+		out[i] = c
+	}
+	return out, nil
+}
+
+// leaseBatchScript takes the leases of due messages. A candidate no longer
+// due by Redis' clock is left as it is; one no longer pending, leased by
+// another, or not at the head of its task's queue leaves the due set (the
+// head is made due in its place); one whose subscription is disabled is
+// parked, unless it is a test message.
 // KEYS[1] the due set
 // KEYS[2] the leases by deadline
 // KEYS[3] the subscriptions
 // KEYS[4] the index of ordered queues
-// ARGV[1] the workspace's key prefix
-// ARGV[2] how many to lease at most
-// ARGV[3] lease token
-// ARGV[4] lease (ms)
-// ARGV[5] TTL (s)
+// then per candidate, 6 keys from KEYS[5]:
+//
+//	+0 the message
+//	+1 its lease
+//	+2 its subscription's state
+//	+3 its subscription's parked messages
+//	+4 its task queue (unused for an unordered message)
+//	+5 the task queue's in-flight member (unused likewise)
+//
+// ARGV[1] how many to lease at most
+// ARGV[2] lease token
+// ARGV[3] lease (ms)
+// ARGV[4] TTL (s)
+// ARGV[5] how many candidates
+// then per candidate, 7 arguments from ARGV[6]:
+//
+//	+0 message id
+//	+1 subscription id
+//	+2 task id of an ordered message ("" unordered)
+//	+3 its queue member
+//	+4 its queue score (task version)
+//	+5 "1" for a test message
+//	+6 index member of its task queue
+//
 // Returns {next due (Unix ms) or 0, then per leased message: id, document
 // JSON, seq, round, next delivery id, subscription id, its JSON ("" when
 // deleted, "=" when an earlier message of the batch carried it), "1" when
 // it is enabled}.
 var leaseBatchScript = redis.NewScript(redisNow + `
-local p = ARGV[1]
-local deadline = now + tonumber(ARGV[4])
+local deadline = now + tonumber(ARGV[3])
 local out = {0}
 local seen = {}
 local subinfo = {} -- per subscription: its JSON and enabled flag, read once
-local ids = redis.call("ZRANGEBYSCORE", KEYS[1], "-inf", now, "LIMIT", 0, tonumber(ARGV[2]))
-for _, id in ipairs(ids) do
-  redis.call("ZREM", KEYS[1], id)
-  local h = redis.call("HMGET", p .. "wh:m:" .. id, "s", "q", "d", "r", "nd", "sub", "ok", "om", "os", "tst")
-  local lk = p .. "wh:l:" .. id
-  local lease = redis.call("GET", lk)
-  if h[1] == "pending" and not (lease and tonumber(string.match(lease, "|(%d+)$")) > now) then
-    local sub, ordkey, mine, score, test = h[6], h[7], h[8], h[9], h[10] == "1"
-    if not sub then -- stored before these fields: read the document
-      local doc = cjson.decode(h[3])
-      sub, ordkey, score, test = doc.subscription_id, doc.order_key or "", doc.order_score or 0, doc.test == true
-      mine = doc.event_id .. " " .. id
-    end
-    local info = subinfo[sub]
-    if not info then
-      info = {redis.call("HGET", KEYS[3], sub), redis.call("HGET", p .. "wh:st:" .. sub, "en")}
-      subinfo[sub] = info
-    end
-    local subjson, en = info[1], info[2]
-    local parked = subjson and en == "0" and not test
-    local ok = true
-    if ordkey ~= "" then
-      local qk = p .. "wh:q:" .. sub .. ":" .. ordkey
-      local head = redis.call("ZRANGE", qk, 0, 0)[1]
-      if not head then
-        redis.call("ZADD", qk, score, mine)
-        redis.call("EXPIRE", qk, ARGV[5])
-        redis.call("SADD", KEYS[4], sub .. "\t" .. ordkey)
-        head = mine
+local leased = 0
+for c = 0, tonumber(ARGV[5]) - 1 do
+  local K = function(j) return KEYS[5 + c * 6 + j] end
+  local A = function(j) return ARGV[6 + c * 7 + j] end
+  local id = A(0)
+  local due = redis.call("ZSCORE", KEYS[1], id)
+  if leased < tonumber(ARGV[1]) and due and tonumber(due) <= now then
+    redis.call("ZREM", KEYS[1], id)
+    local h = redis.call("HMGET", K(0), "s", "q", "d", "r", "nd")
+    local lease = redis.call("GET", K(1))
+    if h[1] == "pending" and not (lease and tonumber(string.match(lease, "|(%d+)$")) > now) then
+      local sub, ordkey, mine, score, test = A(1), A(2), A(3), A(4), A(5) == "1"
+      local info = subinfo[sub]
+      if not info then
+        info = {redis.call("HGET", KEYS[3], sub), redis.call("HGET", K(2), "en")}
+        subinfo[sub] = info
       end
-      local ck = p .. "wh:qc:" .. sub .. ":" .. ordkey
-      if head ~= mine then
-        redis.call("ZADD", KEYS[1], "NX", now, string.match(head, " (.*)$"))
-        ok = false
-      else
-        local cur = redis.call("GET", ck)
-        if cur then
-          local who, till = string.match(cur, "^(.*)|(%d+)$")
-          if who ~= mine and tonumber(till) > now then ok = false end
+      local subjson, en = info[1], info[2]
+      local parked = subjson and en == "0" and not test
+      local ok = true
+      if ordkey ~= "" then
+        local head = redis.call("ZRANGE", K(4), 0, 0)[1]
+        if not head then
+          redis.call("ZADD", K(4), score, mine)
+          redis.call("EXPIRE", K(4), ARGV[4])
+          redis.call("SADD", KEYS[4], A(6))
+          head = mine
         end
+        if head ~= mine then
+          redis.call("ZADD", KEYS[1], "NX", now, string.match(head, " (.*)$"))
+          ok = false
+        else
+          local cur = redis.call("GET", K(5))
+          if cur then
+            local who, till = string.match(cur, "^(.*)|(%d+)$")
+            if who ~= mine and tonumber(till) > now then ok = false end
+          end
+        end
+        if ok and not parked then redis.call("SET", K(5), mine .. "|" .. deadline, "EX", ARGV[4]) end
       end
-      if ok and not parked then redis.call("SET", ck, mine .. "|" .. deadline, "EX", ARGV[5]) end
-    end
-    if ok and parked then
-      redis.call("ZADD", p .. "wh:pk:" .. sub, now, id)
-      ok = false
-    end
-    if ok then
-      redis.call("SET", lk, ARGV[3] .. "|" .. deadline, "PX", ARGV[4])
-      redis.call("ZADD", KEYS[2], deadline, id)
-      local sj = "="
-      if not seen[sub] then
-        seen[sub] = true
-        sj = subjson or ""
+      if ok and parked then
+        redis.call("ZADD", K(3), now, id)
+        ok = false
       end
-      for _, v in ipairs({id, h[3], h[2], h[4] or "0", h[5] or "", sub, sj, en or "0"}) do
-        table.insert(out, v)
+      if ok then
+        leased = leased + 1
+        redis.call("SET", K(1), ARGV[2] .. "|" .. deadline, "PX", ARGV[3])
+        redis.call("ZADD", KEYS[2], deadline, id)
+        local sj = "="
+        if not seen[sub] then
+          seen[sub] = true
+          sj = subjson or ""
+        end
+        for _, v in ipairs({id, h[3], h[2], h[4] or "0", h[5] or "", sub, sj, en or "0"}) do
+          table.insert(out, v)
+        end
       end
     end
   end
