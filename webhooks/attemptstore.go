@@ -424,6 +424,9 @@ func (s *store) requeue(ctx context.Context, ws tasks.WorkspaceID, subID, id, de
 	if m.SubscriptionID != subID {
 		return queued{}, tasks.ErrNotFound
 	}
+	if err := s.markActive(ctx, ws); err != nil {
+		return queued{}, err
+	}
 	now := s.clock()
 	res, err := requeueScript.Run(ctx, s.rdb,
 		[]string{k.whMsg(id), k.whLease(id), k.whFailed(subID), k.whPending(), k.whFIFO(subID, m.OrderKey), k.whQueues(),
@@ -432,9 +435,6 @@ func (s *store) requeue(ctx context.Context, ws tasks.WorkspaceID, subID, id, de
 		queueMember(subID, m.OrderKey)).StringSlice()
 	if err != nil {
 		return queued{}, fmt.Errorf("webhooks: requeue webhook message: %w", err)
-	}
-	if len(res) > 1 && res[1] == "1" {
-		s.bumpStats(ctx, 1, 0)
 	}
 	switch scriptResult(res[0]) {
 	case resGone:
@@ -902,20 +902,14 @@ func (s *store) finishMany(ctx context.Context, ws tasks.WorkspaceID, token stri
 		return nil, fmt.Errorf("webhooks: finish webhook attempts: %w", err)
 	}
 	out := make([]finishAnswer, len(batch))
-	var pending, disabled int64
 	for i, res := range answers {
 		f := finishAnswer{Lost: scriptResult(res[0]) == resLost}
 		if len(res) == 3 {
 			f.Disabled = res[1] == "1"
 			_, f.Next, _ = strings.Cut(res[2], " ")
-			pending--
-			if f.Disabled {
-				disabled++
-			}
 		}
 		out[i] = f
 	}
-	s.bumpStats(ctx, pending, disabled)
 	return out, nil
 }
 

@@ -37,7 +37,7 @@ import (
 // event job. It never blocks.
 func (t *Target) Notify(ws tasks.WorkspaceID) {
 	s := t.s
-	s.markActive(ws)
+	s.markDue(ws)
 	s.noticeMu.Lock()
 	s.notices[ws] = true
 	s.noticeMu.Unlock()

@@ -71,6 +71,9 @@ func (s *store) createMessages(ctx context.Context, ws tasks.WorkspaceID, ins []
 	if len(ins) == 0 {
 		return nil, nil
 	}
+	if err := s.markActive(ctx, ws); err != nil {
+		return nil, err
+	}
 	now := s.clock()
 	k := keysFor(ws)
 	trim := "(msg_" + idFloor(now.Add(-Retention))
@@ -93,8 +96,6 @@ func (s *store) createMessages(ctx context.Context, ws tasks.WorkspaceID, ins []
 		return nil, fmt.Errorf("webhooks: queue webhook messages: %w", err)
 	}
 	out := make([]queued, len(ins))
-	created := int64(0)
-	defer func() { s.bumpStats(ctx, created, 0) }()
 	for i, res := range answers {
 		if len(res) != 2 {
 			return nil, fmt.Errorf("webhooks: queue webhook message: unexpected answer %q", res)
@@ -108,7 +109,6 @@ func (s *store) createMessages(ctx context.Context, ws tasks.WorkspaceID, ins []
 			}
 			continue
 		}
-		created++
 		m := ms[i]
 		m.Status, m.Seq, m.NextAt, m.NextDeliveryID = StatusPending, 1, now, ins[i].DeliveryID
 		out[i] = queued{Message: m, Created: true, Runnable: scriptResult(res[0]) == resRun}
