@@ -686,10 +686,11 @@ func (s *store) leaseBatch(ctx context.Context, ws tasks.WorkspaceID, token stri
 			next = time.UnixMilli(ms)
 		}
 	}
-	out := make([]leased, 0, len(res)/8)
+	const fields = 9 // per leased message
+	out := make([]leased, 0, len(res)/fields)
 	subs := make(map[string]*subRecord)
-	for i := 1; i+7 < len(res); i += 8 {
-		f := make([]string, 8)
+	for i := 1; i+fields-1 < len(res); i += fields {
+		f := make([]string, fields)
 		for j := range f {
 			f[j], _ = res[i+j].(string)
 		}
@@ -699,6 +700,9 @@ func (s *store) leaseBatch(ctx context.Context, ws tasks.WorkspaceID, token stri
 		}
 		m := &l.Message
 		m.Status, m.Seq, m.Round, m.NextDeliveryID = StatusPending, mustInt(f[2]), int(mustInt(f[3])), f[4]
+		if f[8] != "" {
+			m.Body = f[8]
+		}
 		switch f[6] {
 		case "=":
 			l.Subscription = subs[f[5]]
@@ -732,7 +736,7 @@ func (s *store) candidates(ctx context.Context, k keys, due []redis.Z) ([]candid
 	pipe := s.rdb.Pipeline()
 	cmds := make([]*redis.SliceCmd, len(due))
 	for i, z := range due {
-		cmds[i] = pipe.HMGet(ctx, k.whMsg(z.Member.(string)), "sub", "ok", "om", "os", "tst", "d")
+		cmds[i] = pipe.HMGet(ctx, k.whMsg(z.Member.(string)), "sub", "ok", "om", "os", "tst")
 	}
 	if _, err := pipe.Exec(ctx); err != nil && !isNil(err) {
 		return nil, fmt.Errorf("webhooks: lease messages: %w", err)
@@ -747,17 +751,24 @@ func (s *store) candidates(ctx context.Context, k keys, due []redis.Z) ([]candid
 			}
 			return ""
 		}
-		c := candidate{id: z.Member.(string), sub: str(0), orderKey: str(1), member: str(2), score: mustInt(str(3)), test: str(4) == "1"}
-		if c.sub == "" && str(5) != "" {
-			var m message
-			if err := decodeJSON(str(5), &m); err != nil {
-				return nil, fmt.Errorf("webhooks: decode message %s: %w", c.id, err)
-			}
-			c.sub, c.orderKey, c.score, c.test = m.SubscriptionID, m.OrderKey, m.OrderScore, m.Test
-			m.ID = c.id
-			c.member = m.member()
+		out[i] = candidate{id: z.Member.(string), sub: str(0), orderKey: str(1), member: str(2), score: mustInt(str(3)), test: str(4) == "1"}
+		if out[i].sub != "" {
+			continue
 		}
-		out[i] = c
+		// Stored before those fields were copied, or gone.
+		doc, err := s.rdb.HGet(ctx, k.whMsg(out[i].id), "d").Result()
+		if isNil(err) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("webhooks: lease messages: %w", err)
+		}
+		var m message
+		if err := decodeJSON(doc, &m); err != nil {
+			return nil, fmt.Errorf("webhooks: decode message %s: %w", out[i].id, err)
+		}
+		m.ID = out[i].id
+		out[i].sub, out[i].orderKey, out[i].score, out[i].test, out[i].member = m.SubscriptionID, m.OrderKey, m.OrderScore, m.Test, m.member()
 	}
 	return out, nil
 }
@@ -798,7 +809,7 @@ func (s *store) candidates(ctx context.Context, k keys, due []redis.Z) ([]candid
 // Returns {next due (Unix ms) or 0, then per leased message: id, document
 // JSON, seq, round, next delivery id, subscription id, its JSON ("" when
 // deleted, "=" when an earlier message of the batch carried it), "1" when
-// it is enabled}.
+// it is enabled, the body ("" when the document holds it)}.
 var leaseBatchScript = redis.NewScript(redisNow + `
 local deadline = now + tonumber(ARGV[3])
 local out = {0}
@@ -812,7 +823,7 @@ for c = 0, tonumber(ARGV[5]) - 1 do
   local due = redis.call("ZSCORE", KEYS[1], id)
   if leased < tonumber(ARGV[1]) and due and tonumber(due) <= now then
     redis.call("ZREM", KEYS[1], id)
-    local h = redis.call("HMGET", K(0), "s", "q", "d", "r", "nd")
+    local h = redis.call("HMGET", K(0), "s", "q", "d", "r", "nd", "b")
     local lease = redis.call("GET", K(1))
     if h[1] == "pending" and not (lease and tonumber(string.match(lease, "|(%d+)$")) > now) then
       local sub, ordkey, mine, score, test = A(1), A(2), A(3), A(4), A(5) == "1"
@@ -857,7 +868,7 @@ for c = 0, tonumber(ARGV[5]) - 1 do
           seen[sub] = true
           sj = subjson or ""
         end
-        for _, v in ipairs({id, h[3], h[2], h[4] or "0", h[5] or "", sub, sj, en or "0"}) do
+        for _, v in ipairs({id, h[3], h[2], h[4] or "0", h[5] or "", sub, sj, en or "0", h[6] or ""}) do
           table.insert(out, v)
         end
       end

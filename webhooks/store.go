@@ -157,7 +157,9 @@ type message struct {
 	EventType      tasks.EventType `json:"event_type"`
 	Test           bool            `json:"test,omitempty"`
 	// Body is the exact JSON sent, signed byte for byte on every attempt.
-	Body string `json:"body"`
+	// It is kept beside the document (whMsg's b) so a lane need not decode
+	// it out of the document; messages of older versions carry it inside.
+	Body string `json:"body,omitempty"`
 	// OrderKey is the task id whose messages to this subscription go one at
 	// a time; "" for an unordered message. OrderScore places it in that
 	// queue (the task version).

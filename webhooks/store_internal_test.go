@@ -246,8 +246,9 @@ func TestLegacyMessageDelivered(t *testing.T) {
 				t.Fatal(err)
 			}
 			batch, _, err := s.leaseBatch(ctx, ws, "tok", 10, time.Minute)
-			if err != nil || len(batch) != 1 || batch[0].Message.ID != m.ID || batch[0].Subscription == nil || batch[0].Message.Seq != 2 {
-				t.Fatalf("leaseBatch() = %+v, %v; want the old message with its subscription", batch, err)
+			if err != nil || len(batch) != 1 || batch[0].Message.ID != m.ID || batch[0].Subscription == nil || batch[0].Message.Seq != 2 ||
+				batch[0].Message.Body != "{}" {
+				t.Fatalf("leaseBatch() = %+v, %v; want the old message with its subscription and body", batch, err)
 			}
 			code := 200
 			got, err := s.finishMany(ctx, ws, "tok", []settle{{m: batch[0].Message, r: attemptResult{
