@@ -178,7 +178,13 @@ func (s *Service) fanoutPass(ctx context.Context, ws tasks.WorkspaceID, token st
 type cachedSubs struct {
 	version int64
 	subs    []subRecord
+	read    time.Time
 }
+
+// subsFresh bounds how long the fan-out trusts its list even while the
+// version holds, so a change that did not bump it (a replica of an older
+// version, during an upgrade) is seen within this long.
+const subsFresh = 30 * time.Second
 
 // fanoutSubs returns ws's subscriptions for the fan-out: from memory while
 // the version in Redis is the one they were read at, so a pass costs one
@@ -190,14 +196,15 @@ func (s *Service) fanoutSubs(ctx context.Context, ws tasks.WorkspaceID) ([]subRe
 	if err != nil {
 		return nil, err
 	}
-	if c, ok := s.subCache.Load(ws); ok && c.(*cachedSubs).version == v {
+	if c, ok := s.subCache.Load(ws); ok && c.(*cachedSubs).version == v && time.Since(c.(*cachedSubs).read) < subsFresh {
 		return c.(*cachedSubs).subs, nil
 	}
+	read := time.Now()
 	subs, err := s.store.listSubs(ctx, ws)
 	if err != nil {
 		return nil, err
 	}
-	s.subCache.Store(ws, &cachedSubs{version: v, subs: subs})
+	s.subCache.Store(ws, &cachedSubs{version: v, subs: subs, read: read})
 	return subs, nil
 }
 
