@@ -13,7 +13,9 @@ import (
 // Background work follows the workspaces that have some, not every
 // workspace. A workspace enters the active set (webhookActiveKey) before
 // anything that can give it work is written: messages created or
-// requeued, a subscription created, changed or deleted. The sweep visits
+// requeued, a subscription created, changed or deleted, and an event the
+// dispatcher hands the fan-out (Wants), whose notice may be lost with its
+// process. The sweep visits
 // only the set's members, and drops a member once it has no pending
 // message and has not been marked for idleAfter. An idle workspace
 // therefore costs nothing; the sweep's one read of the set is shared by

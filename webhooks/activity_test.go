@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
@@ -82,5 +83,50 @@ func TestSweepSkipsIdleWorkspaces(t *testing.T) {
 	}
 	if n := hook.n.Load(); n > 2 {
 		t.Errorf("a sweep over %d idle workspaces sent %d commands, want at most 2", idle, n)
+	}
+}
+
+// TestLostNoticeLeftToTheSweep: a workspace that went idle and left the
+// active set gets an event whose notice is lost with its process (the
+// dispatcher asked Wants, then died before the fan-out ran). Wants put the
+// workspace back in the set, so the next sweep fans the event out.
+func TestLostNoticeLeftToTheSweep(t *testing.T) {
+	ctx := context.Background()
+	rdb := redistest.ClientFor(t, "embedded")
+	svc, err := NewService(slog.New(slog.NewTextHandler(io.Discard, nil)), rdb, tasks.NewStore(rdb, nil), prometheus.NewRegistry(), Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws := tasks.WorkspaceID("quiet")
+	if _, err := svc.store.createSub(ctx, ws, subRecord{URL: "https://example.com", Events: []string{"*"}, Secret: "s", Enabled: true}, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rdb.ZAdd(ctx, webhookActiveKey, redis.Z{Score: 1, Member: string(ws)}) // marked long ago
+	if err := svc.Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := rdb.ZCard(ctx, webhookActiveKey).Val(); n != 0 {
+		t.Fatalf("active set = %d members, want the idle workspace gone", n)
+	}
+	svc.store.marked.Clear() // markEvery later
+	svc.wanted.Clear()
+
+	ev := tasks.Event{ID: "evt_lost", Type: tasks.EventTaskCreated, Timestamp: time.Now().UTC(), Workspace: ws,
+		Data: tasks.EventData{Task: &tasks.Task{ID: "tsk_1", Version: 1}}}
+	if err := rdb.XAdd(ctx, &redis.XAddArgs{Stream: tasks.EventStreamKey(ws), Values: []any{"e", mustJSON(ev)}}).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if !svc.Target().Wants(ev) {
+		t.Fatal("Wants() = false for a workspace with a subscription")
+	}
+	// The notice is lost: no Notify, no Handle. The sweep finds it.
+	if err := svc.Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := svc.store.pendingCount(ctx, ws); err != nil || n != 1 {
+		t.Fatalf("pending after the sweep = %d, %v; want the event's message", n, err)
 	}
 }

@@ -148,20 +148,33 @@ func (t *Target) Wants(ev tasks.Event) bool {
 	if ev.Test || ev.Type.Internal() {
 		return false
 	}
-	now := time.Now()
-	if until, ok := t.s.wanted.Load(ev.Workspace); ok && now.Before(until.(time.Time)) {
-		return true
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
+	now := time.Now()
+	if until, ok := t.s.wanted.Load(ev.Workspace); ok && now.Before(until.(time.Time)) {
+		t.s.keepActive(ctx, ev.Workspace)
+		return true
+	}
 	has, err := t.s.store.hasSubs(ctx, ev.Workspace)
 	if err != nil {
 		return true // let the job decide, with retries, rather than lose the event
 	}
 	if has {
 		t.s.markWanted(ev.Workspace)
+		t.s.keepActive(ctx, ev.Workspace)
 	}
 	return has
+}
+
+// keepActive puts ws in the active set (at most once per markEvery per
+// process) before the dispatcher acknowledges an event it wants: a notice
+// lost with its process then leaves the event to the sweep, which runs
+// the fan-out of every workspace in the set. A failure is logged only:
+// the notice and the next event still carry the event on.
+func (s *Service) keepActive(ctx context.Context, ws tasks.WorkspaceID) {
+	if err := s.store.markActive(ctx, ws); err != nil {
+		s.logger.WarnContext(ctx, "webhook workspace not marked active", "workspace", ws, "err", err)
+	}
 }
 
 // markWanted records that ws has a subscription.
