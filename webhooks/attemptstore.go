@@ -686,11 +686,10 @@ func (s *store) leaseBatch(ctx context.Context, ws tasks.WorkspaceID, token stri
 			next = time.UnixMilli(ms)
 		}
 	}
-	const fields = 9 // per leased message
-	out := make([]leased, 0, len(res)/fields)
+	out := make([]leased, 0, len(res)/8)
 	subs := make(map[string]*subRecord)
-	for i := 1; i+fields-1 < len(res); i += fields {
-		f := make([]string, fields)
+	for i := 1; i+7 < len(res); i += 8 {
+		f := make([]string, 8)
 		for j := range f {
 			f[j], _ = res[i+j].(string)
 		}
@@ -700,9 +699,6 @@ func (s *store) leaseBatch(ctx context.Context, ws tasks.WorkspaceID, token stri
 		}
 		m := &l.Message
 		m.Status, m.Seq, m.Round, m.NextDeliveryID = StatusPending, mustInt(f[2]), int(mustInt(f[3])), f[4]
-		if f[8] != "" {
-			m.Body = f[8]
-		}
 		switch f[6] {
 		case "=":
 			l.Subscription = subs[f[5]]
@@ -809,7 +805,7 @@ func (s *store) candidates(ctx context.Context, k keys, due []redis.Z) ([]candid
 // Returns {next due (Unix ms) or 0, then per leased message: id, document
 // JSON, seq, round, next delivery id, subscription id, its JSON ("" when
 // deleted, "=" when an earlier message of the batch carried it), "1" when
-// it is enabled, the body ("" when the document holds it)}.
+// it is enabled}.
 var leaseBatchScript = redis.NewScript(redisNow + `
 local deadline = now + tonumber(ARGV[3])
 local out = {0}
@@ -823,7 +819,7 @@ for c = 0, tonumber(ARGV[5]) - 1 do
   local due = redis.call("ZSCORE", KEYS[1], id)
   if leased < tonumber(ARGV[1]) and due and tonumber(due) <= now then
     redis.call("ZREM", KEYS[1], id)
-    local h = redis.call("HMGET", K(0), "s", "q", "d", "r", "nd", "b")
+    local h = redis.call("HMGET", K(0), "s", "q", "d", "r", "nd")
     local lease = redis.call("GET", K(1))
     if h[1] == "pending" and not (lease and tonumber(string.match(lease, "|(%d+)$")) > now) then
       local sub, ordkey, mine, score, test = A(1), A(2), A(3), A(4), A(5) == "1"
@@ -868,7 +864,7 @@ for c = 0, tonumber(ARGV[5]) - 1 do
           seen[sub] = true
           sj = subjson or ""
         end
-        for _, v in ipairs({id, h[3], h[2], h[4] or "0", h[5] or "", sub, sj, en or "0", h[6] or ""}) do
+        for _, v in ipairs({id, h[3], h[2], h[4] or "0", h[5] or "", sub, sj, en or "0"}) do
           table.insert(out, v)
         end
       end

@@ -29,7 +29,7 @@ func (k keys) whState(sub string) string { return k.p + "wh:st:" + sub }
 func (k keys) whOutcomes(sub string) string { return k.p + "wh:oc:" + sub }
 
 // whMsg is a HASH with a TTL of Retention: d the message document
-// JSON, b its body (older versions kept the body inside d); s status, q seq, r round, t next attempt (Unix ms), nd next
+// JSON; s status, q seq, r round, t next attempt (Unix ms), nd next
 // delivery id, n attempts made, "a:1", "a:2", … each attempt's
 // AttemptLog JSON (numbered on from those in whAttempts); and, copied from the document so the
 // lease script need not decode it, sub (subscription id), ok (task id of

@@ -86,11 +86,9 @@ func (s *store) createMessages(ctx context.Context, ws tasks.WorkspaceID, ins []
 			Test: in.Test, Body: in.Body, OrderKey: in.OrderKey, OrderScore: in.OrderScore, CreatedAt: now,
 		}
 		ms[i] = m
-		doc := m
-		doc.Body = ""
 		keys[i] = []string{k.whMsgKey(m.SubscriptionID, m.EventID), k.whMsg(m.ID), k.whMsgs(m.SubscriptionID), k.whPending(),
 			k.whFIFO(m.SubscriptionID, m.OrderKey), k.whQueues(), k.whFanLock(), k.whDue()}
-		args[i] = []any{m.ID, mustJSON(doc), m.Body, in.DeliveryID, now.UnixMilli(), ttlSeconds(Retention), trim,
+		args[i] = []any{m.ID, mustJSON(m), in.DeliveryID, now.UnixMilli(), ttlSeconds(Retention), trim,
 			m.OrderScore, m.member(), queueMember(m.SubscriptionID, m.OrderKey), fence, m.SubscriptionID, m.OrderKey, boolFlag(m.Test)}
 	}
 	answers, err := runBatch(ctx, s.rdb, createMessageScript, keys, args)
@@ -130,47 +128,46 @@ func (s *store) createMessages(ctx context.Context, ws tasks.WorkspaceID, ins []
 // KEYS[7] the fan-out lock
 // KEYS[8] the due set (scored on Redis' clock)
 // ARGV[1] message id
-// ARGV[2] document JSON, without the body
-// ARGV[3] the body
-// ARGV[4] delivery id of the first attempt
-// ARGV[5] now (Unix ms)
-// ARGV[6] TTL (s)
-// ARGV[7] trim bound of the subscription's messages (ids older than 30 days)
-// ARGV[8] queue score (task version)
-// ARGV[9] queue member ("" for an unordered message)
-// ARGV[10] index member of the task queue
-// ARGV[11] fan-out lock token ("" skips the check)
-// ARGV[12] subscription id
-// ARGV[13] task id of an ordered message ("" unordered)
-// ARGV[14] "1" for a test message
+// ARGV[2] document JSON
+// ARGV[3] delivery id of the first attempt
+// ARGV[4] now (Unix ms)
+// ARGV[5] TTL (s)
+// ARGV[6] trim bound of the subscription's messages (ids older than 30 days)
+// ARGV[7] queue score (task version)
+// ARGV[8] queue member ("" for an unordered message)
+// ARGV[9] index member of the task queue
+// ARGV[10] fan-out lock token ("" skips the check)
+// ARGV[11] subscription id
+// ARGV[12] task id of an ordered message ("" unordered)
+// ARGV[13] "1" for a test message
 // Returns {"fenced", ""}, {"dup", existing id}, {"run", id} (its first
 // attempt is due now) or {"wait", id} (an earlier message of its task is
 // ahead).
 var createMessageScript = batchScript(perItem(`
-if ARGV[11] ~= "" then
+if ARGV[10] ~= "" then
   if memo.fence == nil then memo.fence = redis.call("GET", KEYS[7]) end
-  if memo.fence ~= ARGV[11] then return {"fenced", ""} end
+  if memo.fence ~= ARGV[10] then return {"fenced", ""} end
 end
 local existing = redis.call("GET", KEYS[1])
 if existing then return {"dup", existing} end
-redis.call("SET", KEYS[1], ARGV[1], "EX", ARGV[6])
-redis.call("HSET", KEYS[2], "d", ARGV[2], "b", ARGV[3], "s", "pending", "q", 1, "r", 0, "t", ARGV[5], "nd", ARGV[4], "n", 0,
-  "sub", ARGV[12], "ok", ARGV[13], "om", ARGV[9], "os", ARGV[8], "tst", ARGV[14])
-redis.call("EXPIRE", KEYS[2], ARGV[6])
+redis.call("SET", KEYS[1], ARGV[1], "EX", ARGV[5])
+redis.call("HSET", KEYS[2], "d", ARGV[2], "s", "pending", "q", 1, "r", 0, "t", ARGV[4], "nd", ARGV[3], "n", 0,
+  "sub", ARGV[11], "ok", ARGV[12], "om", ARGV[8], "os", ARGV[7], "tst", ARGV[13])
+redis.call("EXPIRE", KEYS[2], ARGV[5])
 if not memo[KEYS[3]] then
-  redis.call("ZREMRANGEBYLEX", KEYS[3], "-", ARGV[7])
+  redis.call("ZREMRANGEBYLEX", KEYS[3], "-", ARGV[6])
   memo[KEYS[3]] = true
 end
 redis.call("ZADD", KEYS[3], 0, ARGV[1])
 redis.call("INCR", KEYS[4])
-if ARGV[9] == "" then
+if ARGV[8] == "" then
   redis.call("ZADD", KEYS[8], now, ARGV[1])
   return {"run", ARGV[1]}
 end
-redis.call("ZADD", KEYS[5], ARGV[8], ARGV[9])
-redis.call("EXPIRE", KEYS[5], ARGV[6])
-redis.call("SADD", KEYS[6], ARGV[10])
-if redis.call("ZRANGE", KEYS[5], 0, 0)[1] == ARGV[9] then
+redis.call("ZADD", KEYS[5], ARGV[7], ARGV[8])
+redis.call("EXPIRE", KEYS[5], ARGV[5])
+redis.call("SADD", KEYS[6], ARGV[9])
+if redis.call("ZRANGE", KEYS[5], 0, 0)[1] == ARGV[8] then
   redis.call("ZADD", KEYS[8], now, ARGV[1])
   return {"run", ARGV[1]}
 end
@@ -247,9 +244,6 @@ func decodeMessages(ids []string, hashes []*redis.MapStringStringCmd, attempts [
 		var m message
 		if err := decodeJSON(h["d"], &m); err != nil {
 			return nil, fmt.Errorf("webhooks: decode webhook message: %w", err)
-		}
-		if b, ok := h["b"]; ok {
-			m.Body = b
 		}
 		m.Status = Status(h["s"])
 		m.Seq, m.Round = mustInt(h["q"]), int(mustInt(h["r"]))

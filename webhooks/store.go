@@ -157,9 +157,7 @@ type message struct {
 	EventType      tasks.EventType `json:"event_type"`
 	Test           bool            `json:"test,omitempty"`
 	// Body is the exact JSON sent, signed byte for byte on every attempt.
-	// It is kept beside the document (whMsg's b) so a lane need not decode
-	// it out of the document; messages of older versions carry it inside.
-	Body string `json:"body,omitempty"`
+	Body string `json:"body"`
 	// OrderKey is the task id whose messages to this subscription go one at
 	// a time; "" for an unordered message. OrderScore places it in that
 	// queue (the task version).
