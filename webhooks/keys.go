@@ -30,8 +30,8 @@ func (k keys) whOutcomes(sub string) string { return k.p + "wh:oc:" + sub }
 
 // whMsg is a HASH with a TTL of Retention: d the message document
 // JSON; s status, q seq, r round, t next attempt (Unix ms), nd next
-// delivery id, n attempts made, "a:1", "a:2", … each attempt's
-// AttemptLog JSON (numbered on from those in whAttempts); and, copied from the document so the
+// delivery id, n attempts made, "a:<k>" the k-th attempt's AttemptLog
+// JSON (for k logged by this version; older ones are in whAttempts); and, copied from the document so the
 // lease script need not decode it, sub (subscription id), ok (task id of
 // an ordered message), om (its queue member), os (its score), tst ("1"
 // for a test message).

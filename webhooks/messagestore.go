@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -248,10 +249,12 @@ func decodeMessages(ids []string, hashes []*redis.MapStringStringCmd, attempts [
 		m.Status = Status(h["s"])
 		m.Seq, m.Round = mustInt(h["q"]), int(mustInt(h["r"]))
 		m.NextAt, m.NextDeliveryID = time.UnixMilli(mustInt(h["t"])).UTC(), h["nd"]
-		// Attempts logged before they moved into the hash come first, from
-		// their list; the hash's are numbered on from them.
+		// Attempts logged before they moved into the hash are in their
+		// list, the hash's are numbered; a replica of the older version
+		// may still append to the list during an upgrade, so the two are
+		// merged by time.
 		raws := attempts[i].Val()
-		for n := int64(len(raws)) + 1; n <= mustInt(h["n"]); n++ {
+		for n := int64(1); n <= mustInt(h["n"]); n++ {
 			if raw, ok := h["a:"+strconv.FormatInt(n, 10)]; ok {
 				raws = append(raws, raw)
 			}
@@ -263,6 +266,7 @@ func decodeMessages(ids []string, hashes []*redis.MapStringStringCmd, attempts [
 			}
 			m.Attempts = append(m.Attempts, a)
 		}
+		slices.SortStableFunc(m.Attempts, func(a, b AttemptLog) int { return a.At.Compare(b.At) })
 		out = append(out, m)
 	}
 	return out, nil
