@@ -2,8 +2,8 @@ package webhooks
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -293,52 +293,32 @@ type finishAnswer struct {
 // finishAttempt logs the attempt made under token's lease of message
 // m (as read at its start) and applies r, releasing the lease, all at once.
 func (s *store) finishAttempt(ctx context.Context, ws tasks.WorkspaceID, m message, token string, r attemptResult) (finishAnswer, error) {
-	k := keysFor(ws)
-	now := s.clock()
-	attempt := ""
-	if r.Attempt != nil {
-		attempt = mustJSON(r.Attempt)
-	}
-	res, err := finishScript.Run(ctx, s.rdb,
-		[]string{k.whMsg(m.ID), k.whAttempts(m.ID), k.whLease(m.ID), k.whLeases(), k.whState(m.SubscriptionID),
-			k.whOutcomes(m.SubscriptionID), k.whFailed(m.SubscriptionID), k.whPending(), k.whSubs(),
-			k.whFIFO(m.SubscriptionID, m.OrderKey), k.whFIFOCur(m.SubscriptionID, m.OrderKey), k.whQueues(), k.whDue(),
-			tasks.EventStreamKey(ws)},
-		m.ID, token, attempt, string(r.Status), r.NextAt.UnixMilli(), r.NextDeliveryID, now.UnixMilli(),
-		boolFlag(r.Count), r.DisableAfter, r.Disable, r.DisableAfterReason, m.SubscriptionID,
-		ttlSeconds(Retention), m.CreatedAt.UnixMilli(), m.member(), webhookOutcomeWindow,
-		queueMember(m.SubscriptionID, m.OrderKey), now.Add(-Retention).UnixMilli(), max(r.NextAt.Sub(now).Milliseconds(), 0)).StringSlice()
+	out, err := s.finishMany(ctx, ws, token, []settle{{m: m, r: r}})
 	if err != nil {
-		return finishAnswer{}, fmt.Errorf("webhooks: finish webhook attempt: %w", err)
+		return finishAnswer{}, err
 	}
-	f := finishAnswer{Lost: scriptResult(res[0]) == resLost}
-	if len(res) == 3 {
-		f.Disabled = res[1] == "1"
-		_, f.Next, _ = strings.Cut(res[2], " ")
-		disabled := int64(0)
-		if f.Disabled {
-			disabled = 1
-		}
-		s.bumpStats(ctx, -1, disabled)
-	}
-	return f, nil
+	return out[0], nil
 }
 
-// finishScript logs an attempt and moves its message on.
+// finishScript logs an attempt and moves its message on; batchScript runs
+// it over a lane's whole batch in one call, with these keys and arguments
+// per item. The attempt is a field of the message's hash ("a:" and its
+// number), which keeps one key per message; messages written before keep
+// their older attempts in a list (whAttempts), read beside them.
 // KEYS[1] the message
-// KEYS[2] its attempts
-// KEYS[3] its lease
-// KEYS[4] the leases by deadline
-// KEYS[5] the subscription's state
-// KEYS[6] the subscription's outcomes
-// KEYS[7] the subscription's failed index
-// KEYS[8] the pending counter
-// KEYS[9] the subscriptions
-// KEYS[10] the task queue
-// KEYS[11] the task queue's in-flight member
-// KEYS[12] the index of ordered queues
-// KEYS[13] the due set
-// KEYS[14] the workspace's event stream
+// KEYS[2] its lease
+// KEYS[3] the leases by deadline
+// KEYS[4] the subscription's state
+// KEYS[5] the subscription's outcomes
+// KEYS[6] the subscription's failed index
+// KEYS[7] the pending counter
+// KEYS[8] the subscriptions
+// KEYS[9] the task queue
+// KEYS[10] the task queue's in-flight member
+// KEYS[11] the index of ordered queues
+// KEYS[12] the due set
+// KEYS[13] the workspace's event stream
+// KEYS[14] the subscriptions' version, bumped when it disables one
 // ARGV[1] message id
 // ARGV[2] lease token
 // ARGV[3] attempt JSON ("" when none was made)
@@ -360,71 +340,76 @@ func (s *store) finishAttempt(ctx context.Context, ws tasks.WorkspaceID, m messa
 // ARGV[19] delay of the retry (ms): it is due then on Redis' clock
 // A retry is put in the due set at its time, and the next head of an
 // ordered message's queue is made due now. Disabling records the newest
-// event written before it (see subRecord.DisabledAt).
+// event written before it (see subRecord.DisabledAt). A delivered message
+// need not leave the failed index: requeue took it out.
 // Returns {"lost"}, {"retry"} or {status, disabled flag, next head or ""}.
-var finishScript = redis.NewScript(redisNow + `
-local lease = redis.call("GET", KEYS[3])
+var finishScript = batchScript(perItem(`
+local lease = redis.call("GET", KEYS[2])
 local held = lease and string.match(lease, "^[^|]*") == ARGV[2]
+local live = redis.call("HEXISTS", KEYS[8], ARGV[12]) == 1
+local counted = held and live and ARGV[8] == "1" and ARGV[4] ~= "pending"
 if ARGV[3] ~= "" then
-  redis.call("RPUSH", KEYS[2], ARGV[3])
-  redis.call("EXPIRE", KEYS[2], ARGV[13])
-  redis.call("HINCRBY", KEYS[1], "n", 1)
-  if redis.call("EXISTS", KEYS[5]) == 1 then redis.call("HSET", KEYS[5], "lt", ARGV[7]) end
+  local n = redis.call("HINCRBY", KEYS[1], "n", 1)
+  redis.call("HSET", KEYS[1], "a:" .. n, ARGV[3])
+  -- a counted delivery sets it below, with the failure streak
+  if live and not (counted and ARGV[4] == "delivered") then redis.call("HSET", KEYS[4], "lt", ARGV[7]) end
 end
 if not held then return {"lost"} end
-redis.call("DEL", KEYS[3])
-redis.call("ZREM", KEYS[4], ARGV[1])
+redis.call("DEL", KEYS[2])
+redis.call("ZREM", KEYS[3], ARGV[1])
 if ARGV[15] ~= "" then
-  local cur = redis.call("GET", KEYS[11])
-  if cur and string.sub(cur, 1, #ARGV[15] + 1) == ARGV[15] .. "|" then redis.call("DEL", KEYS[11]) end
+  local cur = redis.call("GET", KEYS[10])
+  if cur and string.sub(cur, 1, #ARGV[15] + 1) == ARGV[15] .. "|" then redis.call("DEL", KEYS[10]) end
 end
 if ARGV[4] == "pending" then
   redis.call("HINCRBY", KEYS[1], "q", 1)
   redis.call("HINCRBY", KEYS[1], "r", 1)
   redis.call("HSET", KEYS[1], "t", ARGV[5], "nd", ARGV[6])
-  redis.call("ZADD", KEYS[13], now + tonumber(ARGV[19]), ARGV[1])
+  redis.call("ZADD", KEYS[12], now + tonumber(ARGV[19]), ARGV[1])
   return {"retry"}
 end
 redis.call("HSET", KEYS[1], "s", ARGV[4])
-redis.call("DECR", KEYS[8])
+redis.call("DECR", KEYS[7])
 if ARGV[4] == "failed" then
-  redis.call("ZREMRANGEBYSCORE", KEYS[7], "-inf", "(" .. ARGV[18])
-  redis.call("ZADD", KEYS[7], ARGV[14], ARGV[1])
-  redis.call("EXPIRE", KEYS[7], ARGV[13])
-else
-  redis.call("ZREM", KEYS[7], ARGV[1])
+  redis.call("ZREMRANGEBYSCORE", KEYS[6], "-inf", "(" .. ARGV[18])
+  redis.call("ZADD", KEYS[6], ARGV[14], ARGV[1])
+  redis.call("EXPIRE", KEYS[6], ARGV[13])
 end
-local live = redis.call("HEXISTS", KEYS[9], ARGV[12]) == 1
 local disabled = "0"
-if live and ARGV[8] == "1" then
-  redis.call("LPUSH", KEYS[6], ARGV[4] == "delivered" and "1" or "0")
-  redis.call("LTRIM", KEYS[6], 0, tonumber(ARGV[16]) - 1)
+if counted then
+  redis.call("LPUSH", KEYS[5], ARGV[4] == "delivered" and "1" or "0")
+  redis.call("LTRIM", KEYS[5], 0, tonumber(ARGV[16]) - 1)
   local reason = ARGV[10]
   if ARGV[4] == "delivered" then
-    redis.call("HSET", KEYS[5], "cf", 0)
+    if ARGV[3] ~= "" then
+      redis.call("HSET", KEYS[4], "cf", 0, "lt", ARGV[7])
+    else
+      redis.call("HSET", KEYS[4], "cf", 0)
+    end
   else
-    local cf = redis.call("HINCRBY", KEYS[5], "cf", 1)
+    local cf = redis.call("HINCRBY", KEYS[4], "cf", 1)
     local after = tonumber(ARGV[9])
     if reason == "" and after > 0 and cf >= after then reason = ARGV[11] end
   end
-  if reason ~= "" and redis.call("HGET", KEYS[5], "en") == "1" then
-    local newest = redis.call("XREVRANGE", KEYS[14], "+", "-", "COUNT", 1)[1]
-    redis.call("HSET", KEYS[5], "en", "0", "dr", reason, "ds", newest and newest[1] or "0-0")
+  if reason ~= "" and redis.call("HGET", KEYS[4], "en") == "1" then
+    local newest = redis.call("XREVRANGE", KEYS[13], "+", "-", "COUNT", 1)[1]
+    redis.call("HSET", KEYS[4], "en", "0", "dr", reason, "ds", newest and newest[1] or "0-0")
+    redis.call("INCR", KEYS[14])
     disabled = "1"
   end
 end
 local nextMember = ""
 if ARGV[15] ~= "" then
-  redis.call("ZREM", KEYS[10], ARGV[15])
-  nextMember = redis.call("ZRANGE", KEYS[10], 0, 0)[1] or ""
+  redis.call("ZREM", KEYS[9], ARGV[15])
+  nextMember = redis.call("ZRANGE", KEYS[9], 0, 0)[1] or ""
   if nextMember == "" then
-    redis.call("SREM", KEYS[12], ARGV[17])
+    redis.call("SREM", KEYS[11], ARGV[17])
   else
-    redis.call("ZADD", KEYS[13], "NX", now, string.match(nextMember, " (.*)$"))
+    redis.call("ZADD", KEYS[12], "NX", now, string.match(nextMember, " (.*)$"))
   end
 end
 return {ARGV[4], disabled, nextMember}
-`)
+`))
 
 // requeue queues a new attempt of a message now, with a fresh
 // retry round: redeliver and recover. An ordered message rejoins its task's
@@ -439,6 +424,9 @@ func (s *store) requeue(ctx context.Context, ws tasks.WorkspaceID, subID, id, de
 	if m.SubscriptionID != subID {
 		return queued{}, tasks.ErrNotFound
 	}
+	if err := s.markActive(ctx, ws); err != nil {
+		return queued{}, err
+	}
 	now := s.clock()
 	res, err := requeueScript.Run(ctx, s.rdb,
 		[]string{k.whMsg(id), k.whLease(id), k.whFailed(subID), k.whPending(), k.whFIFO(subID, m.OrderKey), k.whQueues(),
@@ -447,9 +435,6 @@ func (s *store) requeue(ctx context.Context, ws tasks.WorkspaceID, subID, id, de
 		queueMember(subID, m.OrderKey)).StringSlice()
 	if err != nil {
 		return queued{}, fmt.Errorf("webhooks: requeue webhook message: %w", err)
-	}
-	if len(res) > 1 && res[1] == "1" {
-		s.bumpStats(ctx, 1, 0)
 	}
 	switch scriptResult(res[0]) {
 	case resGone:
@@ -550,8 +535,8 @@ func (s *store) expiredLeases(ctx context.Context, ws tasks.WorkspaceID, count i
 // the message no longer pending.
 func (s *store) reapLease(ctx context.Context, ws tasks.WorkspaceID, m message, interrupted AttemptLog, deliveryID string) (message, bool, error) {
 	k := keysFor(ws)
-	res, err := reapScript.Run(ctx, s.rdb, []string{k.whMsg(m.ID), k.whLease(m.ID), k.whLeases(), k.whAttempts(m.ID), k.whFIFOCur(m.SubscriptionID, m.OrderKey)},
-		m.ID, mustJSON(interrupted), deliveryID, ttlSeconds(Retention), s.clock().UnixMilli(), m.member()).Text()
+	res, err := reapScript.Run(ctx, s.rdb, []string{k.whMsg(m.ID), k.whLease(m.ID), k.whLeases(), k.whFIFOCur(m.SubscriptionID, m.OrderKey)},
+		m.ID, mustJSON(interrupted), deliveryID, s.clock().UnixMilli(), m.member()).Text()
 	if err != nil {
 		return message{}, false, fmt.Errorf("webhooks: reap webhook lease: %w", err)
 	}
@@ -562,34 +547,32 @@ func (s *store) reapLease(ctx context.Context, ws tasks.WorkspaceID, m message, 
 	return m, err == nil, err
 }
 
-// reapScript requeues a message whose lease is gone.
+// reapScript requeues a message whose lease is gone, logging the lost
+// attempt in the message's hash as finishScript does.
 // KEYS[1] the message
 // KEYS[2] its lease
 // KEYS[3] the leases by deadline
-// KEYS[4] its attempts
-// KEYS[5] the task queue's in-flight member
+// KEYS[4] the task queue's in-flight member
 // ARGV[1] message id
 // ARGV[2] the interrupted attempt's JSON
 // ARGV[3] delivery id of the new attempt
-// ARGV[4] TTL (s)
-// ARGV[5] next attempt at (Unix ms): now
-// ARGV[6] task queue member ("" unordered)
+// ARGV[4] next attempt at (Unix ms): now
+// ARGV[5] task queue member ("" unordered)
 // Returns "held", "none" or "requeued".
 var reapScript = redis.NewScript(redisNow + `
 local lease = redis.call("GET", KEYS[2])
 if lease and tonumber(string.match(lease, "|(%d+)$")) > now then return "held" end
 redis.call("DEL", KEYS[2])
 redis.call("ZREM", KEYS[3], ARGV[1])
-if ARGV[6] ~= "" then
-  local cur = redis.call("GET", KEYS[5])
-  if cur and string.sub(cur, 1, #ARGV[6] + 1) == ARGV[6] .. "|" then redis.call("DEL", KEYS[5]) end
+if ARGV[5] ~= "" then
+  local cur = redis.call("GET", KEYS[4])
+  if cur and string.sub(cur, 1, #ARGV[5] + 1) == ARGV[5] .. "|" then redis.call("DEL", KEYS[4]) end
 end
 if redis.call("HGET", KEYS[1], "s") ~= "pending" then return "none" end
-redis.call("RPUSH", KEYS[4], ARGV[2])
-redis.call("EXPIRE", KEYS[4], ARGV[4])
-redis.call("HINCRBY", KEYS[1], "n", 1)
+local n = redis.call("HINCRBY", KEYS[1], "n", 1)
+redis.call("HSET", KEYS[1], "a:" .. n, ARGV[2])
 redis.call("HINCRBY", KEYS[1], "q", 1)
-redis.call("HSET", KEYS[1], "t", ARGV[5], "nd", ARGV[3])
+redis.call("HSET", KEYS[1], "t", ARGV[4], "nd", ARGV[3])
 return "requeued"
 `)
 
@@ -667,13 +650,33 @@ type leased struct {
 }
 
 // leaseBatch leases up to n messages of ws whose attempt is due by Redis'
-// clock, for leaseTTL under token, in one script call. It also returns
-// when the next message falls due (zero when none is waiting), so an idle
-// lane knows how long it may sleep.
+// clock, for leaseTTL under token, and returns them with when the next
+// message falls due (zero when none is waiting), so an idle lane knows how
+// long it may sleep. It reads the candidates and where each belongs
+// (subscription, task queue) first, in two pipelined reads, so that the
+// lease script can declare every key it touches; the script checks each
+// candidate again, atomically.
 func (s *store) leaseBatch(ctx context.Context, ws tasks.WorkspaceID, token string, n int, leaseTTL time.Duration) ([]leased, time.Time, error) {
 	k := keysFor(ws)
-	res, err := leaseBatchScript.Run(ctx, s.rdb, []string{k.whDue(), k.whLeases(), k.whSubs(), k.whQueues()},
-		k.p, n, token, leaseTTL.Milliseconds(), ttlSeconds(Retention)).Slice()
+	due, err := s.rdb.ZRangeByScoreWithScores(ctx, k.whDue(), &redis.ZRangeBy{Min: "-inf", Max: "+inf", Count: int64(n)}).Result()
+	if err != nil {
+		return nil, time.Time{}, fmt.Errorf("webhooks: lease messages: %w", err)
+	}
+	if len(due) == 0 {
+		return nil, time.Time{}, nil
+	}
+	cands, err := s.candidates(ctx, k, due)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	keys := [][]string{{k.whDue(), k.whLeases(), k.whSubs(), k.whQueues()}}
+	args := []any{n, token, leaseTTL.Milliseconds(), ttlSeconds(Retention), len(cands)}
+	for _, c := range cands {
+		keys = append(keys, []string{k.whMsg(c.id), k.whLease(c.id), k.whState(c.sub), k.whParked(c.sub),
+			k.whFIFO(c.sub, c.orderKey), k.whFIFOCur(c.sub, c.orderKey)})
+		args = append(args, c.id, c.sub, c.orderKey, c.member, c.score, boolFlag(c.test), queueMember(c.sub, c.orderKey))
+	}
+	res, err := leaseBatchScript.Run(ctx, s.rdb, slices.Concat(keys...), args...).Slice()
 	if err != nil {
 		return nil, time.Time{}, fmt.Errorf("webhooks: lease messages: %w", err)
 	}
@@ -714,83 +717,156 @@ func (s *store) leaseBatch(ctx context.Context, ws tasks.WorkspaceID, token stri
 	return out, next, nil
 }
 
-// leaseBatchScript takes the leases of due messages. A message no longer
-// pending, leased by another, or not at the head of its task's queue
-// leaves the due set (the head is made due in its place); one whose
-// subscription is disabled is parked, unless it is a test message.
-// Message keys are built from the workspace prefix: they all share its
-// hash tag, as asynq's scripts do with their queues.
+// candidate is a message in the due set, with where it belongs.
+type candidate struct {
+	id, sub, orderKey, member string
+	score                     int64
+	test                      bool
+}
+
+// candidates reads where each due message belongs from its hash, in one
+// pipeline; a message stored before the hash held those fields has them
+// read from its document. Messages gone (expired) are left to the script,
+// which drops them from the due set.
+func (s *store) candidates(ctx context.Context, k keys, due []redis.Z) ([]candidate, error) {
+	pipe := s.rdb.Pipeline()
+	cmds := make([]*redis.SliceCmd, len(due))
+	for i, z := range due {
+		cmds[i] = pipe.HMGet(ctx, k.whMsg(z.Member.(string)), "sub", "ok", "om", "os", "tst")
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !isNil(err) {
+		return nil, fmt.Errorf("webhooks: lease messages: %w", err)
+	}
+	out := make([]candidate, len(due))
+	for i, z := range due {
+		v := cmds[i].Val()
+		str := func(j int) string {
+			if j < len(v) {
+				s, _ := v[j].(string)
+				return s
+			}
+			return ""
+		}
+		out[i] = candidate{id: z.Member.(string), sub: str(0), orderKey: str(1), member: str(2), score: mustInt(str(3)), test: str(4) == "1"}
+		if out[i].sub != "" {
+			continue
+		}
+		// Stored before those fields were copied, or gone.
+		doc, err := s.rdb.HGet(ctx, k.whMsg(out[i].id), "d").Result()
+		if isNil(err) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("webhooks: lease messages: %w", err)
+		}
+		var m message
+		if err := decodeJSON(doc, &m); err != nil {
+			return nil, fmt.Errorf("webhooks: decode message %s: %w", out[i].id, err)
+		}
+		m.ID = out[i].id
+		out[i].sub, out[i].orderKey, out[i].score, out[i].test, out[i].member = m.SubscriptionID, m.OrderKey, m.OrderScore, m.Test, m.member()
+	}
+	return out, nil
+}
+
+// leaseBatchScript takes the leases of due messages. A candidate no longer
+// due by Redis' clock is left as it is; one no longer pending, leased by
+// another, or not at the head of its task's queue leaves the due set (the
+// head is made due in its place); one whose subscription is disabled is
+// parked, unless it is a test message.
 // KEYS[1] the due set
 // KEYS[2] the leases by deadline
 // KEYS[3] the subscriptions
 // KEYS[4] the index of ordered queues
-// ARGV[1] the workspace's key prefix
-// ARGV[2] how many to lease at most
-// ARGV[3] lease token
-// ARGV[4] lease (ms)
-// ARGV[5] TTL (s)
+// then per candidate, 6 keys from KEYS[5]:
+//
+//	+0 the message
+//	+1 its lease
+//	+2 its subscription's state
+//	+3 its subscription's parked messages
+//	+4 its task queue (unused for an unordered message)
+//	+5 the task queue's in-flight member (unused likewise)
+//
+// ARGV[1] how many to lease at most
+// ARGV[2] lease token
+// ARGV[3] lease (ms)
+// ARGV[4] TTL (s)
+// ARGV[5] how many candidates
+// then per candidate, 7 arguments from ARGV[6]:
+//
+//	+0 message id
+//	+1 subscription id
+//	+2 task id of an ordered message ("" unordered)
+//	+3 its queue member
+//	+4 its queue score (task version)
+//	+5 "1" for a test message
+//	+6 index member of its task queue
+//
 // Returns {next due (Unix ms) or 0, then per leased message: id, document
 // JSON, seq, round, next delivery id, subscription id, its JSON ("" when
 // deleted, "=" when an earlier message of the batch carried it), "1" when
 // it is enabled}.
 var leaseBatchScript = redis.NewScript(redisNow + `
-local p = ARGV[1]
-local deadline = now + tonumber(ARGV[4])
+local deadline = now + tonumber(ARGV[3])
 local out = {0}
 local seen = {}
-local ids = redis.call("ZRANGEBYSCORE", KEYS[1], "-inf", now, "LIMIT", 0, tonumber(ARGV[2]))
-for _, id in ipairs(ids) do
-  redis.call("ZREM", KEYS[1], id)
-  local h = redis.call("HMGET", p .. "wh:m:" .. id, "s", "q", "d", "r", "nd", "sub", "ok", "om", "os", "tst")
-  local lk = p .. "wh:l:" .. id
-  local lease = redis.call("GET", lk)
-  if h[1] == "pending" and not (lease and tonumber(string.match(lease, "|(%d+)$")) > now) then
-    local sub, ordkey, mine, score, test = h[6], h[7], h[8], h[9], h[10] == "1"
-    if not sub then -- stored before these fields: read the document
-      local doc = cjson.decode(h[3])
-      sub, ordkey, score, test = doc.subscription_id, doc.order_key or "", doc.order_score or 0, doc.test == true
-      mine = doc.event_id .. " " .. id
-    end
-    local subjson = redis.call("HGET", KEYS[3], sub)
-    local en = redis.call("HGET", p .. "wh:st:" .. sub, "en")
-    local parked = subjson and en == "0" and not test
-    local ok = true
-    if ordkey ~= "" then
-      local qk = p .. "wh:q:" .. sub .. ":" .. ordkey
-      local head = redis.call("ZRANGE", qk, 0, 0)[1]
-      if not head then
-        redis.call("ZADD", qk, score, mine)
-        redis.call("EXPIRE", qk, ARGV[5])
-        redis.call("SADD", KEYS[4], sub .. "\t" .. ordkey)
-        head = mine
+local subinfo = {} -- per subscription: its JSON and enabled flag, read once
+local leased = 0
+for c = 0, tonumber(ARGV[5]) - 1 do
+  local K = function(j) return KEYS[5 + c * 6 + j] end
+  local A = function(j) return ARGV[6 + c * 7 + j] end
+  local id = A(0)
+  local due = redis.call("ZSCORE", KEYS[1], id)
+  if leased < tonumber(ARGV[1]) and due and tonumber(due) <= now then
+    redis.call("ZREM", KEYS[1], id)
+    local h = redis.call("HMGET", K(0), "s", "q", "d", "r", "nd")
+    local lease = redis.call("GET", K(1))
+    if h[1] == "pending" and not (lease and tonumber(string.match(lease, "|(%d+)$")) > now) then
+      local sub, ordkey, mine, score, test = A(1), A(2), A(3), A(4), A(5) == "1"
+      local info = subinfo[sub]
+      if not info then
+        info = {redis.call("HGET", KEYS[3], sub), redis.call("HGET", K(2), "en")}
+        subinfo[sub] = info
       end
-      local ck = p .. "wh:qc:" .. sub .. ":" .. ordkey
-      if head ~= mine then
-        redis.call("ZADD", KEYS[1], "NX", now, string.match(head, " (.*)$"))
-        ok = false
-      else
-        local cur = redis.call("GET", ck)
-        if cur then
-          local who, till = string.match(cur, "^(.*)|(%d+)$")
-          if who ~= mine and tonumber(till) > now then ok = false end
+      local subjson, en = info[1], info[2]
+      local parked = subjson and en == "0" and not test
+      local ok = true
+      if ordkey ~= "" then
+        local head = redis.call("ZRANGE", K(4), 0, 0)[1]
+        if not head then
+          redis.call("ZADD", K(4), score, mine)
+          redis.call("EXPIRE", K(4), ARGV[4])
+          redis.call("SADD", KEYS[4], A(6))
+          head = mine
         end
+        if head ~= mine then
+          redis.call("ZADD", KEYS[1], "NX", now, string.match(head, " (.*)$"))
+          ok = false
+        else
+          local cur = redis.call("GET", K(5))
+          if cur then
+            local who, till = string.match(cur, "^(.*)|(%d+)$")
+            if who ~= mine and tonumber(till) > now then ok = false end
+          end
+        end
+        if ok and not parked then redis.call("SET", K(5), mine .. "|" .. deadline, "EX", ARGV[4]) end
       end
-      if ok and not parked then redis.call("SET", ck, mine .. "|" .. deadline, "EX", ARGV[5]) end
-    end
-    if ok and parked then
-      redis.call("ZADD", p .. "wh:pk:" .. sub, now, id)
-      ok = false
-    end
-    if ok then
-      redis.call("SET", lk, ARGV[3] .. "|" .. deadline, "PX", ARGV[4])
-      redis.call("ZADD", KEYS[2], deadline, id)
-      local sj = "="
-      if not seen[sub] then
-        seen[sub] = true
-        sj = subjson or ""
+      if ok and parked then
+        redis.call("ZADD", K(3), now, id)
+        ok = false
       end
-      for _, v in ipairs({id, h[3], h[2], h[4] or "0", h[5] or "", sub, sj, en or "0"}) do
-        table.insert(out, v)
+      if ok then
+        leased = leased + 1
+        redis.call("SET", K(1), ARGV[2] .. "|" .. deadline, "PX", ARGV[3])
+        redis.call("ZADD", KEYS[2], deadline, id)
+        local sj = "="
+        if not seen[sub] then
+          seen[sub] = true
+          sj = subjson or ""
+        end
+        for _, v in ipairs({id, h[3], h[2], h[4] or "0", h[5] or "", sub, sj, en or "0"}) do
+          table.insert(out, v)
+        end
       end
     end
   end
@@ -806,9 +882,8 @@ type settle struct {
 	r attemptResult
 }
 
-// finishMany records the outcomes of a lane's batch in one pipelined round
-// trip (each still its own atomic script call) and returns their answers
-// in order.
+// finishMany records the outcomes of a lane's batch in one script call
+// (each outcome atomic on its own) and returns their answers in order.
 func (s *store) finishMany(ctx context.Context, ws tasks.WorkspaceID, token string, batch []settle) ([]finishAnswer, error) {
 	k := keysFor(ws)
 	now := s.clock()
@@ -820,46 +895,29 @@ func (s *store) finishMany(ctx context.Context, ws tasks.WorkspaceID, token stri
 		if r.Attempt != nil {
 			attempt = mustJSON(r.Attempt)
 		}
-		keys[i] = []string{k.whMsg(m.ID), k.whAttempts(m.ID), k.whLease(m.ID), k.whLeases(), k.whState(m.SubscriptionID),
+		keys[i] = []string{k.whMsg(m.ID), k.whLease(m.ID), k.whLeases(), k.whState(m.SubscriptionID),
 			k.whOutcomes(m.SubscriptionID), k.whFailed(m.SubscriptionID), k.whPending(), k.whSubs(),
 			k.whFIFO(m.SubscriptionID, m.OrderKey), k.whFIFOCur(m.SubscriptionID, m.OrderKey), k.whQueues(), k.whDue(),
-			tasks.EventStreamKey(ws)}
+			tasks.EventStreamKey(ws), k.whSubsVersion()}
 		args[i] = []any{m.ID, token, attempt, string(r.Status), r.NextAt.UnixMilli(), r.NextDeliveryID, now.UnixMilli(),
 			boolFlag(r.Count), r.DisableAfter, r.Disable, r.DisableAfterReason, m.SubscriptionID,
 			ttlSeconds(Retention), m.CreatedAt.UnixMilli(), m.member(), webhookOutcomeWindow,
 			queueMember(m.SubscriptionID, m.OrderKey), now.Add(-Retention).UnixMilli(), max(r.NextAt.Sub(now).Milliseconds(), 0)}
 	}
-	cmds := make([]*redis.Cmd, len(batch))
-	pipe := s.rdb.Pipeline()
-	for i := range batch {
-		cmds[i] = finishScript.EvalSha(ctx, pipe, keys[i], args[i]...)
+	answers, err := runBatch(ctx, s.rdb, finishScript, keys, args)
+	if err != nil {
+		return nil, fmt.Errorf("webhooks: finish webhook attempts: %w", err)
 	}
-	_, _ = pipe.Exec(ctx) // read per command
 	out := make([]finishAnswer, len(batch))
-	var pending, disabled int64
-	var errs []error
-	for i, cmd := range cmds {
-		if err := cmd.Err(); err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT") {
-			cmd = finishScript.Run(ctx, s.rdb, keys[i], args[i]...)
-		}
-		res, err := cmd.StringSlice()
-		if err != nil {
-			errs = append(errs, fmt.Errorf("webhooks: finish attempt of %s: %w", batch[i].m.ID, err))
-			continue
-		}
+	for i, res := range answers {
 		f := finishAnswer{Lost: scriptResult(res[0]) == resLost}
 		if len(res) == 3 {
 			f.Disabled = res[1] == "1"
 			_, f.Next, _ = strings.Cut(res[2], " ")
-			pending--
-			if f.Disabled {
-				disabled++
-			}
 		}
 		out[i] = f
 	}
-	s.bumpStats(ctx, pending, disabled)
-	return out, errors.Join(errs...)
+	return out, nil
 }
 
 // dueCount returns how many of ws's messages wait in the due set.

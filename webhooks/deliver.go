@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/taskerhq/tasker/tasks"
 )
@@ -59,7 +61,7 @@ func (s *Service) handleJob(ctx context.Context, t *asynq.Task) error {
 	if err := json.Unmarshal(t.Payload(), &j); err != nil {
 		return fmt.Errorf("webhooks: decode job: %w: %w", err, asynq.SkipRetry)
 	}
-	s.markActive(j.Workspace)
+	s.markDue(j.Workspace)
 	if err := s.ensure(ctx, j.Workspace, j.Message); err != nil && !errors.Is(err, tasks.ErrNotFound) {
 		return err
 	}
@@ -73,7 +75,7 @@ func (s *Service) schedule(ctx context.Context, ws tasks.WorkspaceID, m message,
 	}
 	// Marked after the write: a lane that found nothing before it cannot
 	// then put the workspace to sleep.
-	s.markActive(ws)
+	s.markDue(ws)
 	s.wake()
 	return nil
 }
@@ -146,26 +148,39 @@ func (t *Target) Wants(ev tasks.Event) bool {
 	if ev.Test || ev.Type.Internal() {
 		return false
 	}
-	now := time.Now()
-	if until, ok := t.s.wanted.Load(ev.Workspace); ok && now.Before(until.(time.Time)) {
-		return true
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
+	now := time.Now()
+	if until, ok := t.s.wanted.Load(ev.Workspace); ok && now.Before(until.(time.Time)) {
+		t.s.keepActive(ctx, ev.Workspace)
+		return true
+	}
 	has, err := t.s.store.hasSubs(ctx, ev.Workspace)
 	if err != nil {
 		return true // let the job decide, with retries, rather than lose the event
 	}
 	if has {
 		t.s.markWanted(ev.Workspace)
+		t.s.keepActive(ctx, ev.Workspace)
 	}
 	return has
+}
+
+// keepActive puts ws in the active set (at most once per markEvery per
+// process) before the dispatcher acknowledges an event it wants: a notice
+// lost with its process then leaves the event to the sweep, which runs
+// the fan-out of every workspace in the set. A failure is logged only:
+// the notice and the next event still carry the event on.
+func (s *Service) keepActive(ctx context.Context, ws tasks.WorkspaceID) {
+	if err := s.store.markActive(ctx, ws); err != nil {
+		s.logger.WarnContext(ctx, "webhook workspace not marked active", "workspace", ws, "err", err)
+	}
 }
 
 // markWanted records that ws has a subscription.
 func (s *Service) markWanted(ws tasks.WorkspaceID) {
 	s.wanted.Store(ws, time.Now().Add(wantedFor))
-	s.markActive(ws)
+	s.markDue(ws)
 }
 
 // Handle makes sure ev, and every event of its workspace before it, has
@@ -186,7 +201,7 @@ func (s *Service) queueMessages(ctx context.Context, ws tasks.WorkspaceID, ins [
 	if err != nil {
 		return err
 	}
-	s.markActive(ws) // after the write, as in schedule
+	s.markDue(ws) // after the write, as in schedule
 	var errs []error
 	for _, q := range qs {
 		if !q.Created && q.Runnable {
@@ -198,12 +213,20 @@ func (s *Service) queueMessages(ctx context.Context, ws tasks.WorkspaceID, ins [
 }
 
 // Run delivers with Lanes lanes until ctx ends, and sweeps every
-// ReapInterval: it requeues attempts
-// whose worker died (their lease expired), runs the fan-out of every
-// workspace with subscriptions (events a lost job or a crashed replica
-// left), restarts every ordered queue whose head has no job, and sends
-// what enabled endpoints have parked. cmd runs it on every worker
-// replica; sweeps racing each other are harmless.
+// ReapInterval the workspaces that have work (activity.go): it requeues
+// attempts whose worker died (their lease expired), runs the fan-out
+// (events a lost notice or a crashed replica left), restarts every ordered
+// queue whose head is neither due nor leased, sends what enabled endpoints
+// have parked, and reports the workspace's totals for /metrics. cmd runs
+// it on every worker replica; sweeps racing each other are harmless.
+//
+// Per idle workspace (in the set, nothing pending) a pass costs about ten
+// calls: the lease reap (2), whether it has subscriptions (1), one lease
+// attempt by a lane (2), the fan-out (lock, claim, read, unlock: 4), the
+// ordered queues (listing the subscriptions: 2, the queue index: 1), the
+// pending count and the report (2). It leaves the set idleAfter after its
+// last mark, so a workspace idle for longer costs nothing; the pass itself
+// reads the set once.
 func (s *Service) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	wg.Go(func() { s.lanes(ctx) })
@@ -223,64 +246,111 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 }
 
-// Sweep makes one pass of Run's sweep over every workspace.
+// Sweep makes one pass of Run's sweep over the workspaces with work.
 func (s *Service) Sweep(ctx context.Context) error {
-	wss, err := s.workspaces(ctx)
+	if err := s.upgrade(ctx); err != nil {
+		return err
+	}
+	active, err := s.activeSet(ctx)
 	if err != nil {
 		return err
 	}
 	var errs []error
-	for _, ws := range wss {
-		if err := s.reapWorkspace(ctx, ws); err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		has, err := s.store.hasSubs(ctx, ws)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		if !has {
-			// Messages of deleted subscriptions may still wait to fail.
-			if n, err := s.store.dueCount(ctx, ws); err != nil || n > 0 {
-				s.markActive(ws)
-				s.wake()
-			}
-			continue
-		}
-		s.markActive(ws)
-		s.wake()
-		if err := s.Fanout(ctx, ws); err != nil {
+	for _, z := range active {
+		if err := s.sweepWorkspace(ctx, workspaceOf(z.Member), z.Score); err != nil {
 			errs = append(errs, err)
 		}
-		if err := s.restart(ctx, ws); err != nil {
-			errs = append(errs, err)
-		}
+	}
+	if s.sweeps.Add(1)%recomputeEvery == 0 {
+		errs = append(errs, s.store.recomputeTotals(ctx))
 	}
 	return errors.Join(errs...)
 }
 
-// Reap requeues every message whose attempt's lease has expired, in every
-// workspace, logging the lost attempt as interrupted.
-func (s *Service) Reap(ctx context.Context) error {
-	wss, err := s.workspaces(ctx)
+// sweepWorkspace makes the sweep's pass over ws, whose active-set score
+// was read as score, and drops it from the set when it is idle.
+func (s *Service) sweepWorkspace(ctx context.Context, ws tasks.WorkspaceID, score float64) error {
+	if err := s.reapWorkspace(ctx, ws); err != nil {
+		return err
+	}
+	// Lease at once: messages may be due whoever made them.
+	s.markDue(ws)
+	s.wake()
+	subs, err := s.store.listSubs(ctx, ws)
 	if err != nil {
 		return err
 	}
-	for _, ws := range wss {
-		if err := s.reapWorkspace(ctx, ws); err != nil {
+	if len(subs) > 0 {
+		if err := s.Fanout(ctx, ws); err != nil {
+			return err
+		}
+		if err := s.restart(ctx, ws, subs); err != nil {
+			return err
+		}
+	}
+	pending, err := s.store.pendingCount(ctx, ws)
+	if err != nil {
+		return err
+	}
+	if err := s.store.reportStats(ctx, ws, pending, disabledCount(subs)); err != nil {
+		return err
+	}
+	if pending > 0 {
+		return nil
+	}
+	return s.store.dropIdle(ctx, ws, score)
+}
+
+// upgrade, once per process, moves the totals of an older version to this
+// format and, the first time, marks every workspace active so the sweep
+// finds the work an older version left.
+func (s *Service) upgrade(ctx context.Context) error {
+	if s.upgradeDone.Load() {
+		return nil
+	}
+	full, err := s.store.upgradeStats(ctx)
+	if err != nil {
+		return err
+	}
+	if full {
+		wss, err := s.tasks.Workspaces(ctx)
+		if err != nil {
+			return err
+		}
+		if err := s.store.markAll(ctx, wss); err != nil {
+			return err
+		}
+		if err := s.store.upgraded(ctx); err != nil {
+			return err
+		}
+	}
+	s.upgradeDone.Store(true)
+	return nil
+}
+
+// Reap requeues every message whose attempt's lease has expired, in every
+// workspace with work, logging the lost attempt as interrupted.
+func (s *Service) Reap(ctx context.Context) error {
+	active, err := s.activeSet(ctx)
+	if err != nil {
+		return err
+	}
+	for _, z := range active {
+		if err := s.reapWorkspace(ctx, workspaceOf(z.Member)); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// workspaces returns the workspaces the sweep covers.
-func (s *Service) workspaces(ctx context.Context) ([]tasks.WorkspaceID, error) {
-	if s.cfg.Workspaces != nil {
-		return s.cfg.Workspaces, nil
+// activeSet returns the active set, only the configured workspaces of it
+// when Workspaces is set.
+func (s *Service) activeSet(ctx context.Context) ([]redis.Z, error) {
+	zs, err := s.store.activeWorkspaces(ctx)
+	if err != nil || s.cfg.Workspaces == nil {
+		return zs, err
 	}
-	return s.tasks.Workspaces(ctx)
+	return slices.DeleteFunc(zs, func(z redis.Z) bool { return !slices.Contains(s.cfg.Workspaces, workspaceOf(z.Member)) }), nil
 }
 
 func (s *Service) reapWorkspace(ctx context.Context, ws tasks.WorkspaceID) error {
@@ -314,18 +384,15 @@ func (s *Service) reap(ctx context.Context, ws tasks.WorkspaceID, id string) err
 		return err
 	}
 	s.metrics.attempts.WithLabelValues("interrupted").Inc()
-	s.logger.WarnContext(ctx, "webhook attempt interrupted; retrying", "workspace", ws, "message_id", id)
+	s.logger.WarnContext(ctx, "webhook attempt interrupted; retrying", "workspace", ws, "webhook_id", m.SubscriptionID,
+		"message_id", id, "status", 0, "err", msg)
 	return s.schedule(ctx, ws, m, 0)
 }
 
 // restart queues the job of every ordered queue's head that may run (its
 // job id makes this a no-op where the job exists), and the parked messages
 // of enabled endpoints, so that no queue stalls whatever was lost.
-func (s *Service) restart(ctx context.Context, ws tasks.WorkspaceID) error {
-	subs, err := s.store.listSubs(ctx, ws)
-	if err != nil {
-		return err
-	}
+func (s *Service) restart(ctx context.Context, ws tasks.WorkspaceID, subs []subRecord) error {
 	enabled := make(map[string]bool, len(subs))
 	for _, sub := range subs {
 		enabled[sub.ID] = sub.Enabled

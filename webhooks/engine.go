@@ -36,9 +36,9 @@ func (s *Service) wake() {
 	}
 }
 
-// markActive records that ws may have messages due now, so the lanes
+// markDue records that ws may have messages due now, so the lanes
 // lease from it at once.
-func (s *Service) markActive(ws tasks.WorkspaceID) {
+func (s *Service) markDue(ws tasks.WorkspaceID) {
 	p := s.pollAt(ws)
 	p.mu.Lock()
 	p.at, p.gen = 0, p.gen+1
@@ -49,7 +49,7 @@ func (s *Service) markActive(ws tasks.WorkspaceID) {
 type pollState struct {
 	mu  sync.Mutex
 	at  int64  // Unix ns; 0 now, never while nothing is due
-	gen uint64 // bumped by every markActive, so a lane that found nothing cannot undo a mark made meanwhile
+	gen uint64 // bumped by every markDue, so a lane that found nothing cannot undo a mark made meanwhile
 }
 
 // when returns the poll time and generation.
@@ -73,7 +73,7 @@ func (p *pollState) idle(gen uint64, until int64) {
 // 0 to look now, never while nothing of it is due. An idle workspace with
 // subscriptions costs no polling; what makes it busy here marks it
 // (fan-out, schedule), a retry sets its due time, and the sweep marks
-// every workspace with subscriptions each ReapInterval, which also picks
+// every workspace of the active set each ReapInterval, which also picks
 // up what another replica made due and then could not send.
 func (s *Service) pollAt(ws tasks.WorkspaceID) *pollState {
 	if v, ok := s.active.Load(ws); ok {
@@ -185,7 +185,7 @@ func (s *Service) deliverBatch(ctx context.Context, ws tasks.WorkspaceID) (int, 
 		}
 	}
 	// Retries or the next messages of ordered tasks may be due at once.
-	s.markActive(ws)
+	s.markDue(ws)
 	s.wake()
 	return len(batch), next, err
 }
@@ -207,12 +207,15 @@ func (s *Service) attemptOf(ctx context.Context, ws tasks.WorkspaceID, l leased)
 	s.metrics.attempts.WithLabelValues(a.Outcome.String()).Inc()
 	s.metrics.latency.Observe(float64(a.DurationMS) / 1000)
 	if a.Outcome != Success {
-		code := 0
+		code, reason := 0, a.Error
 		if a.StatusCode != nil {
 			code = *a.StatusCode
+			if reason == "" {
+				reason = fmt.Sprintf("the endpoint answered %d", code)
+			}
 		}
 		s.logger.WarnContext(ctx, "webhook attempt failed", "workspace", ws, "webhook_id", sub.ID, "message_id", m.ID,
-			"status", code, "outcome", a.Outcome.String(), "err", a.Error)
+			"status", code, "outcome", a.Outcome.String(), "err", reason)
 	}
 	return settle{m: m, r: s.resultOf(m, a)}, &a
 }

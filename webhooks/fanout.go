@@ -37,7 +37,7 @@ import (
 // event job. It never blocks.
 func (t *Target) Notify(ws tasks.WorkspaceID) {
 	s := t.s
-	s.markActive(ws)
+	s.markDue(ws)
 	s.noticeMu.Lock()
 	s.notices[ws] = true
 	s.noticeMu.Unlock()
@@ -140,7 +140,7 @@ func (s *Service) fanoutPass(ctx context.Context, ws tasks.WorkspaceID, token st
 		}
 		// The subscriptions are read after the events, so one created
 		// before an event was written is seen by it.
-		subs, err := s.store.listSubs(ctx, ws)
+		subs, err := s.fanoutSubs(ctx, ws)
 		if err != nil {
 			return err
 		}
@@ -171,6 +171,41 @@ func (s *Service) fanoutPass(ctx context.Context, ws tasks.WorkspaceID, token st
 			return err
 		}
 	}
+}
+
+// cachedSubs is a workspace's subscriptions as the fan-out read them, and
+// the version (whSubsVersion) they were read at.
+type cachedSubs struct {
+	version int64
+	subs    []subRecord
+	read    time.Time
+}
+
+// subsFresh bounds how long the fan-out trusts its list even while the
+// version holds, so a change that did not bump it (a replica of an older
+// version, during an upgrade) is seen within this long.
+const subsFresh = 30 * time.Second
+
+// fanoutSubs returns ws's subscriptions for the fan-out: from memory while
+// the version in Redis is the one they were read at, so a pass costs one
+// key instead of two per subscription. The version is read before the
+// list: a change made in between bumps it past the one kept, and the next
+// pass reads again.
+func (s *Service) fanoutSubs(ctx context.Context, ws tasks.WorkspaceID) ([]subRecord, error) {
+	v, err := s.store.subsVersion(ctx, ws)
+	if err != nil {
+		return nil, err
+	}
+	if c, ok := s.subCache.Load(ws); ok && c.(*cachedSubs).version == v && time.Since(c.(*cachedSubs).read) < subsFresh {
+		return c.(*cachedSubs).subs, nil
+	}
+	read := time.Now()
+	subs, err := s.store.listSubs(ctx, ws)
+	if err != nil {
+		return nil, err
+	}
+	s.subCache.Store(ws, &cachedSubs{version: v, subs: subs, read: read})
+	return subs, nil
 }
 
 // messagesOf returns the messages of entries for subs, in entry order:

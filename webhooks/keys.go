@@ -13,6 +13,11 @@ func keysFor(ws tasks.WorkspaceID) keys { return keys{p: tasks.KeyPrefix(ws)} }
 // whSubs is a HASH: subscription id → subRecord JSON.
 func (k keys) whSubs() string { return k.p + "wh:subs" }
 
+// whSubsVersion is a STRING counter bumped by every change of a
+// subscription or of whether it is enabled, so a process may keep the
+// list in memory and read one key to know it is still current.
+func (k keys) whSubsVersion() string { return k.p + "wh:subs:v" }
+
 // whState is a HASH of a subscription's state: en ("1" enabled, "0" not),
 // dr (disabled reason), ds (while disabled, the id of the newest event
 // stream entry when it was disabled), lt (last attempt, Unix ms), cf
@@ -25,14 +30,17 @@ func (k keys) whOutcomes(sub string) string { return k.p + "wh:oc:" + sub }
 
 // whMsg is a HASH with a TTL of Retention: d the message document
 // JSON; s status, q seq, r round, t next attempt (Unix ms), nd next
-// delivery id, n attempts made; and, copied from the document so the
+// delivery id, n attempts made, "a:<k>" the k-th attempt's AttemptLog
+// JSON (for k logged by this version; older ones are in whAttempts); and, copied from the document so the
 // lease script need not decode it, sub (subscription id), ok (task id of
 // an ordered message), om (its queue member), os (its score), tst ("1"
 // for a test message).
 func (k keys) whMsg(id string) string { return k.p + "wh:m:" + id }
 
 // whAttempts is a LIST with a TTL of Retention: AttemptLog JSON,
-// oldest first.
+// oldest first, of attempts logged by older versions, which kept them
+// apart from the message. It is read, and its expiry refreshed on
+// requeue, but no longer written.
 func (k keys) whAttempts(id string) string { return k.p + "wh:a:" + id }
 
 // whLease is a STRING "token|deadline" (deadline in Unix ms) with the same

@@ -58,6 +58,9 @@ func runWorker(addr, queue string, ws tasks.WorkspaceID) {
 	store := tasks.NewStore(rdb, time.Now)
 	cfg := testConfig(queue)
 	cfg.Workspaces = []tasks.WorkspaceID{ws}
+	if n, err := strconv.Atoi(os.Getenv("WEBHOOKS_TEST_DISABLE_AFTER")); err == nil {
+		cfg.DisableAfter = n
+	}
 	svc, err := webhooks.NewService(quietLogger(), rdb, store, prometheus.NewRegistry(), cfg)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -100,6 +103,12 @@ type testEnv struct {
 // The worker starts unless noWorker, in which case startWorker does.
 func newTestEnv(t testing.TB, noWorker bool, change func(*webhooks.Config)) *testEnv {
 	t.Helper()
+	return newTestEnvLogger(t, noWorker, change, quietLogger())
+}
+
+// newTestEnvLogger is newTestEnv with the service logging to logger.
+func newTestEnvLogger(t testing.TB, noWorker bool, change func(*webhooks.Config), logger *slog.Logger) *testEnv {
+	t.Helper()
 	e := &testEnv{
 		rdb:      redistest.Client(t),
 		ws:       tasks.WorkspaceID(fmt.Sprintf("test-%x", rand.Uint64())),
@@ -124,7 +133,7 @@ func newTestEnv(t testing.TB, noWorker bool, change func(*webhooks.Config)) *tes
 	}
 	e.store = tasks.NewStore(e.rdb, now)
 	var err error
-	e.svc, err = webhooks.NewService(quietLogger(), e.rdb, e.store, e.reg, e.cfg)
+	e.svc, err = webhooks.NewService(logger, e.rdb, e.store, e.reg, e.cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,8 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -57,8 +59,9 @@ func (s *store) createMessage(ctx context.Context, ws tasks.WorkspaceID, in newM
 }
 
 // createMessages is createMessage for several messages at
-// once (a batch of events' fan-out), in one round trip; each is still
-// recorded by its own atomic script call, in the order of ins. fence is
+// once (a batch of events' fan-out), in one script call per up to
+// maxBatch of them; each is still recorded atomically on its own, in the
+// order of ins. fence is
 // the caller's fan-out lock token: when another replica holds the lock
 // nothing more is created and the error is errFenced. "" skips the check.
 // The answers follow ins.
@@ -68,6 +71,9 @@ func (s *store) createMessages(ctx context.Context, ws tasks.WorkspaceID, ins []
 	}
 	if len(ins) == 0 {
 		return nil, nil
+	}
+	if err := s.markActive(ctx, ws); err != nil {
+		return nil, err
 	}
 	now := s.clock()
 	k := keysFor(ws)
@@ -86,31 +92,12 @@ func (s *store) createMessages(ctx context.Context, ws tasks.WorkspaceID, ins []
 		args[i] = []any{m.ID, mustJSON(m), in.DeliveryID, now.UnixMilli(), ttlSeconds(Retention), trim,
 			m.OrderScore, m.member(), queueMember(m.SubscriptionID, m.OrderKey), fence, m.SubscriptionID, m.OrderKey, boolFlag(m.Test)}
 	}
-	cmds := make([]*redis.Cmd, len(ins))
-	if len(ins) == 1 {
-		cmds[0] = createMessageScript.Run(ctx, s.rdb, keys[0], args[0]...)
-	} else {
-		pipe := s.rdb.Pipeline()
-		for i := range ins {
-			cmds[i] = createMessageScript.EvalSha(ctx, pipe, keys[i], args[i]...)
-		}
-		_, _ = pipe.Exec(ctx) // errors are read per command below
-		if err := cmds[0].Err(); err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT") {
-			// Not loaded yet (a fresh or flushed Redis): every call of the
-			// pipeline failed alike. Run loads it; then the rest, in order.
-			for i := range ins {
-				cmds[i] = createMessageScript.Run(ctx, s.rdb, keys[i], args[i]...)
-			}
-		}
+	answers, err := runBatch(ctx, s.rdb, createMessageScript, keys, args)
+	if err != nil {
+		return nil, fmt.Errorf("webhooks: queue webhook messages: %w", err)
 	}
 	out := make([]queued, len(ins))
-	created := int64(0)
-	defer func() { s.bumpStats(ctx, created, 0) }()
-	for i, cmd := range cmds {
-		res, err := cmd.StringSlice()
-		if err != nil {
-			return nil, fmt.Errorf("webhooks: queue webhook message: %w", err)
-		}
+	for i, res := range answers {
 		if len(res) != 2 {
 			return nil, fmt.Errorf("webhooks: queue webhook message: unexpected answer %q", res)
 		}
@@ -123,7 +110,6 @@ func (s *store) createMessages(ctx context.Context, ws tasks.WorkspaceID, ins []
 			}
 			continue
 		}
-		created++
 		m := ms[i]
 		m.Status, m.Seq, m.NextAt, m.NextDeliveryID = StatusPending, 1, now, ins[i].DeliveryID
 		out[i] = queued{Message: m, Created: true, Runnable: scriptResult(res[0]) == resRun}
@@ -131,7 +117,9 @@ func (s *store) createMessages(ctx context.Context, ws tasks.WorkspaceID, ins []
 	return out, nil
 }
 
-// createMessageScript records a message once and queues it.
+// createMessageScript records a message once and queues it; batchScript
+// runs it over many, with these keys and arguments per item. The fence and
+// the trim of a subscription's messages are done once per call.
 // KEYS[1] the (subscription, event) key
 // KEYS[2] the message
 // KEYS[3] the subscription's messages
@@ -156,15 +144,21 @@ func (s *store) createMessages(ctx context.Context, ws tasks.WorkspaceID, ins []
 // Returns {"fenced", ""}, {"dup", existing id}, {"run", id} (its first
 // attempt is due now) or {"wait", id} (an earlier message of its task is
 // ahead).
-var createMessageScript = redis.NewScript(redisNow + `
-if ARGV[10] ~= "" and redis.call("GET", KEYS[7]) ~= ARGV[10] then return {"fenced", ""} end
+var createMessageScript = batchScript(perItem(`
+if ARGV[10] ~= "" then
+  if memo.fence == nil then memo.fence = redis.call("GET", KEYS[7]) end
+  if memo.fence ~= ARGV[10] then return {"fenced", ""} end
+end
 local existing = redis.call("GET", KEYS[1])
 if existing then return {"dup", existing} end
 redis.call("SET", KEYS[1], ARGV[1], "EX", ARGV[5])
 redis.call("HSET", KEYS[2], "d", ARGV[2], "s", "pending", "q", 1, "r", 0, "t", ARGV[4], "nd", ARGV[3], "n", 0,
   "sub", ARGV[11], "ok", ARGV[12], "om", ARGV[8], "os", ARGV[7], "tst", ARGV[13])
 redis.call("EXPIRE", KEYS[2], ARGV[5])
-redis.call("ZREMRANGEBYLEX", KEYS[3], "-", ARGV[6])
+if not memo[KEYS[3]] then
+  redis.call("ZREMRANGEBYLEX", KEYS[3], "-", ARGV[6])
+  memo[KEYS[3]] = true
+end
 redis.call("ZADD", KEYS[3], 0, ARGV[1])
 redis.call("INCR", KEYS[4])
 if ARGV[8] == "" then
@@ -179,7 +173,7 @@ if redis.call("ZRANGE", KEYS[5], 0, 0)[1] == ARGV[8] then
   return {"run", ARGV[1]}
 end
 return {"wait", ARGV[1]}
-`)
+`))
 
 // runnable reads a message and whether its current attempt
 // may run now: it is pending and, when ordered, it heads its task's queue
@@ -255,13 +249,24 @@ func decodeMessages(ids []string, hashes []*redis.MapStringStringCmd, attempts [
 		m.Status = Status(h["s"])
 		m.Seq, m.Round = mustInt(h["q"]), int(mustInt(h["r"]))
 		m.NextAt, m.NextDeliveryID = time.UnixMilli(mustInt(h["t"])).UTC(), h["nd"]
-		for _, raw := range attempts[i].Val() {
+		// Attempts logged before they moved into the hash are in their
+		// list, the hash's are numbered; a replica of the older version
+		// may still append to the list during an upgrade, so the two are
+		// merged by time.
+		raws := attempts[i].Val()
+		for n := int64(1); n <= mustInt(h["n"]); n++ {
+			if raw, ok := h["a:"+strconv.FormatInt(n, 10)]; ok {
+				raws = append(raws, raw)
+			}
+		}
+		for _, raw := range raws {
 			var a AttemptLog
 			if err := decodeJSON(raw, &a); err != nil {
 				return nil, fmt.Errorf("webhooks: decode webhook attempt: %w", err)
 			}
 			m.Attempts = append(m.Attempts, a)
 		}
+		slices.SortStableFunc(m.Attempts, func(a, b AttemptLog) int { return a.At.Compare(b.At) })
 		out = append(out, m)
 	}
 	return out, nil

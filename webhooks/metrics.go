@@ -45,8 +45,10 @@ func newMetrics(reg prometheus.Registerer, s *Service) (*metrics, error) {
 
 // stateCollector reads, at scrape time, what only Redis knows across
 // replicas: pending messages and disabled endpoints of every workspace.
-// The store keeps both as totals as deliveries happen, so a scrape is one
-// read whatever the number of workspaces and subscriptions.
+// The sweep reports each workspace with work to totals kept in one key
+// (activity.go), so a scrape is one read whatever the number of
+// workspaces and subscriptions; the gauges trail the deliveries by at most
+// one sweep (ReapInterval).
 type stateCollector struct{ s *Service }
 
 var (

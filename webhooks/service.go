@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -87,7 +88,7 @@ type Config struct {
 	// the owner a Cliq DM. It runs in the delivery job; nil means nobody.
 	OnDisabled func(ctx context.Context, ws tasks.WorkspaceID, sub Subscription)
 	// Workspaces, when set, limits Run's sweep to these workspaces
-	// instead of every workspace in Redis: tests sharing one Redis each
+	// of the active set: tests sharing one Redis each
 	// sweep their own. Production leaves it nil.
 	Workspaces []tasks.WorkspaceID
 	// Now is the clock (default time.Now); Random returns values in [0, 1)
@@ -109,6 +110,13 @@ type Service struct {
 	// wanted caches, per workspace, the time until which it is known to
 	// have subscriptions, so Wants costs no round trip per event.
 	wanted sync.Map
+	// sweeps counts Sweep's passes; upgradeDone is set once this process
+	// has checked the totals' format (upgrade).
+	sweeps      atomic.Int64
+	upgradeDone atomic.Bool
+	// subCache holds, per workspace, its subscriptions as the fan-out last
+	// read them (*cachedSubs).
+	subCache sync.Map
 	// groups records the workspaces whose fan-out group is known to exist.
 	groups sync.Map
 	// active holds, per workspace known to have subscriptions, when the

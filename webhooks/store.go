@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -22,6 +23,9 @@ type store struct {
 	rdb   redis.UniversalClient
 	tasks *tasks.Store
 	now   func() time.Time
+	// marked holds, per workspace, when this process last put it in the
+	// active set (markActive).
+	marked sync.Map
 }
 
 // clock returns the time stored in records, in ms precision.
@@ -184,44 +188,6 @@ func (m message) member() string {
 	return m.EventID + " " + m.ID
 }
 
-// webhookStatsKey is a HASH of totals over every workspace, so that a
-// /metrics scrape reads one key whatever the number of workspaces and
-// subscriptions: "pending" messages and "disabled" endpoints. It lives
-// outside the workspaces' hash tags, so it cannot join their scripts: each
-// change is applied right after the script that made it, and a process
-// dying between the two leaves the gauge off by that change.
-const webhookStatsKey = "tasker:wh:stats"
-
-// bumpStats applies changes to the totals. An error is dropped:
-// the gauge drifts by one change, the delivery itself is done.
-func (s *store) bumpStats(ctx context.Context, pending, disabled int64) {
-	if pending == 0 && disabled == 0 {
-		return
-	}
-	pipe := s.rdb.Pipeline()
-	if pending != 0 {
-		pipe.HIncrBy(ctx, webhookStatsKey, "pending", pending)
-	}
-	if disabled != 0 {
-		pipe.HIncrBy(ctx, webhookStatsKey, "disabled", disabled)
-	}
-	_, _ = pipe.Exec(context.WithoutCancel(ctx))
-}
-
-// totals returns the pending messages and disabled endpoints of
-// every workspace, in one read.
-func (s *store) totals(ctx context.Context) (pending, disabled int64, err error) {
-	vals, err := s.rdb.HMGet(ctx, webhookStatsKey, "pending", "disabled").Result()
-	if err != nil {
-		return 0, 0, fmt.Errorf("webhooks: webhook totals: %w", err)
-	}
-	n := func(v any) int64 {
-		str, _ := v.(string)
-		return mustInt(str)
-	}
-	return n(vals[0]), n(vals[1]), nil
-}
-
 // fanoutGroup is the consumer group on a workspace's event stream through
 // which the fan-out reads events, in order.
 const fanoutGroup = "webhooks"
@@ -244,8 +210,11 @@ func (s *store) createSub(ctx context.Context, ws tasks.WorkspaceID, sub subReco
 		sub.ID = tasks.NewID("wh_", now)
 	}
 	sub.CreatedAt, sub.UpdatedAt = now, now
+	if err := s.markActive(ctx, ws); err != nil {
+		return subRecord{}, err
+	}
 	k := keysFor(ws)
-	res, err := createWebhookScript.Run(ctx, s.rdb, []string{k.whSubs(), k.whState(sub.ID)},
+	res, err := createWebhookScript.Run(ctx, s.rdb, []string{k.whSubs(), k.whState(sub.ID), k.whSubsVersion()},
 		sub.ID, mustJSON(sub), limit, boolFlag(sub.Enabled)).Text()
 	if err != nil {
 		return subRecord{}, fmt.Errorf("webhooks: create webhook: %w", err)
@@ -260,9 +229,6 @@ func (s *store) createSub(ctx context.Context, ws tasks.WorkspaceID, sub subReco
 	// at the stream's end, it starts with the events after this one.
 	if err := s.tasks.EnsureGroupFrom(ctx, ws, fanoutGroup, "$"); err != nil {
 		return subRecord{}, fmt.Errorf("webhooks: create webhook: %w", err)
-	}
-	if !sub.Enabled {
-		s.bumpStats(ctx, 0, 1)
 	}
 	sub.DisabledReason = ""
 	return sub, nil
@@ -330,6 +296,7 @@ return 0
 // createWebhookScript adds a subscription within the limit.
 // KEYS[1] the subscriptions
 // KEYS[2] its state
+// KEYS[3] the subscriptions' version
 // ARGV[1] subscription id
 // ARGV[2] its JSON
 // ARGV[3] the limit (0: none)
@@ -342,6 +309,7 @@ if limit > 0 and redis.call("HLEN", KEYS[1]) >= limit then return "full" end
 redis.call("HSET", KEYS[1], ARGV[1], ARGV[2])
 redis.call("DEL", KEYS[2])
 redis.call("HSET", KEYS[2], "en", ARGV[4], "cf", 0)
+redis.call("INCR", KEYS[3])
 return "ok"
 `)
 
@@ -376,6 +344,16 @@ func (s *store) listSubs(ctx context.Context, ws tasks.WorkspaceID) ([]subRecord
 	}
 	sort.Slice(subs, func(i, j int) bool { return subs[i].ID > subs[j].ID })
 	return subs, nil
+}
+
+// subsVersion returns the workspace's subscriptions' version
+// (whSubsVersion); 0 before any change.
+func (s *store) subsVersion(ctx context.Context, ws tasks.WorkspaceID) (int64, error) {
+	v, err := s.rdb.Get(ctx, keysFor(ws).whSubsVersion()).Int64()
+	if err != nil && !isNil(err) {
+		return 0, fmt.Errorf("webhooks: webhooks version: %w", err)
+	}
+	return v, nil
 }
 
 // hasSubs reports whether the workspace has any subscription.
@@ -469,11 +447,14 @@ func (s *store) updateSub(ctx context.Context, ws tasks.WorkspaceID, id string, 
 			return subRecord{}, err
 		}
 		sub.ID, sub.UpdatedAt = id, s.clock()
+		if err := s.markActive(ctx, ws); err != nil {
+			return subRecord{}, err
+		}
 		enable := ""
 		if sub.Enabled != wasEnabled {
 			enable = boolFlag(sub.Enabled)
 		}
-		res, err := updateWebhookScript.Run(ctx, s.rdb, []string{k.whSubs(), k.whState(id), tasks.EventStreamKey(ws)},
+		res, err := updateWebhookScript.Run(ctx, s.rdb, []string{k.whSubs(), k.whState(id), tasks.EventStreamKey(ws), k.whSubsVersion()},
 			id, raw, mustJSON(sub), enable).StringSlice()
 		if err != nil {
 			return subRecord{}, fmt.Errorf("webhooks: update webhook: %w", err)
@@ -482,7 +463,6 @@ func (s *store) updateSub(ctx context.Context, ws tasks.WorkspaceID, id string, 
 		case resGone:
 			return subRecord{}, tasks.ErrNotFound
 		case resOK:
-			s.bumpStats(ctx, 0, mustInt(res[1]))
 			return s.getSub(ctx, ws, id)
 		}
 	}
@@ -495,6 +475,7 @@ func (s *store) updateSub(ctx context.Context, ws tasks.WorkspaceID, id string, 
 // KEYS[1] the subscriptions
 // KEYS[2] its state
 // KEYS[3] the workspace's event stream
+// KEYS[4] the subscriptions' version
 // ARGV[1] subscription id
 // ARGV[2] its JSON as read
 // ARGV[3] its new JSON
@@ -505,6 +486,7 @@ local cur = redis.call("HGET", KEYS[1], ARGV[1])
 if not cur then return {"gone"} end
 if cur ~= ARGV[2] then return {"stale"} end
 redis.call("HSET", KEYS[1], ARGV[1], ARGV[3])
+redis.call("INCR", KEYS[4])
 local was = redis.call("HGET", KEYS[2], "en")
 if ARGV[4] == "1" then
   redis.call("HSET", KEYS[2], "en", "1", "cf", 0)
@@ -523,12 +505,14 @@ return {"ok", "0"}
 // tasks.ErrNotFound.
 func (s *store) deleteSub(ctx context.Context, ws tasks.WorkspaceID, id string) error {
 	k := keysFor(ws)
+	if err := s.markActive(ctx, ws); err != nil {
+		return err
+	}
 	var del *redis.IntCmd
-	var en *redis.StringCmd
 	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		en = p.HGet(ctx, k.whState(id), "en")
 		del = p.HDel(ctx, k.whSubs(), id)
 		p.Del(ctx, k.whState(id), k.whOutcomes(id), k.whMsgs(id), k.whFailed(id), k.whParked(id))
+		p.Incr(ctx, k.whSubsVersion())
 		return nil
 	})
 	if err != nil && !isNil(err) {
@@ -536,9 +520,6 @@ func (s *store) deleteSub(ctx context.Context, ws tasks.WorkspaceID, id string) 
 	}
 	if del.Val() == 0 {
 		return tasks.ErrNotFound
-	}
-	if en.Val() == "0" {
-		s.bumpStats(ctx, 0, -1)
 	}
 	return nil
 }

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/taskerhq/tasker/internal/redistest"
 	"github.com/taskerhq/tasker/tasks"
 )
@@ -90,18 +92,37 @@ func TestWebhookRequeueRefreshesExpiry(t *testing.T) {
 }
 
 // TestWebhookTotals: the totals /metrics reads follow messages and
-// endpoints as they change. It runs on a private embedded Redis, since the
-// totals span every workspace.
+// endpoints once a workspace is reported, stay exact however often a
+// report is repeated or skipped, and heal when something else moved them.
+// It runs on a private embedded Redis, since the totals span every
+// workspace.
 func TestWebhookTotals(t *testing.T) {
 	ctx := context.Background()
 	now := time.Now()
 	s, ws, sub := newTestWebhookStore(t, "embedded", &now)
+	report := func() {
+		t.Helper()
+		subs, err := s.listSubs(ctx, ws)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pending, err := s.pendingCount(ctx, ws)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.reportStats(ctx, ws, pending, disabledCount(subs)); err != nil {
+			t.Fatal(err)
+		}
+	}
 	want := func(pending, disabled int64) {
 		t.Helper()
 		p, d, err := s.totals(ctx)
 		if err != nil || p != pending || d != disabled {
-			t.Fatalf("WebhookTotals() = %d, %d, %v; want %d, %d", p, d, err, pending, disabled)
+			t.Fatalf("totals() = %d, %d, %v; want %d, %d", p, d, err, pending, disabled)
 		}
+	}
+	if _, err := s.upgradeStats(ctx); err != nil {
+		t.Fatal(err)
 	}
 	want(0, 0)
 	for i := range 3 {
@@ -110,13 +131,15 @@ func TestWebhookTotals(t *testing.T) {
 		}
 	}
 	s.createMessage(ctx, ws, newMessage{SubscriptionID: sub.ID, EventID: "evt_0", Body: "{}"}) // a duplicate
+	report()
+	report() // a report repeated changes nothing
 	want(3, 0)
 	m := failMessage(t, s, ws, sub.ID, "evt_9")
+	report()
 	want(3, 0)
 	if _, err := s.requeue(ctx, ws, sub.ID, m.ID, "del"); err != nil {
 		t.Fatal(err)
 	}
-	want(4, 0)
 	set := func(enabled bool) {
 		if _, err := s.updateSub(ctx, ws, sub.ID, func(w *subRecord) error { w.Enabled = enabled; return nil }); err != nil {
 			t.Fatal(err)
@@ -124,13 +147,132 @@ func TestWebhookTotals(t *testing.T) {
 	}
 	set(false)
 	set(false)
+	report() // the reports of the changes between were lost: one catches up
 	want(4, 1)
 	set(true)
+	report()
 	want(4, 0)
 	other, _ := s.createSub(ctx, ws, subRecord{URL: "https://example.com", Events: []string{"*"}, Secret: "s"}, 0)
+	report()
 	want(4, 1)
 	if err := s.deleteSub(ctx, ws, other.ID); err != nil {
 		t.Fatal(err)
 	}
+	report()
+	want(4, 0)
+	// A process of the version before moved the totals by itself; the
+	// recomputation from the reports heals it.
+	s.rdb.HIncrBy(ctx, webhookStatsKey, "pending", 7)
+	if err := s.recomputeTotals(ctx); err != nil {
+		t.Fatal(err)
+	}
 	want(4, 0)
 }
+
+// TestActiveSet: writes that give a workspace work put it in the active
+// set, and it leaves only once idle, unmarked since read and idleAfter
+// old by Redis' clock. Other tests' workspaces may share the set; only
+// this one's membership is checked.
+func TestActiveSet(t *testing.T) {
+	for _, b := range redistest.Topologies() {
+		t.Run(b, func(t *testing.T) { testActiveSet(t, b) })
+	}
+}
+
+func testActiveSet(t *testing.T, b string) {
+	ctx := context.Background()
+	now := time.Now()
+	s, ws, sub := newTestWebhookStore(t, b, &now)
+	score := func() (float64, bool) {
+		t.Helper()
+		zs, err := s.activeWorkspaces(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, z := range zs {
+			if workspaceOf(z.Member) == ws {
+				return z.Score, true
+			}
+		}
+		return 0, false
+	}
+	first, ok := score()
+	if !ok {
+		t.Fatal("a workspace whose subscription was just created is not in the active set")
+	}
+	if err := s.dropIdle(ctx, ws, first); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := score(); !ok {
+		t.Fatal("dropIdle removed a workspace marked just now")
+	}
+	old := first - float64(idleAfter.Milliseconds()) - 1000
+	s.rdb.ZAdd(ctx, webhookActiveKey, redis.Z{Score: old, Member: string(ws)})
+	if err := s.dropIdle(ctx, ws, old+1); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := score(); !ok {
+		t.Fatal("dropIdle removed a workspace whose score changed since it was read")
+	}
+	if err := s.dropIdle(ctx, ws, old); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := score(); ok {
+		t.Fatal("dropIdle kept an idle workspace")
+	}
+	s.marked.Clear() // another process, or markEvery later
+	if _, err := s.createMessage(ctx, ws, newMessage{SubscriptionID: sub.ID, EventID: "evt_1", Body: "{}"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := score(); !ok {
+		t.Fatal("creating a message did not mark its workspace active")
+	}
+}
+
+// TestLegacyMessageDelivered: a message stored by the version before
+// (no copied fields in its hash, its attempts in a list of their own) is
+// leased, sent and settled like any other, and its log reads the old
+// attempts first, then the new one.
+func TestLegacyMessageDelivered(t *testing.T) {
+	for _, b := range redistest.Topologies() {
+		t.Run(b, func(t *testing.T) {
+			ctx := context.Background()
+			now := time.Now()
+			s, ws, sub := newTestWebhookStore(t, b, &now)
+			k := keysFor(ws)
+			m := message{ID: tasks.NewID("msg_", now), SubscriptionID: sub.ID, EventID: "evt_1", EventType: tasks.EventTaskCreated,
+				Body: "{}", CreatedAt: now.UTC().Truncate(time.Millisecond)}
+			old := AttemptLog{ID: "del_old", At: m.CreatedAt, Error: ptrTo("timeout")}
+			if err := s.rdb.HSet(ctx, k.whMsg(m.ID), "d", mustJSON(m), "s", "pending", "q", 2, "r", 1, "t", now.UnixMilli(), "nd", "del_2", "n", 1).Err(); err != nil {
+				t.Fatal(err)
+			}
+			s.rdb.RPush(ctx, k.whAttempts(m.ID), mustJSON(old))
+			s.rdb.ZAdd(ctx, k.whMsgs(sub.ID), redis.Z{Member: m.ID})
+			s.rdb.Incr(ctx, k.whPending())
+			if err := s.schedule(ctx, ws, m.ID, 0); err != nil {
+				t.Fatal(err)
+			}
+			batch, _, err := s.leaseBatch(ctx, ws, "tok", 10, time.Minute)
+			if err != nil || len(batch) != 1 || batch[0].Message.ID != m.ID || batch[0].Subscription == nil || batch[0].Message.Seq != 2 ||
+				batch[0].Message.Body != "{}" {
+				t.Fatalf("leaseBatch() = %+v, %v; want the old message with its subscription and body", batch, err)
+			}
+			code := 200
+			got, err := s.finishMany(ctx, ws, "tok", []settle{{m: batch[0].Message, r: attemptResult{
+				Status: StatusDelivered, Attempt: &AttemptLog{ID: "del_2", At: now.UTC(), StatusCode: &code}, Count: true,
+			}}})
+			if err != nil || got[0].Lost {
+				t.Fatalf("finishMany() = %+v, %v", got, err)
+			}
+			read, err := s.getMessage(ctx, ws, m.ID)
+			if err != nil || read.Status != StatusDelivered || len(read.Attempts) != 2 || read.Attempts[0].ID != "del_old" || read.Attempts[1].ID != "del_2" {
+				t.Fatalf("getMessage() = %+v, %v; want delivered with del_old then del_2", read, err)
+			}
+			if n, _ := s.pendingCount(ctx, ws); n != 0 {
+				t.Errorf("pending = %d after the delivery, want 0", n)
+			}
+		})
+	}
+}
+
+func ptrTo[T any](v T) *T { return &v }
