@@ -32,7 +32,7 @@ func (s *Store) BulkLoad(ctx context.Context, ws WorkspaceID, ts []Task) error {
 			for i := range part {
 				t := &part[i]
 				t.Workspace, t.Number = ws, first+int64(start+i)
-				p.Set(ctx, k.task(t.Number), mustJSON(t), 0)
+				p.Set(ctx, k.task(t.Number), encodeTask(t), 0)
 				p.HSet(ctx, k.taskIDs(), t.ID, t.Number)
 				for _, m := range memberships(k, t, lead) {
 					sets[m.key] = append(sets[m.key], redis.Z{Score: float64(m.score), Member: strconv.FormatInt(t.Number, 10)})

@@ -5,9 +5,12 @@ import "strconv"
 // keys builds every Redis key of one workspace. The workspace sits in a hash
 // tag so all of a workspace's keys share a Cluster slot and one Lua script
 // can write them together.
-type keys struct{ p string }
+type keys struct {
+	ws WorkspaceID
+	p  string
+}
 
-func keysFor(ws WorkspaceID) keys { return keys{p: "tasker:{" + string(ws) + "}:"} }
+func keysFor(ws WorkspaceID) keys { return keys{ws: ws, p: "tasker:{" + string(ws) + "}:"} }
 
 // workspacesKey is a SET of every workspace that has been written to, so
 // the dispatcher and the scheduler find workspaces without scanning keys.
@@ -20,7 +23,7 @@ const eventsChannel = "tasker:events"
 // seq is a STRING counter: the last task number handed out.
 func (k keys) seq() string { return k.p + "seq" }
 
-// task is a STRING: the task's JSON, keyed by its number.
+// task is a STRING: the task's record (record.go), keyed by its number.
 func (k keys) task(n int64) string { return k.p + "t:" + strconv.FormatInt(n, 10) }
 
 // taskIDs is a HASH: task id → number.

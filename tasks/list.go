@@ -181,8 +181,8 @@ func (s *Store) ListTasks(ctx context.Context, ws WorkspaceID, f TaskFilter, cur
 			}
 			for i, v := range vals {
 				scanned++
-				var t Task
-				if v == "" || decode(v, &t) != nil || !match(&t) {
+				t, err := decodeTask(v, ws, entries[i].number)
+				if v == "" || err != nil || !match(&t) {
 					if scanned >= maxScan {
 						return out, entries[i].cursor(), nil
 					}
@@ -280,8 +280,8 @@ func (s *Store) buildOpenDue(ctx context.Context, k keys) error {
 		}
 		var open []redis.Z
 		for i, v := range vals {
-			var t Task
-			if v != "" && decode(v, &t) == nil && t.Status.IsOpen() {
+			t, err := decodeTask(v, k.ws, mustInt(zs[i].Member.(string)))
+			if v != "" && err == nil && t.Status.IsOpen() {
 				open = append(open, zs[i])
 			}
 		}

@@ -120,10 +120,10 @@ func (s *Store) FireDue(ctx context.Context, ws WorkspaceID, now time.Time, limi
 		x := newTx(ws)
 		x.op("zscore", set, n, int64(e.Score))
 		x.op("zrem", set, n, "")
-		var t Task
 		raw := raws[n]
+		t, err := decodeTask(raw, ws, n)
 		switch {
-		case raw == "" || decode(raw, &t) != nil || !t.Status.IsOpen() || t.DueAt == nil:
+		case raw == "" || err != nil || !t.Status.IsOpen() || t.DueAt == nil:
 			// Gone or not due any more: drop the stray entry.
 		case alert == AlertReminder && !t.DueAt.After(now):
 			// Already overdue: the overdue alert replaces the reminder.

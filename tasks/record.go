@@ -1,0 +1,134 @@
+package tasks
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// record is the stored form of a Task: one-letter keys, times as Unix
+// milliseconds, and nothing that is null, empty or implied. The workspace
+// and the number are in the record's key, so they are not repeated; open
+// status, medium priority and an update time equal to the creation time are
+// left out. A million tasks make this the largest part of Redis, so every
+// byte here counts (bench/README.md). Records written before it, in the
+// wire form, are still read (decodeTask).
+type record struct {
+	ID           string      `json:"i"` // without the "tsk_" prefix
+	Number       int64       `json:"n,omitempty"`
+	Title        string      `json:"t"`
+	Description  string      `json:"d,omitempty"`
+	Status       Status      `json:"s,omitempty"`
+	Priority     Priority    `json:"p,omitempty"`
+	Type         string      `json:"y,omitempty"`
+	Category     string      `json:"k,omitempty"`
+	Tags         []string    `json:"g,omitempty"`
+	Assignee     *string     `json:"a,omitempty"`
+	CreatedBy    string      `json:"b,omitempty"`
+	CompletedBy  *string     `json:"cb,omitempty"`
+	DueAt        *int64      `json:"u,omitempty"`
+	SnoozedUntil *int64      `json:"z,omitempty"`
+	RemindBefore *int        `json:"rb,omitempty"`
+	ExternalID   *string     `json:"x,omitempty"`
+	SourceURL    *string     `json:"l,omitempty"`
+	Recurrence   *Recurrence `json:"r,omitempty"`
+	SeriesID     *string     `json:"sr,omitempty"`
+	CreatedAt    int64       `json:"c"`
+	UpdatedAt    int64       `json:"m,omitempty"` // 0: same as CreatedAt
+	CompletedAt  *int64      `json:"ca,omitempty"`
+	Version      int64       `json:"v"`
+}
+
+const taskIDPrefix = "tsk_"
+
+// toRecord turns t into its stored form. withNumber keeps the number, for
+// records that are not under their task's key (events).
+func toRecord(t *Task, withNumber bool) record {
+	r := record{
+		ID: strings.TrimPrefix(t.ID, taskIDPrefix), Title: t.Title, Description: t.Description,
+		Type: t.Type, Category: t.Category, Tags: t.Tags, Assignee: t.Assignee,
+		CreatedBy: t.CreatedBy, CompletedBy: t.CompletedBy, DueAt: millis(t.DueAt),
+		SnoozedUntil: millis(t.SnoozedUntil), RemindBefore: t.RemindBefore, ExternalID: t.ExternalID,
+		SourceURL: t.SourceURL, Recurrence: t.Recurrence, SeriesID: t.SeriesID,
+		CreatedAt: t.CreatedAt.UnixMilli(), CompletedAt: millis(t.CompletedAt), Version: t.Version,
+	}
+	if withNumber {
+		r.Number = t.Number
+	}
+	if t.Status != StatusOpen {
+		r.Status = t.Status
+	}
+	if t.Priority != PriorityMedium {
+		r.Priority = t.Priority
+	}
+	if !t.UpdatedAt.Equal(t.CreatedAt) {
+		r.UpdatedAt = t.UpdatedAt.UnixMilli()
+	}
+	return r
+}
+
+// task turns r back into a Task of ws numbered n (0: the number in r).
+func (r *record) task(ws WorkspaceID, n int64) Task {
+	if n == 0 {
+		n = r.Number
+	}
+	t := Task{
+		ID: taskIDPrefix + r.ID, Number: n, Workspace: ws, Title: r.Title, Description: r.Description,
+		Status: r.Status, Priority: r.Priority, Type: r.Type, Category: r.Category, Tags: r.Tags,
+		Assignee: r.Assignee, CreatedBy: r.CreatedBy, CompletedBy: r.CompletedBy,
+		DueAt: fromMillis(r.DueAt), SnoozedUntil: fromMillis(r.SnoozedUntil), RemindBefore: r.RemindBefore,
+		ExternalID: r.ExternalID, SourceURL: r.SourceURL, Recurrence: r.Recurrence, SeriesID: r.SeriesID,
+		CreatedAt: time.UnixMilli(r.CreatedAt).UTC(), CompletedAt: fromMillis(r.CompletedAt), Version: r.Version,
+	}
+	if t.Status == "" {
+		t.Status = StatusOpen
+	}
+	if t.Priority == "" {
+		t.Priority = PriorityMedium
+	}
+	if t.Tags == nil { // as the wire form decodes
+		t.Tags = []string{}
+	}
+	t.UpdatedAt = t.CreatedAt
+	if r.UpdatedAt != 0 {
+		t.UpdatedAt = time.UnixMilli(r.UpdatedAt).UTC()
+	}
+	return t
+}
+
+// encodeTask returns the stored form of t, for its key k.task(t.Number).
+// Stored times keep milliseconds, the store clock's precision.
+func encodeTask(t *Task) string { return mustJSON(toRecord(t, false)) }
+
+// decodeTask reads a stored task of ws numbered n, in either form: the
+// compact record or the wire form of records written before it, which
+// always starts with its "id" key.
+func decodeTask(raw string, ws WorkspaceID, n int64) (Task, error) {
+	if strings.HasPrefix(raw, `{"id":`) {
+		var t Task
+		err := json.Unmarshal([]byte(raw), &t)
+		return t, err
+	}
+	var r record
+	if err := json.Unmarshal([]byte(raw), &r); err != nil {
+		return Task{}, fmt.Errorf("tasks: decode task %d: %w", n, err)
+	}
+	return r.task(ws, n), nil
+}
+
+func millis(t *time.Time) *int64 {
+	if t == nil {
+		return nil
+	}
+	ms := t.UnixMilli()
+	return &ms
+}
+
+func fromMillis(ms *int64) *time.Time {
+	if ms == nil {
+		return nil
+	}
+	t := time.UnixMilli(*ms).UTC()
+	return &t
+}
