@@ -77,13 +77,22 @@ func indexOps(x *tx, lead time.Duration, old, t *Task) {
 		}
 	}
 	had := make(map[membership]bool, len(before))
+	alertMoved := false
 	for _, m := range before {
 		had[m] = true
+		alertMoved = alertMoved || m.key == x.k.schedAlert() && !stays[m.key]
 	}
 	for _, m := range after {
 		if !had[m] {
 			x.op("zadd", m.key, m.score, member)
+			alertMoved = alertMoved || m.key == x.k.schedAlert()
 		}
+	}
+	if old != nil && alertMoved {
+		// A task written before schedAlert may still wait in the two sets
+		// it replaced, at instants this write has just moved.
+		x.op("zrem", x.k.schedRemind(), member, "")
+		x.op("zrem", x.k.schedOverdue(), member, "")
 	}
 }
 

@@ -81,12 +81,20 @@ func (k keys) comments(n int64) string { return k.p + "c:" + strconv.FormatInt(n
 // channels is a HASH: channel unique name → ChannelSubscription JSON.
 func (k keys) channels() string { return k.p + "chsub" }
 
-// schedRemind and schedOverdue are the scheduler's ZSETs of open tasks with
-// a due date: task numbers scored by the instant (Unix seconds) their
-// task.reminder (due_at − lead) or task.overdue (due_at) falls due, or by
-// snoozed_until when that is later. Kept by memberships on every task write;
-// the scheduler removes an entry in the same script call that emits its
-// event, so each (task, instant) fires once and a new instant re-arms.
+// schedAlert is the scheduler's ZSET of open tasks with a due date: task
+// numbers scored by the instant (Unix seconds) of their next alert. That is
+// first the task.reminder (due_at − lead), then the task.overdue (due_at),
+// each held until snoozed_until when that is later. Kept by memberships on
+// every task write, which arm the reminder's instant; the script call that
+// emits a reminder moves the entry to the overdue instant, and the one that
+// emits task.overdue removes it, so each (task, instant) fires once and a
+// new instant re-arms. One entry per task instead of one per alert halves
+// what the scheduler costs in memory.
+func (k keys) schedAlert() string { return k.p + "sched:alert" }
+
+// schedRemind and schedOverdue are the two sets schedAlert replaced, one per
+// alert. Workspaces written before hold entries there until FireDue moves
+// them into schedAlert as they fall due, or a write re-arms their task.
 func (k keys) schedRemind() string  { return k.p + "sched:remind" }
 func (k keys) schedOverdue() string { return k.p + "sched:overdue" }
 
