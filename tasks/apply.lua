@@ -15,7 +15,7 @@
 --   zrem   k a
 --   hset   k a b
 --   hdel   k a
---   xadd   k a b  XADD KEYS[k] MINID ~ b * e a
+--   xadd   k a b  XADD KEYS[k] MINID ~ b * c a (an event's stored form)
 --   publish k a b PUBLISH a b (k is unused; channels are not keys)
 -- Returns {"ok"}, {"fail", index of the failed check}, or {"idem", value}.
 local n = tonumber(ARGV[1])
@@ -65,7 +65,7 @@ for i = 0, n - 1 do
   elseif op == "publish" then
     redis.call("PUBLISH", a, b)
   elseif op == "xadd" then
-    redis.call("XADD", k, "MINID", "~", b, "*", "e", a)
+    redis.call("XADD", k, "MINID", "~", b, "*", "c", a)
   end
 end
 return {"ok"}

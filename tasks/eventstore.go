@@ -46,7 +46,7 @@ func (s *Store) ListEvents(ctx context.Context, ws WorkspaceID, f EventFilter, c
 		}
 		for _, m := range msgs {
 			scanned++
-			ev, ok := decodeEntry(m)
+			ev, ok := decodeEntry(m, ws)
 			if ok && (f.Type == "" || ev.Type == f.Type) {
 				if len(out) == limit {
 					return out, lastID, nil
@@ -88,7 +88,13 @@ func before(id string) (string, bool) {
 	return fmt.Sprintf("%d-%d", ms-1, uint64(1<<64-1)), true
 }
 
-func decodeEntry(m redis.XMessage) (Event, bool) {
+// decodeEntry reads a stream entry of ws: the compact form in field "c", or
+// the wire form in "e" of entries written before it.
+func decodeEntry(m redis.XMessage, ws WorkspaceID) (Event, bool) {
+	if raw, ok := m.Values["c"].(string); ok {
+		ev, err := decodeEvent(raw, ws)
+		return ev, err == nil
+	}
 	raw, _ := m.Values["e"].(string)
 	var ev Event
 	if raw == "" || decode(raw, &ev) != nil {
@@ -197,7 +203,7 @@ func (s *Store) DropIdleConsumers(ctx context.Context, ws WorkspaceID, group, ke
 func (s *Store) entries(ctx context.Context, ws WorkspaceID, group string, msgs []redis.XMessage) []StreamEvent {
 	out := make([]StreamEvent, 0, len(msgs))
 	for _, m := range msgs {
-		ev, ok := decodeEntry(m)
+		ev, ok := decodeEntry(m, ws)
 		if !ok {
 			s.rdb.XAck(ctx, keysFor(ws).events(), group, m.ID)
 			continue

@@ -26,7 +26,7 @@ func (s *Store) EventsAfter(ctx context.Context, ws WorkspaceID, after string, c
 	}
 	out := make([]StreamEvent, 0, len(msgs))
 	for _, m := range msgs {
-		if ev, ok := decodeEntry(m); ok {
+		if ev, ok := decodeEntry(m, ws); ok {
 			out = append(out, StreamEvent{ID: m.ID, Event: ev})
 		}
 	}

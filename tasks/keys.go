@@ -112,6 +112,7 @@ func (k keys) schedDigest() string { return k.p + "sched:digest" }
 // that local date (YYYY-MM-DD) was claimed, so it is sent once per local day.
 func (k keys) digestSent(userID, date string) string { return k.p + "sched:ds:" + userID + ":" + date }
 
-// events is the STREAM outbox: field "e" holds the event JSON. Trimmed to 30
+// events is the STREAM outbox: field "c" holds the event's stored form
+// (eventRecord), "e" the wire JSON of entries written before it. Trimmed to 30
 // days on every write, it is also the event log.
 func (k keys) events() string { return k.p + "events" }

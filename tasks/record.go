@@ -132,3 +132,57 @@ func fromMillis(ms *int64) *time.Time {
 	t := time.UnixMilli(*ms).UTC()
 	return &t
 }
+
+// eventRecord is the stored form of an Event in the outbox stream, field
+// "c": the envelope with short keys, the timestamp as Unix milliseconds, the
+// task as its record, and the workspace left to the stream's key. Entries
+// written before it hold the wire form in field "e" (decodeEntry).
+type eventRecord struct {
+	ID        string            `json:"i"`
+	Type      EventType         `json:"y"`
+	Timestamp int64             `json:"at"`
+	Task      *record           `json:"t,omitempty"`
+	Changes   map[string]Change `json:"ch,omitempty"`
+	Comment   *Comment          `json:"cm,omitempty"`
+	User      *User             `json:"u,omitempty"`
+	Digest    *Digest           `json:"dg,omitempty"`
+	Actor     *Actor            `json:"a,omitempty"`
+	Test      bool              `json:"x,omitempty"`
+}
+
+// encodeEvent returns the stored form of ev.
+func encodeEvent(ev *Event) (string, error) {
+	r := eventRecord{
+		ID: ev.ID, Type: ev.Type, Timestamp: ev.Timestamp.UnixMilli(), Changes: ev.Data.Changes,
+		Comment: ev.Data.Comment, User: ev.Data.User, Digest: ev.Data.Digest, Test: ev.Test,
+	}
+	if ev.Data.Task != nil {
+		t := toRecord(ev.Data.Task, true)
+		r.Task = &t
+	}
+	if ev.Data.Actor != (Actor{}) {
+		r.Actor = &ev.Data.Actor
+	}
+	b, err := json.Marshal(r)
+	return string(b), err
+}
+
+// decodeEvent reads an event of ws stored by encodeEvent.
+func decodeEvent(raw string, ws WorkspaceID) (Event, error) {
+	var r eventRecord
+	if err := json.Unmarshal([]byte(raw), &r); err != nil {
+		return Event{}, err
+	}
+	ev := Event{
+		ID: r.ID, Type: r.Type, Timestamp: time.UnixMilli(r.Timestamp).UTC(), Workspace: ws, Test: r.Test,
+		Data: EventData{Changes: r.Changes, Comment: r.Comment, User: r.User, Digest: r.Digest},
+	}
+	if r.Task != nil {
+		t := r.Task.task(ws, 0)
+		ev.Data.Task = &t
+	}
+	if r.Actor != nil {
+		ev.Data.Actor = *r.Actor
+	}
+	return ev, nil
+}

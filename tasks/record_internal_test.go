@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/taskerhq/tasker/internal/redistest"
 )
 
@@ -99,6 +101,76 @@ func TestLegacyRecordsStillRead(t *testing.T) {
 			}
 			if err := s.DeleteTask(ctx, ws, Actor{}, "1"); err != nil {
 				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// TestEventRecordRoundTrip: an event survives its stored form.
+func TestEventRecordRoundTrip(t *testing.T) {
+	task := fullTask()
+	at := task.CreatedAt
+	for name, ev := range map[string]Event{
+		"Task": {ID: "evt_01JA", Type: EventTaskUpdated, Timestamp: at, Workspace: "acme",
+			Data: EventData{Task: &task, Actor: Actor{UserID: "usr_1", Via: ViaAPI},
+				Changes: map[string]Change{"title": {From: "a", To: "b"}}}},
+		"Comment": {ID: "evt_01JB", Type: EventCommentCreated, Timestamp: at, Workspace: "acme",
+			Data: EventData{Task: &task, Comment: &Comment{ID: "cmt_1", TaskID: task.ID, TaskNumber: 42, Text: "hi", Author: "usr_1", CreatedAt: at}}},
+		"User": {ID: "evt_01JC", Type: EventUserLinked, Timestamp: at, Workspace: "acme", Test: true,
+			Data: EventData{User: &User{ID: "usr_1", Workspace: "acme", Name: "Ann", CreatedAt: at, UpdatedAt: at}}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			raw, err := encodeEvent(&ev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := decodeEvent(raw, "acme")
+			if err != nil || !reflect.DeepEqual(got, ev) {
+				t.Fatalf("decodeEvent(%s) = %+v, %v; want %+v", raw, got, err, ev)
+			}
+			wire, _ := json.Marshal(ev)
+			if len(raw) >= len(wire) {
+				t.Errorf("stored event is %d bytes, wire form %d", len(raw), len(wire))
+			}
+		})
+	}
+}
+
+// TestLegacyEventsStillRead: entries of the outbox written in the wire form
+// are read beside new ones, by the log and by consumer groups.
+func TestLegacyEventsStillRead(t *testing.T) {
+	for _, b := range redistest.Topologies() {
+		t.Run(b, func(t *testing.T) {
+			ctx := context.Background()
+			s := NewStore(redistest.ClientFor(t, b), time.Now)
+			ws := WorkspaceID(fmt.Sprintf("test-%x", rand.Uint64()))
+			task := fullTask()
+			task.Workspace = ws
+			old := Event{ID: "evt_01JOLD", Type: EventTaskCreated, Timestamp: task.CreatedAt, Workspace: ws,
+				Data: EventData{Task: &task, Actor: Actor{Via: ViaAPI}}}
+			if err := s.rdb.XAdd(ctx, &redis.XAddArgs{Stream: keysFor(ws).events(), Values: []any{"e", mustJSON(old)}}).Err(); err != nil {
+				t.Fatal(err)
+			}
+			created, _, err := s.CreateTask(ctx, ws, Actor{Via: ViaAPI}, NewTask{Title: "new"}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			evs, err := s.EventsAfter(ctx, ws, "", 10)
+			if err != nil || len(evs) != 2 {
+				t.Fatalf("EventsAfter = %d events, %v; want 2", len(evs), err)
+			}
+			if !reflect.DeepEqual(evs[0].Event, old) {
+				t.Errorf("legacy event = %+v, want %+v", evs[0].Event, old)
+			}
+			if got := evs[1].Event; got.Type != EventTaskCreated || got.Workspace != ws || !reflect.DeepEqual(*got.Data.Task, created) {
+				t.Errorf("new event = %+v, want task.created of %+v", got, created)
+			}
+			if err := s.EnsureGroup(ctx, ws, "g"); err != nil {
+				t.Fatal(err)
+			}
+			read, err := s.ReadGroup(ctx, ws, "g", "c1", 10)
+			if err != nil || len(read) != 2 || read[0].Event.ID != old.ID {
+				t.Errorf("ReadGroup = %+v, %v; want both events, the legacy one first", read, err)
 			}
 		})
 	}

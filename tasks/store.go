@@ -130,12 +130,12 @@ func decodeOutcome(res []string) (outcome, error) {
 func (s *Store) seal(t *tx) ([]any, error) {
 	if len(t.events) > 0 {
 		minID := fmt.Sprintf("%d-0", s.now().Add(-EventRetention).UnixMilli())
-		for _, ev := range t.events {
-			b, err := json.Marshal(ev)
+		for i := range t.events {
+			raw, err := encodeEvent(&t.events[i])
 			if err != nil {
 				return nil, fmt.Errorf("tasks: encode event: %w", err)
 			}
-			t.op("xadd", t.k.events(), string(b), minID)
+			t.op("xadd", t.k.events(), raw, minID)
 		}
 		// Wakes the dispatcher at once; it also polls, so a notice nobody
 		// hears only delays. Inside the script it costs no round trip.
