@@ -15,6 +15,11 @@
 --   zrem   k a
 --   hset   k a b
 --   hdel   k a
+--   bzadd  k a b  ZADD KEYS[k] a b into a bucket of a list index
+--   bzrem  k a    ZREM KEYS[k] a from a bucket of a list index
+--   bzdir  k a b  after a bzadd or bzrem that changed its bucket: set bit a
+--                 of the directory KEYS[k] to whether the bucket has members,
+--                 and add the change to field f of the HASH KEYS[i], b = "i:f"
 --   xadd   k a b  XADD KEYS[k] MINID ~ b * c a (an event's stored form)
 --   publish k a b PUBLISH a b (k is unused; channels are not keys)
 -- Returns {"ok"}, {"fail", index of the failed check}, or {"idem", value}.
@@ -47,6 +52,7 @@ for i = 0, n - 1 do
     if cur then return {"idem", cur} end
   end
 end
+local bucket, delta = nil, 0
 for i = 0, n - 1 do
   local base = 2 + i * 4
   local op, k, a, b = ARGV[base], KEYS[tonumber(ARGV[base + 1])], ARGV[base + 2], ARGV[base + 3]
@@ -58,6 +64,22 @@ for i = 0, n - 1 do
     redis.call("ZADD", k, a, b)
   elseif op == "zrem" then
     redis.call("ZREM", k, a)
+  elseif op == "bzadd" then
+    bucket, delta = k, redis.call("ZADD", k, a, b)
+  elseif op == "bzrem" then
+    bucket, delta = k, -redis.call("ZREM", k, a)
+  elseif op == "bzdir" then
+    if delta ~= 0 then
+      local card = redis.call("ZCARD", bucket)
+      if card == 0 then
+        redis.call("SETBIT", k, a, 0)
+      elseif card == 1 then
+        redis.call("SETBIT", k, a, 1)
+      end
+      local sizes, field = string.match(b, "^(%d+):(.*)$")
+      redis.call("HINCRBY", KEYS[tonumber(sizes)], field, delta)
+      delta = 0
+    end
   elseif op == "hset" then
     redis.call("HSET", k, a, b)
   elseif op == "hdel" then

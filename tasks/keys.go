@@ -32,14 +32,34 @@ func (k keys) taskIDs() string { return k.p + "tid" }
 // externalIDs is a HASH: external id → number, for idempotent upserts.
 func (k keys) externalIDs() string { return k.p + "tx" }
 
-// The list indexes are ZSETs of task numbers scored by the number, so a page
-// is one ZREVRANGEBYSCORE from the cursor.
-func (k keys) idxAll() string               { return k.p + "i:all" }
-func (k keys) idxOpen() string              { return k.p + "i:open" }
-func (k keys) idxStatus(s Status) string    { return k.p + "i:s:" + string(s) }
-func (k keys) idxAssignee(id string) string { return k.p + "i:a:" + id }
-func (k keys) idxTag(tag string) string     { return k.p + "i:g:" + tag }
-func (k keys) idxWord(w string) string      { return k.p + "i:w:" + w }
+// The list indexes of task numbers (index.go, bucket.go): every task, the
+// open ones, by status, assignee, tag and search word. The dense ones put
+// denseWidth numbers in a bucket, the sparse ones sparseWidth.
+func (k keys) idxAll() index               { return index{k, "all", denseWidth} }
+func (k keys) idxOpen() index              { return index{k, "open", denseWidth} }
+func (k keys) idxStatus(s Status) index    { return index{k, "s:" + string(s), denseWidth} }
+func (k keys) idxAssignee(id string) index { return index{k, "a:" + id, sparseWidth} }
+func (k keys) idxTag(tag string) index     { return index{k, "g:" + tag, sparseWidth} }
+func (k keys) idxWord(w string) index      { return index{k, "w:" + w, sparseWidth} }
+
+// bucket is a ZSET: the index's task numbers n with n/width = b, scored by
+// the number. At most 128 members, so Redis keeps it a listpack.
+func (x index) bucket(b int64) string {
+	return x.k.p + "b:" + strconv.FormatInt(b, 10) + ":" + x.name
+}
+
+// dir is a STRING bitmap: bit b is set while bucket b has members, so a
+// scan skips empty buckets without reading them.
+func (x index) dir() string { return x.k.p + "d:" + x.name }
+
+// legacy is the ZSET of task numbers, scored by the number, that held the
+// whole index before buckets. Workspaces written before keep reading it
+// beside the buckets; writes that move a task out of an index remove it.
+func (x index) legacy() string { return x.k.p + "i:" + x.name }
+
+// indexSizes is a HASH: index name → how many tasks it holds (buckets
+// only), so a list picks its most selective index without counting.
+func (k keys) indexSizes() string { return k.p + "isize" }
 
 // successors is a HASH: task number → number of the occurrence its
 // completion created (SPEC 6.5). Checked and written in the completing

@@ -96,7 +96,7 @@ func (s *Store) ListTasks(ctx context.Context, ws WorkspaceID, f TaskFilter, cur
 	}
 
 	var sc scanner
-	var others []string // index sets every match is in, besides the driver
+	var others []index // list indexes every match is in, besides the driver
 	if f.DueBefore != nil || f.DueAfter != nil {
 		index := k.idxDue()
 		if f.Status == StatusOpen {
@@ -111,7 +111,7 @@ func (s *Store) ListTasks(ctx context.Context, ws WorkspaceID, f TaskFilter, cur
 		}
 		sc = d
 	} else {
-		var candidates []string
+		var candidates []index
 		switch f.Status {
 		case "":
 		case StatusOpen:
@@ -128,24 +128,24 @@ func (s *Store) ListTasks(ctx context.Context, ws WorkspaceID, f TaskFilter, cur
 		for _, w := range query {
 			candidates = append(candidates, k.idxWord(w))
 		}
-		driver, err := s.smallest(ctx, candidates, k.idxAll())
+		driver, err := s.smallestIndex(ctx, k, candidates, k.idxAll())
 		if err != nil {
-			return nil, "", err
+			return nil, "", fmt.Errorf("tasks: list tasks: %w", err)
 		}
 		for _, c := range candidates {
 			if c != driver {
 				others = append(others, c)
 			}
 		}
-		n := &numberScan{key: driver, max: "+inf"}
+		below := int64(math.MaxInt64)
 		if cursor != "" {
 			c, err := decodeCursor(cursor)
 			if err != nil || c.due {
 				return nil, "", invalid(map[string]string{"cursor": "invalid"})
 			}
-			n.max = "(" + strconv.FormatInt(c.number, 10)
+			below = c.number
 		}
-		sc = n
+		sc = newListScan(driver, below)
 	}
 
 	out := make([]Task, 0, limit)
@@ -163,7 +163,7 @@ func (s *Store) ListTasks(ctx context.Context, ws WorkspaceID, f TaskFilter, cur
 		full := int64(len(entries)) == batch
 		// Entries missing from another filter's set cannot match: drop them
 		// with one ZMSCORE per set instead of reading their records.
-		kept, err := s.inAll(ctx, others, entries)
+		kept, err := s.inIndexes(ctx, others, entries)
 		if err != nil {
 			return nil, "", fmt.Errorf("tasks: list tasks: %w", err)
 		}
@@ -224,25 +224,6 @@ func (p position) cursor() string {
 // scanner walks an index in a list's order, a batch at a time.
 type scanner interface {
 	next(ctx context.Context, rdb redis.UniversalClient, count int64) ([]position, error)
-}
-
-// numberScan walks an index of task numbers from the newest.
-type numberScan struct {
-	key string
-	max string // exclusive upper bound of the next batch
-}
-
-func (n *numberScan) next(ctx context.Context, rdb redis.UniversalClient, count int64) ([]position, error) {
-	nums, err := rdb.ZRevRangeByScore(ctx, n.key, &redis.ZRangeBy{Max: n.max, Min: "-inf", Count: count}).Result()
-	if err != nil || len(nums) == 0 {
-		return nil, err
-	}
-	out := make([]position, len(nums))
-	for i, m := range nums {
-		out[i] = position{number: mustInt(m)}
-	}
-	n.max = "(" + nums[len(nums)-1]
-	return out, nil
 }
 
 // buildOpenDue fills the open-due index of a workspace whose tasks were
@@ -364,70 +345,6 @@ func (d *dueScan) next(ctx context.Context, rdb redis.UniversalClient, count int
 	}
 	d.rank += int64(len(out))
 	return out, nil
-}
-
-// inAll keeps the entries whose task number is a member of every set.
-// Index scores are task numbers, never 0, so a 0 score means absent.
-func (s *Store) inAll(ctx context.Context, sets []string, entries []position) ([]position, error) {
-	if len(sets) == 0 || len(entries) == 0 {
-		return entries, nil
-	}
-	members := make([]string, len(entries))
-	for i, e := range entries {
-		members[i] = strconv.FormatInt(e.number, 10)
-	}
-	cmds := make([]*redis.FloatSliceCmd, len(sets))
-	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for i, set := range sets {
-			cmds[i] = p.ZMScore(ctx, set, members...)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	kept := entries[:0:0]
-	for i, e := range entries {
-		in := true
-		for _, c := range cmds {
-			if c.Val()[i] == 0 {
-				in = false
-				break
-			}
-		}
-		if in {
-			kept = append(kept, e)
-		}
-	}
-	return kept, nil
-}
-
-// smallest returns whichever of keys has the fewest members, or fallback
-// when keys is empty.
-func (s *Store) smallest(ctx context.Context, keys []string, fallback string) (string, error) {
-	if len(keys) == 0 {
-		return fallback, nil
-	}
-	if len(keys) == 1 {
-		return keys[0], nil
-	}
-	cmds := make([]*redis.IntCmd, len(keys))
-	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for i, key := range keys {
-			cmds[i] = p.ZCard(ctx, key)
-		}
-		return nil
-	})
-	if err != nil {
-		return "", fmt.Errorf("tasks: list tasks: %w", err)
-	}
-	best := 0
-	for i, c := range cmds {
-		if c.Val() < cmds[best].Val() {
-			best = i
-		}
-	}
-	return keys[best], nil
 }
 
 // mget reads keys of one workspace in one round trip; a missing key reads as "".

@@ -73,9 +73,9 @@ func scheduleMemberships(k keys, t *Task, lead time.Duration) []membership {
 	if t.SnoozedUntil != nil {
 		remind = max(remind, t.SnoozedUntil.Unix())
 	}
-	out := []membership{{k.schedAlert(), remind}}
+	out := []membership{{key: k.schedAlert(), score: remind}}
 	if t.Assignee != nil {
-		out = append(out, membership{k.schedAssignee(*t.Assignee), t.DueAt.Unix()})
+		out = append(out, membership{key: k.schedAssignee(*t.Assignee), score: t.DueAt.Unix()})
 	}
 	return out
 }

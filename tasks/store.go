@@ -76,15 +76,20 @@ func newTx(ws WorkspaceID) *tx {
 // op appends one operation of apply.lua and returns its position, which a
 // failed check reports back.
 func (t *tx) op(name, key string, a, b any) int {
+	t.ops = append(t.ops, name, t.keyIndex(key), a, b)
+	t.n++
+	return t.n - 1
+}
+
+// keyIndex returns key's position in KEYS (from 1), adding it if new.
+func (t *tx) keyIndex(key string) int {
 	i, ok := t.index[key]
 	if !ok {
 		t.keys = append(t.keys, key)
 		i = len(t.keys)
 		t.index[key] = i
 	}
-	t.ops = append(t.ops, name, i, a, b)
-	t.n++
-	return t.n - 1
+	return i
 }
 
 // emit adds an event to the write's outbox entries.

@@ -1,0 +1,150 @@
+package tasks
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/taskerhq/tasker/internal/redistest"
+)
+
+// listAll pages through f with limit and returns the numbers listed.
+func listAll(t *testing.T, s *Store, ws WorkspaceID, f TaskFilter, limit int) []int64 {
+	t.Helper()
+	var out []int64
+	cursor := ""
+	for range 10000 {
+		page, next, err := s.ListTasks(context.Background(), ws, f, cursor, limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, task := range page {
+			out = append(out, task.Number)
+		}
+		if next == "" {
+			return out
+		}
+		cursor = next
+	}
+	t.Fatal("ListTasks never reached the last page")
+	return nil
+}
+
+func descending(nums []int64, keep func(n int64) bool) []int64 {
+	var out []int64
+	for _, n := range slices.Backward(nums) {
+		if keep(n) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// TestListAcrossBuckets: lists page through many buckets, dense and
+// sparse, skip empty ones, and stay right as buckets empty, and while some
+// of an index is still in its legacy set.
+func TestListAcrossBuckets(t *testing.T) {
+	for _, b := range redistest.Topologies() {
+		t.Run(b, func(t *testing.T) {
+			now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+			s := NewStore(redistest.ClientFor(t, b), func() time.Time { return now })
+			ws := WorkspaceID(fmt.Sprintf("test-%x", rand.Uint64()))
+			ctx := context.Background()
+			rare := func(n int64) bool { return n == 3 || n == 700 || n == 1400 || n == 1401 }
+			even := func(n int64) bool { return n%2 == 0 }
+			const total = 1500
+			seed := make([]Task, total)
+			var nums []int64
+			for i := range seed {
+				n := int64(i + 1)
+				nums = append(nums, n)
+				seed[i] = Task{ID: NewTaskID(now), Title: fmt.Sprint("task ", n), Status: StatusOpen,
+					Priority: PriorityMedium, Tags: []string{}, CreatedAt: now, UpdatedAt: now, Version: 1}
+				if rare(n) {
+					seed[i].Tags = append(seed[i].Tags, "rare")
+				}
+				if even(n) {
+					seed[i].Tags = append(seed[i].Tags, "even")
+				}
+			}
+			if err := s.BulkLoad(ctx, ws, seed); err != nil {
+				t.Fatal(err)
+			}
+			check := func(when string, f TaskFilter, limit int, want []int64) {
+				t.Helper()
+				if got := listAll(t, s, ws, f, limit); !slices.Equal(got, want) {
+					t.Errorf("%s: %+v by %d lists %d tasks %v…, want %d %v…", when, f, limit, len(got), head(got), len(want), head(want))
+				}
+			}
+			all := func(int64) bool { return true }
+			check("seeded", TaskFilter{}, 50, descending(nums, all))
+			check("seeded", TaskFilter{}, 200, descending(nums, all))
+			check("seeded", TaskFilter{Tag: "rare"}, 1, descending(nums, rare))
+			check("seeded", TaskFilter{Tag: "even"}, 37, descending(nums, even))
+			check("seeded", TaskFilter{Tag: "rare", Status: StatusOpen}, 2, descending(nums, rare))
+			check("seeded", TaskFilter{Tag: "even", Query: "task"}, 50, descending(nums, even))
+
+			// Empty the buckets 0 of the sparse and 1–4 of the dense indexes.
+			for n := int64(1); n <= 640; n++ {
+				if err := s.DeleteTask(ctx, ws, Actor{}, fmt.Sprint(n)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			k := keysFor(ws)
+			for _, bit := range []struct {
+				ix index
+				b  int64
+			}{{k.idxAll(), 0}, {k.idxAll(), 4}, {k.idxTag("rare"), 0}} {
+				if s.rdb.GetBit(ctx, bit.ix.dir(), bit.b).Val() != 0 {
+					t.Errorf("directory bit %d of %s still set with its bucket empty", bit.b, bit.ix.name)
+				}
+			}
+			left := func(n int64) bool { return n > 640 }
+			check("emptied", TaskFilter{}, 50, descending(nums, left))
+			check("emptied", TaskFilter{Tag: "rare"}, 1, descending(nums, func(n int64) bool { return left(n) && rare(n) }))
+			if size := s.rdb.HGet(ctx, k.indexSizes(), k.idxAll().name).Val(); size != fmt.Sprint(total-640) {
+				t.Errorf("size of all = %s, want %d", size, total-640)
+			}
+
+			// As written before buckets: the even tag in its legacy set only.
+			ix := k.idxTag("even")
+			var legacy []redis.Z
+			for n := int64(641); n <= total; n++ {
+				if even(n) {
+					legacy = append(legacy, redis.Z{Score: float64(n), Member: n})
+				}
+			}
+			s.rdb.ZAdd(ctx, ix.legacy(), legacy...)
+			for bk := int64(0); bk <= total/ix.width; bk++ {
+				s.rdb.Del(ctx, ix.bucket(bk))
+			}
+			s.rdb.Del(ctx, ix.dir())
+			s.rdb.HDel(ctx, k.indexSizes(), ix.name)
+			evenLeft := func(n int64) bool { return left(n) && even(n) }
+			check("legacy", TaskFilter{Tag: "even"}, 50, descending(nums, evenLeft))
+			check("legacy", TaskFilter{Tag: "rare", Status: StatusOpen}, 1, descending(nums, func(n int64) bool { return left(n) && rare(n) }))
+			// A task leaving the index leaves the legacy set; one joining it
+			// goes to a bucket; one in both is listed once.
+			if _, err := s.UpdateTask(ctx, ws, Actor{}, "1400", TaskPatch{Tags: Some([]string{"rare"})}, nil); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.UpdateTask(ctx, ws, Actor{}, "1401", TaskPatch{Tags: Some([]string{"rare", "even"})}, nil); err != nil {
+				t.Fatal(err)
+			}
+			s.rdb.ZAdd(ctx, ix.bucket(1000/ix.width), redis.Z{Score: 1000, Member: 1000})
+			s.rdb.SetBit(ctx, ix.dir(), 1000/ix.width, 1)
+			moved := func(n int64) bool { return n != 1400 && (evenLeft(n) || n == 1401) }
+			check("moved", TaskFilter{Tag: "even"}, 50, descending(nums, moved))
+			check("moved", TaskFilter{Tag: "even"}, 7, descending(nums, moved))
+			check("moved", TaskFilter{Tag: "even", Status: StatusOpen}, 50, descending(nums, moved))
+			check("moved", TaskFilter{Tag: "rare", Query: "task"}, 1, descending(nums, func(n int64) bool { return left(n) && rare(n) }))
+		})
+	}
+}
+
+func head(nums []int64) []int64 { return nums[:min(len(nums), 5)] }
