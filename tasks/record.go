@@ -135,13 +135,18 @@ func fromMillis(ms *int64) *time.Time {
 
 // eventRecord is the stored form of an Event in the outbox stream, field
 // "c": the envelope with short keys, the timestamp as Unix milliseconds, the
-// task as its record, and the workspace left to the stream's key. Entries
-// written before it hold the wire form in field "e" (decodeEntry).
+// task as its record, and the workspace left to the stream's key. When one
+// write emits several events about the same task (task.created and
+// task.assigned, task.status_changed and task.completed), only the first
+// carries it: the others say SameTask, and the reader takes the task of the
+// entry before (resolveTasks). Entries written before this form hold the
+// wire form in field "e" (decodeEntry).
 type eventRecord struct {
 	ID        string            `json:"i"`
 	Type      EventType         `json:"y"`
 	Timestamp int64             `json:"at"`
 	Task      *record           `json:"t,omitempty"`
+	SameTask  bool              `json:"st,omitempty"`
 	Changes   map[string]Change `json:"ch,omitempty"`
 	Comment   *Comment          `json:"cm,omitempty"`
 	User      *User             `json:"u,omitempty"`
@@ -150,13 +155,15 @@ type eventRecord struct {
 	Test      bool              `json:"x,omitempty"`
 }
 
-// encodeEvent returns the stored form of ev.
-func encodeEvent(ev *Event) (string, error) {
+// encodeEvent returns the stored form of ev; sameTask leaves its task to
+// the entry stored just before it, which holds the same one.
+func encodeEvent(ev *Event, sameTask bool) (string, error) {
 	r := eventRecord{
 		ID: ev.ID, Type: ev.Type, Timestamp: ev.Timestamp.UnixMilli(), Changes: ev.Data.Changes,
 		Comment: ev.Data.Comment, User: ev.Data.User, Digest: ev.Data.Digest, Test: ev.Test,
+		SameTask: sameTask,
 	}
-	if ev.Data.Task != nil {
+	if ev.Data.Task != nil && !sameTask {
 		t := toRecord(ev.Data.Task, true)
 		r.Task = &t
 	}
@@ -167,13 +174,14 @@ func encodeEvent(ev *Event) (string, error) {
 	return string(b), err
 }
 
-// decodeEvent reads an event of ws stored by encodeEvent.
-func decodeEvent(raw string, ws WorkspaceID) (Event, error) {
+// decodeEvent reads an event of ws stored by encodeEvent. sameTask reports
+// that its task is the one of the entry before, still to be filled in.
+func decodeEvent(raw string, ws WorkspaceID) (ev Event, sameTask bool, err error) {
 	var r eventRecord
 	if err := json.Unmarshal([]byte(raw), &r); err != nil {
-		return Event{}, err
+		return Event{}, false, err
 	}
-	ev := Event{
+	ev = Event{
 		ID: r.ID, Type: r.Type, Timestamp: time.UnixMilli(r.Timestamp).UTC(), Workspace: ws, Test: r.Test,
 		Data: EventData{Changes: r.Changes, Comment: r.Comment, User: r.User, Digest: r.Digest},
 	}
@@ -184,5 +192,5 @@ func decodeEvent(raw string, ws WorkspaceID) (Event, error) {
 	if r.Actor != nil {
 		ev.Data.Actor = *r.Actor
 	}
-	return ev, nil
+	return ev, r.SameTask, nil
 }

@@ -120,12 +120,12 @@ func TestEventRecordRoundTrip(t *testing.T) {
 			Data: EventData{User: &User{ID: "usr_1", Workspace: "acme", Name: "Ann", CreatedAt: at, UpdatedAt: at}}},
 	} {
 		t.Run(name, func(t *testing.T) {
-			raw, err := encodeEvent(&ev)
+			raw, err := encodeEvent(&ev, false)
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := decodeEvent(raw, "acme")
-			if err != nil || !reflect.DeepEqual(got, ev) {
+			got, same, err := decodeEvent(raw, "acme")
+			if err != nil || same || !reflect.DeepEqual(got, ev) {
 				t.Fatalf("decodeEvent(%s) = %+v, %v; want %+v", raw, got, err, ev)
 			}
 			wire, _ := json.Marshal(ev)
@@ -171,6 +171,65 @@ func TestLegacyEventsStillRead(t *testing.T) {
 			read, err := s.ReadGroup(ctx, ws, "g", "c1", 10)
 			if err != nil || len(read) != 2 || read[0].Event.ID != old.ID {
 				t.Errorf("ReadGroup = %+v, %v; want both events, the legacy one first", read, err)
+			}
+		})
+	}
+}
+
+// TestEventsShareTheirWritesTask: task.assigned emitted with task.created
+// is stored without the task, and every reader gets it back, whether the
+// entry before is in the same batch or not.
+func TestEventsShareTheirWritesTask(t *testing.T) {
+	for _, b := range redistest.Topologies() {
+		t.Run(b, func(t *testing.T) {
+			ctx := context.Background()
+			s := NewStore(redistest.ClientFor(t, b), time.Now)
+			ws := WorkspaceID(fmt.Sprintf("test-%x", rand.Uint64()))
+			u, err := s.CreateUser(ctx, ws, Actor{}, NewUser{Name: "Ann", Email: "ann@example.com"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.EnsureGroup(ctx, ws, "g"); err != nil {
+				t.Fatal(err)
+			}
+			task, _, err := s.CreateTask(ctx, ws, Actor{UserID: u.ID}, NewTask{Title: "shared", Assignee: &u.ID}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			msgs := s.rdb.XRange(ctx, keysFor(ws).events(), "-", "+").Val()
+			if len(msgs) != 2 || strings.Contains(msgs[1].Values["c"].(string), `"t":{`) {
+				t.Fatalf("stream = %v; want task.created, then task.assigned without its task", msgs)
+			}
+			check := func(how string, evs []StreamEvent, err error) {
+				t.Helper()
+				var got []Task
+				for _, e := range evs {
+					if e.Event.Data.Task != nil {
+						got = append(got, *e.Event.Data.Task)
+					}
+				}
+				if err != nil || len(got) != 2 || !reflect.DeepEqual(got[0], task) || !reflect.DeepEqual(got[1], task) {
+					t.Errorf("%s: tasks %+v, %v; want the created task twice", how, got, err)
+				}
+			}
+			after, err := s.EventsAfter(ctx, ws, "", 10)
+			check("EventsAfter", after, err)
+			one, err := s.EventsAfter(ctx, ws, msgs[0].ID, 1) // the entry before is not read
+			check("EventsAfter one at a time", append(after[0:1:1], one...), err)
+			var read []StreamEvent
+			for range 2 {
+				evs, err := s.ReadGroup(ctx, ws, "g", "c1", 1)
+				if err != nil {
+					t.Fatal(err)
+				}
+				read = append(read, evs...)
+			}
+			check("ReadGroup one at a time", read, nil)
+			claimed, err := s.ClaimStale(ctx, ws, "g", "c2", 0, 10)
+			check("ClaimStale", claimed, err)
+			listed, _, err := s.ListEvents(ctx, ws, EventFilter{Type: EventTaskAssigned}, "", 10)
+			if err != nil || len(listed) != 1 || !reflect.DeepEqual(*listed[0].Data.Task, task) {
+				t.Errorf("ListEvents(task.assigned) = %+v, %v; want it with its task", listed, err)
 			}
 		})
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -136,7 +137,9 @@ func (s *Store) seal(t *tx) ([]any, error) {
 	if len(t.events) > 0 {
 		minID := fmt.Sprintf("%d-0", s.now().Add(-EventRetention).UnixMilli())
 		for i := range t.events {
-			raw, err := encodeEvent(&t.events[i])
+			// Entries of one script call are adjacent in the stream.
+			same := i > 0 && sameTask(t.events[i-1].Data.Task, t.events[i].Data.Task)
+			raw, err := encodeEvent(&t.events[i], same)
 			if err != nil {
 				return nil, fmt.Errorf("tasks: encode event: %w", err)
 			}
@@ -147,6 +150,11 @@ func (s *Store) seal(t *tx) ([]any, error) {
 		t.op("publish", t.k.events(), eventsChannel, string(t.ws))
 	}
 	return append([]any{t.n}, t.ops...), nil
+}
+
+// sameTask reports whether two events carry the same task.
+func sameTask(a, b *Task) bool {
+	return a != nil && b != nil && (a == b || reflect.DeepEqual(*a, *b))
 }
 
 // register records ws in the set of workspaces once per process.
