@@ -17,9 +17,8 @@
 --   hdel   k a
 --   bzadd  k a b  ZADD KEYS[k] a b into a bucket of a list index
 --   bzrem  k a    ZREM KEYS[k] a from a bucket of a list index
---   bzdir  k a b  after a bzadd or bzrem that changed its bucket: set bit a
---                 of the directory KEYS[k] to whether the bucket has members,
---                 and add the change to field f of the HASH KEYS[i], b = "i:f"
+--   bzdir  k a    after a bzadd or bzrem that changed its bucket: set bit a
+--                 of the directory KEYS[k] to whether the bucket has members
 --   xadd   k a b  XADD KEYS[k] MINID ~ b * c a (an event's stored form)
 --   publish k a b PUBLISH a b (k is unused; channels are not keys)
 -- Returns {"ok"}, {"fail", index of the failed check}, or {"idem", value}.
@@ -76,8 +75,6 @@ for i = 0, n - 1 do
       elseif card == 1 then
         redis.call("SETBIT", k, a, 1)
       end
-      local sizes, field = string.match(b, "^(%d+):(.*)$")
-      redis.call("HINCRBY", KEYS[tonumber(sizes)], field, delta)
       delta = 0
     end
   elseif op == "hset" then

@@ -14,12 +14,12 @@ import (
 // about 96 once a set holds more than 128. Every task is in about a dozen
 // list indexes, so this is most of what a task costs in Redis.
 //
-// Dense indexes (every task, the open ones, a status) hold most numbers,
-// so their buckets span 128 numbers. Sparse ones (an assignee, a tag, a
-// word) span 512, so a bucket costs its key's overhead (about 100 bytes)
-// over more entries; one whose index holds more than a quarter of all
-// tasks grows past 128 members and Redis converts that bucket to a
-// skiplist, which costs memory but never a wrong answer.
+// Indexes that may hold most numbers (every task, the open ones, a status,
+// a search word: "the" is in most descriptions) span 128 numbers a bucket.
+// An assignee's or a tag's spans 512, so a bucket's key overhead (about
+// 100 bytes) is shared by more entries; one that holds more than a quarter
+// of all tasks grows past 128 members and Redis converts that bucket to a
+// skiplist, which costs what the unbucketed set did, never a wrong answer.
 const (
 	denseWidth  = 128
 	sparseWidth = 512
@@ -215,24 +215,23 @@ func (s *Store) inIndexes(ctx context.Context, ixs []index, entries []position) 
 	return kept, nil
 }
 
-// smallestIndex returns whichever of ixs holds the fewest tasks, or
-// fallback when ixs is empty.
-func (s *Store) smallestIndex(ctx context.Context, k keys, ixs []index, fallback index) (index, error) {
+// smallestIndex returns whichever of ixs likely holds the fewest tasks, or
+// fallback when ixs is empty. The estimate is the numbers its non-empty
+// buckets span (BITCOUNT of the directory times the width), plus its
+// legacy set: coarse, but a driver that is not the smallest costs only
+// more filtering, never a wrong answer. Ties go to the sparse kind.
+func (s *Store) smallestIndex(ctx context.Context, ixs []index, fallback index) (index, error) {
 	switch len(ixs) {
 	case 0:
 		return fallback, nil
 	case 1:
 		return ixs[0], nil
 	}
-	names := make([]string, len(ixs))
-	for i, ix := range ixs {
-		names[i] = ix.name
-	}
-	var sizes *redis.SliceCmd
+	spans := make([]*redis.IntCmd, len(ixs))
 	legacy := make([]*redis.IntCmd, len(ixs))
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		sizes = p.HMGet(ctx, k.indexSizes(), names...)
 		for i, ix := range ixs {
+			spans[i] = p.BitCount(ctx, ix.dir(), nil)
 			legacy[i] = p.ZCard(ctx, ix.legacy())
 		}
 		return nil
@@ -241,12 +240,9 @@ func (s *Store) smallestIndex(ctx context.Context, k keys, ixs []index, fallback
 		return index{}, err
 	}
 	best, bestSize := 0, int64(math.MaxInt64)
-	for i, v := range sizes.Val() {
-		n := legacy[i].Val()
-		if str, ok := v.(string); ok {
-			n += mustInt(str)
-		}
-		if n < bestSize {
+	for i, ix := range ixs {
+		n := spans[i].Val()*ix.width + legacy[i].Val()
+		if n < bestSize || n == bestSize && ix.width > ixs[best].width {
 			best, bestSize = i, n
 		}
 	}

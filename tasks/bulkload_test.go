@@ -29,7 +29,6 @@ func (s *Store) BulkLoad(ctx context.Context, ws WorkspaceID, ts []Task) error {
 		part := ts[start:min(start+chunk, len(ts))]
 		sets := make(map[string][]redis.Z)
 		dirs := make(map[string]map[int64]bool)
-		sizes := make(map[string]int64)
 		_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 			for i := range part {
 				t := &part[i]
@@ -43,7 +42,6 @@ func (s *Store) BulkLoad(ctx context.Context, ws WorkspaceID, ts []Task) error {
 							dirs[m.ix.dir()] = make(map[int64]bool)
 						}
 						dirs[m.ix.dir()][m.score/m.ix.width] = true
-						sizes[m.ix.name]++
 					}
 				}
 			}
@@ -54,9 +52,6 @@ func (s *Store) BulkLoad(ctx context.Context, ws WorkspaceID, ts []Task) error {
 				for b := range buckets {
 					p.SetBit(ctx, dir, b, 1)
 				}
-			}
-			for name, n := range sizes {
-				p.HIncrBy(ctx, k.indexSizes(), name, n)
 			}
 			return nil
 		})

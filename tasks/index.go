@@ -114,10 +114,9 @@ func indexOps(x *tx, lead time.Duration, old, t *Task) {
 }
 
 // listIndexed follows a bzadd or bzrem of m with the op that keeps its
-// index's directory bit and size in step.
+// index's directory bit in step.
 func (t *tx) listIndexed(m membership) {
-	sizes := strconv.Itoa(t.keyIndex(t.k.indexSizes()))
-	t.op("bzdir", m.ix.dir(), m.score/m.ix.width, sizes+":"+m.ix.name)
+	t.op("bzdir", m.ix.dir(), m.score/m.ix.width, "")
 }
 
 // words splits text into distinct lower-case search words of at least two

@@ -33,14 +33,14 @@ func (k keys) taskIDs() string { return k.p + "tid" }
 func (k keys) externalIDs() string { return k.p + "tx" }
 
 // The list indexes of task numbers (index.go, bucket.go): every task, the
-// open ones, by status, assignee, tag and search word. The dense ones put
-// denseWidth numbers in a bucket, the sparse ones sparseWidth.
+// open ones, by status, assignee, tag and search word. Those that may hold
+// most tasks put denseWidth numbers in a bucket, the others sparseWidth.
 func (k keys) idxAll() index               { return index{k, "all", denseWidth} }
 func (k keys) idxOpen() index              { return index{k, "open", denseWidth} }
 func (k keys) idxStatus(s Status) index    { return index{k, "s:" + string(s), denseWidth} }
 func (k keys) idxAssignee(id string) index { return index{k, "a:" + id, sparseWidth} }
 func (k keys) idxTag(tag string) index     { return index{k, "g:" + tag, sparseWidth} }
-func (k keys) idxWord(w string) index      { return index{k, "w:" + w, sparseWidth} }
+func (k keys) idxWord(w string) index      { return index{k, "w:" + w, denseWidth} }
 
 // bucket is a ZSET: the index's task numbers n with n/width = b, scored by
 // the number. At most 128 members, so Redis keeps it a listpack.
@@ -56,10 +56,6 @@ func (x index) dir() string { return x.k.p + "d:" + x.name }
 // whole index before buckets. Workspaces written before keep reading it
 // beside the buckets; writes that move a task out of an index remove it.
 func (x index) legacy() string { return x.k.p + "i:" + x.name }
-
-// indexSizes is a HASH: index name → how many tasks it holds (buckets
-// only), so a list picks its most selective index without counting.
-func (k keys) indexSizes() string { return k.p + "isize" }
 
 // successors is a HASH: task number → number of the occurrence its
 // completion created (SPEC 6.5). Checked and written in the completing

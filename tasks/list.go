@@ -128,7 +128,7 @@ func (s *Store) ListTasks(ctx context.Context, ws WorkspaceID, f TaskFilter, cur
 		for _, w := range query {
 			candidates = append(candidates, k.idxWord(w))
 		}
-		driver, err := s.smallestIndex(ctx, k, candidates, k.idxAll())
+		driver, err := s.smallestIndex(ctx, candidates, k.idxAll())
 		if err != nil {
 			return nil, "", fmt.Errorf("tasks: list tasks: %w", err)
 		}
