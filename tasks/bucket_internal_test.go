@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -144,3 +145,91 @@ func TestListAcrossBuckets(t *testing.T) {
 }
 
 func head(nums []int64) []int64 { return nums[:min(len(nums), 5)] }
+
+// TestDueRangeAcrossIndexes: a due range of every status merges the open
+// and closed due indexes and the legacy one of all, in Redis' order (due
+// time, then member bytes), each task once, page by page.
+func TestDueRangeAcrossIndexes(t *testing.T) {
+	for _, b := range redistest.Topologies() {
+		t.Run(b, func(t *testing.T) {
+			now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+			s := NewStore(redistest.ClientFor(t, b), func() time.Time { return now })
+			ws := WorkspaceID(fmt.Sprintf("test-%x", rand.Uint64()))
+			ctx := context.Background()
+			const total = 60
+			seed := make([]Task, total)
+			for i := range seed {
+				due := now.Add(time.Duration(i%7) * time.Hour) // many ties
+				seed[i] = Task{ID: NewTaskID(now), Title: fmt.Sprint("t", i), Status: []Status{StatusOpen, StatusCompleted, StatusInProgress, StatusCancelled}[i%4],
+					Priority: PriorityMedium, Tags: []string{}, DueAt: &due, CreatedAt: now, UpdatedAt: now, Version: 1}
+			}
+			if err := s.BulkLoad(ctx, ws, seed); err != nil {
+				t.Fatal(err)
+			}
+			k := keysFor(ws)
+			// As written before: tasks 1–20 in the legacy index alone, 21–30
+			// in both.
+			for n := int64(1); n <= 30; n++ {
+				task := seed[n-1]
+				s.rdb.ZAdd(ctx, k.idxDue(), redis.Z{Score: float64(task.DueAt.Unix()), Member: n})
+				if n <= 20 {
+					s.rdb.ZRem(ctx, k.idxOpenDue(), n)
+					s.rdb.ZRem(ctx, k.idxClosedDue(), n)
+				}
+			}
+			s.rdb.Set(ctx, k.openDueBuilt(), "1", 0)
+			// Moving a legacy task's due date takes it out of the legacy index.
+			later := now.Add(3*time.Hour + time.Minute)
+			if _, err := s.UpdateTask(ctx, ws, Actor{}, "5", TaskPatch{DueAt: Some(later)}, nil); err != nil {
+				t.Fatal(err)
+			}
+			seed[4].DueAt = &later
+			if _, err := s.rdb.ZScore(ctx, k.idxDue(), "5").Result(); err != redis.Nil {
+				t.Errorf("moved task still in the legacy due index: %v", err)
+			}
+			before, after := now.Add(5*time.Hour), now.Add(-time.Minute)
+			type entry struct {
+				due    int64
+				member string
+			}
+			var want []entry
+			for i, task := range seed {
+				if task.DueAt.Before(before) && task.DueAt.After(after) {
+					want = append(want, entry{task.DueAt.Unix(), fmt.Sprint(i + 1)})
+				}
+			}
+			slices.SortFunc(want, func(a, b entry) int {
+				if a.due != b.due {
+					return int(a.due - b.due)
+				}
+				return strings.Compare(a.member, b.member)
+			})
+			var wantNums []int64
+			for _, e := range want {
+				wantNums = append(wantNums, mustInt(e.member))
+			}
+			for _, limit := range []int{1, 2, 7, 50} {
+				got := listAll(t, s, ws, TaskFilter{DueBefore: &before, DueAfter: &after}, limit)
+				if !slices.Equal(got, wantNums) {
+					t.Errorf("due range by %d = %v, want %v", limit, got, wantNums)
+				}
+			}
+			var closed []int64
+			for _, n := range wantNums {
+				if !seed[n-1].Status.IsOpen() {
+					closed = append(closed, n)
+				}
+			}
+			got := listAll(t, s, ws, TaskFilter{Status: StatusCompleted, DueBefore: &before}, 3)
+			var completed []int64
+			for _, n := range closed {
+				if seed[n-1].Status == StatusCompleted {
+					completed = append(completed, n)
+				}
+			}
+			if !slices.Equal(got, completed) {
+				t.Errorf("completed due range = %v, want %v", got, completed)
+			}
+		})
+	}
+}

@@ -46,11 +46,11 @@ func memberships(k keys, t *Task, lead time.Duration) []membership {
 	for _, w := range words(t.Title+" "+t.Description, maxIndexedWords) {
 		out = append(out, listMembership(k.idxWord(w), n))
 	}
-	if t.DueAt != nil {
-		out = append(out, membership{key: k.idxDue(), score: t.DueAt.Unix()})
-		if t.Status.IsOpen() {
-			out = append(out, membership{key: k.idxOpenDue(), score: t.DueAt.Unix()})
-		}
+	switch {
+	case t.DueAt != nil && t.Status.IsOpen():
+		out = append(out, membership{key: k.idxOpenDue(), score: t.DueAt.Unix()})
+	case t.DueAt != nil:
+		out = append(out, membership{key: k.idxClosedDue(), score: t.DueAt.Unix()})
 	}
 	return append(out, scheduleMemberships(k, t, lead)...)
 }
@@ -74,12 +74,14 @@ func indexOps(x *tx, lead time.Duration, old, t *Task) {
 	for _, m := range after {
 		stays[m.key] = true
 	}
-	alertMoved := false
+	alertMoved, dueMoved := false, false
+	isDue := func(key string) bool { return key == x.k.idxOpenDue() || key == x.k.idxClosedDue() }
 	for _, m := range before {
 		if stays[m.key] {
 			continue
 		}
 		alertMoved = alertMoved || m.key == x.k.schedAlert()
+		dueMoved = dueMoved || isDue(m.key)
 		if m.ix.name == "" {
 			x.op("zrem", m.key, member, "")
 			continue
@@ -98,12 +100,17 @@ func indexOps(x *tx, lead time.Duration, old, t *Task) {
 			continue
 		}
 		alertMoved = alertMoved || m.key == x.k.schedAlert()
+		dueMoved = dueMoved || isDue(m.key)
 		if m.ix.name == "" {
 			x.op("zadd", m.key, m.score, member)
 			continue
 		}
 		x.op("bzadd", m.key, m.score, member)
 		x.listIndexed(m)
+	}
+	if old != nil && dueMoved {
+		// Nor in the due index of every task, which the two replaced.
+		x.op("zrem", x.k.idxDue(), member, "")
 	}
 	if old != nil && alertMoved {
 		// A task written before schedAlert may still wait in the two sets

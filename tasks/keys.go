@@ -63,12 +63,17 @@ func (x index) legacy() string { return x.k.p + "i:" + x.name }
 // second next occurrence.
 func (k keys) successors() string { return k.p + "next" }
 
-// idxDue is a ZSET of task numbers scored by due time (Unix seconds).
-func (k keys) idxDue() string { return k.p + "i:due" }
+// idxOpenDue is a ZSET of the open tasks with a due date, task numbers
+// scored by due time (Unix seconds), so an overdue list never wades
+// through completed ones; idxClosedDue is the same for the others. A due
+// range of every status merges the two.
+func (k keys) idxOpenDue() string   { return k.p + "i:odue" }
+func (k keys) idxClosedDue() string { return k.p + "i:cdue" }
 
-// idxOpenDue is idxDue for open tasks only, so an overdue list never wades
-// through completed ones.
-func (k keys) idxOpenDue() string { return k.p + "i:odue" }
+// idxDue is the ZSET of every task with a due date, scored by due time,
+// that idxOpenDue and idxClosedDue replaced. Workspaces written before
+// keep reading it; a write that moves a task's due entry removes it there.
+func (k keys) idxDue() string { return k.p + "i:due" }
 
 // openDueBuilt marks a workspace whose idxOpenDue was filled from its tasks
 // (those written before the index existed have no entries of their own).
