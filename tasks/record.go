@@ -10,8 +10,8 @@ import (
 // record is the stored form of a Task: one-letter keys, times as Unix
 // milliseconds, and nothing that is null, empty or implied. The workspace
 // and the number are in the record's key, so they are not repeated; open
-// status, medium priority and an update time equal to the creation time are
-// left out. A million tasks make this the largest part of Redis, so every
+// status, medium priority, a creation time equal to the one in the id's
+// ULID and an update time equal to the creation time are left out. A million tasks make this the largest part of Redis, so every
 // byte here counts (bench/README.md). Records written before it, in the
 // wire form, are still read (decodeTask).
 type record struct {
@@ -34,7 +34,7 @@ type record struct {
 	SourceURL    *string     `json:"l,omitempty"`
 	Recurrence   *Recurrence `json:"r,omitempty"`
 	SeriesID     *string     `json:"sr,omitempty"`
-	CreatedAt    int64       `json:"c"`
+	CreatedAt    int64       `json:"c,omitempty"` // 0: the time in the id's ULID
 	UpdatedAt    int64       `json:"m,omitempty"` // 0: same as CreatedAt
 	CompletedAt  *int64      `json:"ca,omitempty"`
 	Version      int64       `json:"v"`
@@ -65,6 +65,9 @@ func toRecord(t *Task, withNumber bool) record {
 	if !t.UpdatedAt.Equal(t.CreatedAt) {
 		r.UpdatedAt = t.UpdatedAt.UnixMilli()
 	}
+	if ms, ok := ulidTime(r.ID); ok && ms == r.CreatedAt {
+		r.CreatedAt = 0
+	}
 	return r
 }
 
@@ -73,13 +76,17 @@ func (r *record) task(ws WorkspaceID, n int64) Task {
 	if n == 0 {
 		n = r.Number
 	}
+	created := r.CreatedAt
+	if created == 0 {
+		created, _ = ulidTime(r.ID)
+	}
 	t := Task{
 		ID: taskIDPrefix + r.ID, Number: n, Workspace: ws, Title: r.Title, Description: r.Description,
 		Status: r.Status, Priority: r.Priority, Type: r.Type, Category: r.Category, Tags: r.Tags,
 		Assignee: r.Assignee, CreatedBy: r.CreatedBy, CompletedBy: r.CompletedBy,
 		DueAt: fromMillis(r.DueAt), SnoozedUntil: fromMillis(r.SnoozedUntil), RemindBefore: r.RemindBefore,
 		ExternalID: r.ExternalID, SourceURL: r.SourceURL, Recurrence: r.Recurrence, SeriesID: r.SeriesID,
-		CreatedAt: time.UnixMilli(r.CreatedAt).UTC(), CompletedAt: fromMillis(r.CompletedAt), Version: r.Version,
+		CreatedAt: time.UnixMilli(created).UTC(), CompletedAt: fromMillis(r.CompletedAt), Version: r.Version,
 	}
 	if t.Status == "" {
 		t.Status = StatusOpen

@@ -53,6 +53,16 @@ func TestRecordRoundTrip(t *testing.T) {
 			}
 		})
 	}
+	// A creation time that the id's ULID already holds is left out; one
+	// that differs (ids made in a busy millisecond) is kept.
+	for _, idAt := range []time.Time{at, at.Add(3 * time.Millisecond)} {
+		made := Task{ID: "tsk_" + ulid(uint64(idAt.UnixMilli()), 7, 42), Number: 9, Workspace: "acme", Title: "x",
+			Status: StatusOpen, Priority: PriorityMedium, Tags: []string{}, CreatedAt: at, UpdatedAt: at, Version: 1}
+		raw := encodeTask(&made)
+		if got, err := decodeTask(raw, "acme", 9); err != nil || !reflect.DeepEqual(got, made) || strings.Contains(raw, `"c":`) != !idAt.Equal(at) {
+			t.Errorf("decodeTask(%s) = %+v, %v; want %+v", raw, got, err, made)
+		}
+	}
 	bare := encodeTask(&Task{ID: "tsk_01JBARE", Title: "x", Status: StatusOpen, Priority: PriorityMedium, CreatedAt: at, UpdatedAt: at, Version: 1})
 	if want := `{"i":"01JBARE","t":"x","c":1796558400005,"v":1}`; bare != want {
 		t.Errorf("encodeTask(bare) = %s, want %s", bare, want)
