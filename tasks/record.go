@@ -149,24 +149,33 @@ func fromMillis(ms *int64) *time.Time {
 // entry before (resolveTasks). Entries written before this form hold the
 // wire form in field "e" (decodeEntry).
 type eventRecord struct {
-	ID        string            `json:"i"`
+	ID        string            `json:"i"` // without the "evt_" prefix
 	Type      EventType         `json:"y"`
-	Timestamp int64             `json:"at"`
+	Timestamp int64             `json:"at,omitempty"` // 0: the time in the id's ULID
 	Task      *record           `json:"t,omitempty"`
 	SameTask  bool              `json:"st,omitempty"`
 	Changes   map[string]Change `json:"ch,omitempty"`
 	Comment   *Comment          `json:"cm,omitempty"`
 	User      *User             `json:"u,omitempty"`
 	Digest    *Digest           `json:"dg,omitempty"`
-	Actor     *Actor            `json:"a,omitempty"`
+	Actor     *actorRecord      `json:"a,omitempty"`
 	Test      bool              `json:"x,omitempty"`
 }
+
+// actorRecord is the stored form of an Actor.
+type actorRecord struct {
+	UserID     string `json:"u,omitempty"`
+	CliqUserID string `json:"c,omitempty"`
+	Via        string `json:"v,omitempty"`
+}
+
+const eventIDPrefix = "evt_"
 
 // encodeEvent returns the stored form of ev; sameTask leaves its task to
 // the entry stored just before it, which holds the same one.
 func encodeEvent(ev *Event, sameTask bool) (string, error) {
 	r := eventRecord{
-		ID: ev.ID, Type: ev.Type, Timestamp: ev.Timestamp.UnixMilli(), Changes: ev.Data.Changes,
+		ID: strings.TrimPrefix(ev.ID, eventIDPrefix), Type: ev.Type, Timestamp: ev.Timestamp.UnixMilli(), Changes: ev.Data.Changes,
 		Comment: ev.Data.Comment, User: ev.Data.User, Digest: ev.Data.Digest, Test: ev.Test,
 		SameTask: sameTask,
 	}
@@ -174,8 +183,11 @@ func encodeEvent(ev *Event, sameTask bool) (string, error) {
 		t := toRecord(ev.Data.Task, true)
 		r.Task = &t
 	}
-	if ev.Data.Actor != (Actor{}) {
-		r.Actor = &ev.Data.Actor
+	if a := ev.Data.Actor; a != (Actor{}) {
+		r.Actor = &actorRecord{UserID: a.UserID, CliqUserID: a.CliqUserID, Via: a.Via}
+	}
+	if ms, ok := ulidTime(r.ID); ok && ms == r.Timestamp {
+		r.Timestamp = 0
 	}
 	b, err := json.Marshal(r)
 	return string(b), err
@@ -188,16 +200,20 @@ func decodeEvent(raw string, ws WorkspaceID) (ev Event, sameTask bool, err error
 	if err := json.Unmarshal([]byte(raw), &r); err != nil {
 		return Event{}, false, err
 	}
+	at := r.Timestamp
+	if at == 0 {
+		at, _ = ulidTime(r.ID)
+	}
 	ev = Event{
-		ID: r.ID, Type: r.Type, Timestamp: time.UnixMilli(r.Timestamp).UTC(), Workspace: ws, Test: r.Test,
+		ID: eventIDPrefix + r.ID, Type: r.Type, Timestamp: time.UnixMilli(at).UTC(), Workspace: ws, Test: r.Test,
 		Data: EventData{Changes: r.Changes, Comment: r.Comment, User: r.User, Digest: r.Digest},
 	}
 	if r.Task != nil {
 		t := r.Task.task(ws, 0)
 		ev.Data.Task = &t
 	}
-	if r.Actor != nil {
-		ev.Data.Actor = *r.Actor
+	if a := r.Actor; a != nil {
+		ev.Data.Actor = Actor{UserID: a.UserID, CliqUserID: a.CliqUserID, Via: a.Via}
 	}
 	return ev, r.SameTask, nil
 }

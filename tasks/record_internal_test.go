@@ -126,6 +126,8 @@ func TestEventRecordRoundTrip(t *testing.T) {
 				Changes: map[string]Change{"title": {From: "a", To: "b"}}}},
 		"Comment": {ID: "evt_01JB", Type: EventCommentCreated, Timestamp: at, Workspace: "acme",
 			Data: EventData{Task: &task, Comment: &Comment{ID: "cmt_1", TaskID: task.ID, TaskNumber: 42, Text: "hi", Author: "usr_1", CreatedAt: at}}},
+		"ULID": {ID: "evt_" + ulid(uint64(at.UnixMilli()), 1, 2), Type: EventTaskOverdue, Timestamp: at, Workspace: "acme",
+			Data: EventData{Task: &task, Actor: Actor{CliqUserID: "c1", Via: "x"}}},
 		"User": {ID: "evt_01JC", Type: EventUserLinked, Timestamp: at, Workspace: "acme", Test: true,
 			Data: EventData{User: &User{ID: "usr_1", Workspace: "acme", Name: "Ann", CreatedAt: at, UpdatedAt: at}}},
 	} {
