@@ -149,17 +149,20 @@ func fromMillis(ms *int64) *time.Time {
 // entry before (resolveTasks). Entries written before this form hold the
 // wire form in field "e" (decodeEntry).
 type eventRecord struct {
-	ID        string            `json:"i"` // without the "evt_" prefix
-	Type      EventType         `json:"y"`
-	Timestamp int64             `json:"at,omitempty"` // 0: the time in the id's ULID
-	Task      *record           `json:"t,omitempty"`
-	SameTask  bool              `json:"st,omitempty"`
-	Changes   map[string]Change `json:"ch,omitempty"`
-	Comment   *Comment          `json:"cm,omitempty"`
-	User      *User             `json:"u,omitempty"`
-	Digest    *Digest           `json:"dg,omitempty"`
-	Actor     *actorRecord      `json:"a,omitempty"`
-	Test      bool              `json:"x,omitempty"`
+	ID        string  `json:"i"`            // without the "evt_" prefix
+	Type      string  `json:"y"`            // eventCodes, or the type itself
+	Timestamp int64   `json:"at,omitempty"` // 0: the time in the id's ULID
+	Task      *record `json:"t,omitempty"`
+	SameTask  bool    `json:"st,omitempty"`
+	// ByActor says the task's created_by is the actor's user id, which is
+	// then not repeated in the task.
+	ByActor bool              `json:"ba,omitempty"`
+	Changes map[string]Change `json:"ch,omitempty"`
+	Comment *Comment          `json:"cm,omitempty"`
+	User    *User             `json:"u,omitempty"`
+	Digest  *Digest           `json:"dg,omitempty"`
+	Actor   *actorRecord      `json:"a,omitempty"`
+	Test    bool              `json:"x,omitempty"`
 }
 
 // actorRecord is the stored form of an Actor.
@@ -171,16 +174,40 @@ type actorRecord struct {
 
 const eventIDPrefix = "evt_"
 
+// eventCodes are the stored names of event types. A code is never reused
+// or changed: stored events are read with it for 30 days. A type without
+// a code is stored by its name.
+var eventCodes = map[EventType]string{
+	EventTaskCreated: "c", EventTaskUpdated: "u", EventTaskStatusChanged: "s", EventTaskCompleted: "k",
+	EventTaskAssigned: "a", EventTaskDeleted: "d", EventTaskReminder: "r", EventTaskOverdue: "o",
+	EventCommentCreated: "m", EventUserLinked: "l", EventDailyDigest: "g",
+}
+
+// eventTypes reverses eventCodes.
+var eventTypes = func() map[string]EventType {
+	out := make(map[string]EventType, len(eventCodes))
+	for t, c := range eventCodes {
+		out[c] = t
+	}
+	return out
+}()
+
 // encodeEvent returns the stored form of ev; sameTask leaves its task to
 // the entry stored just before it, which holds the same one.
 func encodeEvent(ev *Event, sameTask bool) (string, error) {
 	r := eventRecord{
-		ID: strings.TrimPrefix(ev.ID, eventIDPrefix), Type: ev.Type, Timestamp: ev.Timestamp.UnixMilli(), Changes: ev.Data.Changes,
+		ID: strings.TrimPrefix(ev.ID, eventIDPrefix), Type: string(ev.Type), Timestamp: ev.Timestamp.UnixMilli(), Changes: ev.Data.Changes,
 		Comment: ev.Data.Comment, User: ev.Data.User, Digest: ev.Data.Digest, Test: ev.Test,
 		SameTask: sameTask,
 	}
+	if c, ok := eventCodes[ev.Type]; ok {
+		r.Type = c
+	}
 	if ev.Data.Task != nil && !sameTask {
 		t := toRecord(ev.Data.Task, true)
+		if t.CreatedBy != "" && t.CreatedBy == ev.Data.Actor.UserID {
+			t.CreatedBy, r.ByActor = "", true
+		}
 		r.Task = &t
 	}
 	if a := ev.Data.Actor; a != (Actor{}) {
@@ -205,15 +232,21 @@ func decodeEvent(raw string, ws WorkspaceID) (ev Event, sameTask bool, err error
 		at, _ = ulidTime(r.ID)
 	}
 	ev = Event{
-		ID: eventIDPrefix + r.ID, Type: r.Type, Timestamp: time.UnixMilli(at).UTC(), Workspace: ws, Test: r.Test,
+		ID: eventIDPrefix + r.ID, Type: EventType(r.Type), Timestamp: time.UnixMilli(at).UTC(), Workspace: ws, Test: r.Test,
 		Data: EventData{Changes: r.Changes, Comment: r.Comment, User: r.User, Digest: r.Digest},
 	}
-	if r.Task != nil {
-		t := r.Task.task(ws, 0)
-		ev.Data.Task = &t
+	if t, ok := eventTypes[r.Type]; ok {
+		ev.Type = t
 	}
 	if a := r.Actor; a != nil {
 		ev.Data.Actor = Actor{UserID: a.UserID, CliqUserID: a.CliqUserID, Via: a.Via}
+	}
+	if r.Task != nil {
+		t := r.Task.task(ws, 0)
+		if r.ByActor {
+			t.CreatedBy = ev.Data.Actor.UserID
+		}
+		ev.Data.Task = &t
 	}
 	return ev, r.SameTask, nil
 }

@@ -127,7 +127,8 @@ func TestEventRecordRoundTrip(t *testing.T) {
 		"Comment": {ID: "evt_01JB", Type: EventCommentCreated, Timestamp: at, Workspace: "acme",
 			Data: EventData{Task: &task, Comment: &Comment{ID: "cmt_1", TaskID: task.ID, TaskNumber: 42, Text: "hi", Author: "usr_1", CreatedAt: at}}},
 		"ULID": {ID: "evt_" + ulid(uint64(at.UnixMilli()), 1, 2), Type: EventTaskOverdue, Timestamp: at, Workspace: "acme",
-			Data: EventData{Task: &task, Actor: Actor{CliqUserID: "c1", Via: "x"}}},
+			Data: EventData{Task: &task, Actor: Actor{UserID: task.CreatedBy, CliqUserID: "c1", Via: "x"}}},
+		"Unknown type": {ID: "evt_01JD", Type: "task.future", Timestamp: at, Workspace: "acme", Data: EventData{Task: &task}},
 		"User": {ID: "evt_01JC", Type: EventUserLinked, Timestamp: at, Workspace: "acme", Test: true,
 			Data: EventData{User: &User{ID: "usr_1", Workspace: "acme", Name: "Ann", CreatedAt: at, UpdatedAt: at}}},
 	} {
@@ -145,6 +146,18 @@ func TestEventRecordRoundTrip(t *testing.T) {
 				t.Errorf("stored event is %d bytes, wire form %d", len(raw), len(wire))
 			}
 		})
+	}
+}
+
+// TestEventCodes: every event type has its own stored code.
+func TestEventCodes(t *testing.T) {
+	for _, typ := range append(EventTypes, EventDailyDigest) {
+		if c, ok := eventCodes[typ]; !ok || eventTypes[c] != typ {
+			t.Errorf("event type %s has code %q, which reads back as %q", typ, c, eventTypes[c])
+		}
+	}
+	if len(eventTypes) != len(eventCodes) {
+		t.Errorf("%d codes for %d types: a code is used twice", len(eventTypes), len(eventCodes))
 	}
 }
 
