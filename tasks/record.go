@@ -37,7 +37,7 @@ type record struct {
 	CreatedAt    int64       `json:"c,omitempty"` // 0: the time in the id's ULID
 	UpdatedAt    int64       `json:"m,omitempty"` // 0: same as CreatedAt
 	CompletedAt  *int64      `json:"ca,omitempty"`
-	Version      int64       `json:"v"`
+	Version      int64       `json:"v,omitempty"` // the version less 1, so 1 is left out
 }
 
 const taskIDPrefix = "tsk_"
@@ -51,7 +51,7 @@ func toRecord(t *Task, withNumber bool) record {
 		CreatedBy: t.CreatedBy, CompletedBy: t.CompletedBy, DueAt: millis(t.DueAt),
 		SnoozedUntil: millis(t.SnoozedUntil), RemindBefore: t.RemindBefore, ExternalID: t.ExternalID,
 		SourceURL: t.SourceURL, Recurrence: t.Recurrence, SeriesID: t.SeriesID,
-		CreatedAt: t.CreatedAt.UnixMilli(), CompletedAt: millis(t.CompletedAt), Version: t.Version,
+		CreatedAt: t.CreatedAt.UnixMilli(), CompletedAt: millis(t.CompletedAt), Version: t.Version - 1,
 	}
 	if withNumber {
 		r.Number = t.Number
@@ -86,7 +86,7 @@ func (r *record) task(ws WorkspaceID, n int64) Task {
 		Assignee: r.Assignee, CreatedBy: r.CreatedBy, CompletedBy: r.CompletedBy,
 		DueAt: fromMillis(r.DueAt), SnoozedUntil: fromMillis(r.SnoozedUntil), RemindBefore: r.RemindBefore,
 		ExternalID: r.ExternalID, SourceURL: r.SourceURL, Recurrence: r.Recurrence, SeriesID: r.SeriesID,
-		CreatedAt: time.UnixMilli(created).UTC(), CompletedAt: fromMillis(r.CompletedAt), Version: r.Version,
+		CreatedAt: time.UnixMilli(created).UTC(), CompletedAt: fromMillis(r.CompletedAt), Version: r.Version + 1,
 	}
 	if t.Status == "" {
 		t.Status = StatusOpen
@@ -157,7 +157,7 @@ type eventRecord struct {
 	// ByActor says the task's created_by is the actor's user id, which is
 	// then not repeated in the task.
 	ByActor bool              `json:"ba,omitempty"`
-	Changes map[string]Change `json:"ch,omitempty"`
+	Changes map[string][2]any `json:"ch,omitempty"` // field → [from, to]
 	Comment *Comment          `json:"cm,omitempty"`
 	User    *User             `json:"u,omitempty"`
 	Digest  *Digest           `json:"dg,omitempty"`
@@ -196,12 +196,18 @@ var eventTypes = func() map[string]EventType {
 // the entry stored just before it, which holds the same one.
 func encodeEvent(ev *Event, sameTask bool) (string, error) {
 	r := eventRecord{
-		ID: strings.TrimPrefix(ev.ID, eventIDPrefix), Type: string(ev.Type), Timestamp: ev.Timestamp.UnixMilli(), Changes: ev.Data.Changes,
+		ID: strings.TrimPrefix(ev.ID, eventIDPrefix), Type: string(ev.Type), Timestamp: ev.Timestamp.UnixMilli(),
 		Comment: ev.Data.Comment, User: ev.Data.User, Digest: ev.Data.Digest, Test: ev.Test,
 		SameTask: sameTask,
 	}
 	if c, ok := eventCodes[ev.Type]; ok {
 		r.Type = c
+	}
+	if len(ev.Data.Changes) > 0 {
+		r.Changes = make(map[string][2]any, len(ev.Data.Changes))
+		for f, c := range ev.Data.Changes {
+			r.Changes[f] = [2]any{c.From, c.To}
+		}
 	}
 	if ev.Data.Task != nil && !sameTask {
 		t := toRecord(ev.Data.Task, true)
@@ -233,10 +239,16 @@ func decodeEvent(raw string, ws WorkspaceID) (ev Event, sameTask bool, err error
 	}
 	ev = Event{
 		ID: eventIDPrefix + r.ID, Type: EventType(r.Type), Timestamp: time.UnixMilli(at).UTC(), Workspace: ws, Test: r.Test,
-		Data: EventData{Changes: r.Changes, Comment: r.Comment, User: r.User, Digest: r.Digest},
+		Data: EventData{Comment: r.Comment, User: r.User, Digest: r.Digest},
 	}
 	if t, ok := eventTypes[r.Type]; ok {
 		ev.Type = t
+	}
+	if len(r.Changes) > 0 {
+		ev.Data.Changes = make(map[string]Change, len(r.Changes))
+		for f, c := range r.Changes {
+			ev.Data.Changes[f] = Change{From: c[0], To: c[1]}
+		}
 	}
 	if a := r.Actor; a != nil {
 		ev.Data.Actor = Actor{UserID: a.UserID, CliqUserID: a.CliqUserID, Via: a.Via}
