@@ -54,8 +54,9 @@ type Fired struct {
 	// due_at for an overdue alert, or snoozed_until when that is later.
 	At time.Time
 	// Event is the id of the emitted task.reminder or task.overdue, or ""
-	// when the entry was dropped: a reminder whose task is already overdue
-	// (its overdue alert replaces it), or a task that no longer exists.
+	// when the entry was dropped: its task no longer exists, is no longer
+	// open or has no due date. (A reminder whose task is already overdue is
+	// not dropped: its entry emits the overdue alert instead.)
 	Event string
 }
 
