@@ -15,7 +15,11 @@
 --   zrem   k a
 --   hset   k a b
 --   hdel   k a
---   xadd   k a b  XADD KEYS[k] MINID ~ b * e a
+--   bzadd  k a b  ZADD KEYS[k] a b into a bucket of a list index
+--   bzrem  k a    ZREM KEYS[k] a from a bucket of a list index
+--   bzdir  k a    after a bzadd or bzrem that changed its bucket: set bit a
+--                 of the directory KEYS[k] to whether the bucket has members
+--   xadd   k a b  XADD KEYS[k] MINID ~ b * c a (an event's stored form)
 --   publish k a b PUBLISH a b (k is unused; channels are not keys)
 -- Returns {"ok"}, {"fail", index of the failed check}, or {"idem", value}.
 local n = tonumber(ARGV[1])
@@ -47,6 +51,7 @@ for i = 0, n - 1 do
     if cur then return {"idem", cur} end
   end
 end
+local bucket, delta = nil, 0
 for i = 0, n - 1 do
   local base = 2 + i * 4
   local op, k, a, b = ARGV[base], KEYS[tonumber(ARGV[base + 1])], ARGV[base + 2], ARGV[base + 3]
@@ -58,6 +63,20 @@ for i = 0, n - 1 do
     redis.call("ZADD", k, a, b)
   elseif op == "zrem" then
     redis.call("ZREM", k, a)
+  elseif op == "bzadd" then
+    bucket, delta = k, redis.call("ZADD", k, a, b)
+  elseif op == "bzrem" then
+    bucket, delta = k, -redis.call("ZREM", k, a)
+  elseif op == "bzdir" then
+    if delta ~= 0 then
+      local card = redis.call("ZCARD", bucket)
+      if card == 0 then
+        redis.call("SETBIT", k, a, 0)
+      elseif card == 1 then
+        redis.call("SETBIT", k, a, 1)
+      end
+      delta = 0
+    end
   elseif op == "hset" then
     redis.call("HSET", k, a, b)
   elseif op == "hdel" then
@@ -65,7 +84,7 @@ for i = 0, n - 1 do
   elseif op == "publish" then
     redis.call("PUBLISH", a, b)
   elseif op == "xadd" then
-    redis.call("XADD", k, "MINID", "~", b, "*", "e", a)
+    redis.call("XADD", k, "MINID", "~", b, "*", "c", a)
   end
 end
 return {"ok"}

@@ -28,18 +28,30 @@ func (s *Store) BulkLoad(ctx context.Context, ws WorkspaceID, ts []Task) error {
 	for start := 0; start < len(ts); start += chunk {
 		part := ts[start:min(start+chunk, len(ts))]
 		sets := make(map[string][]redis.Z)
+		dirs := make(map[string]map[int64]bool)
 		_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 			for i := range part {
 				t := &part[i]
 				t.Workspace, t.Number = ws, first+int64(start+i)
-				p.Set(ctx, k.task(t.Number), mustJSON(t), 0)
+				p.Set(ctx, k.task(t.Number), encodeTask(t), 0)
 				p.HSet(ctx, k.taskIDs(), t.ID, t.Number)
 				for _, m := range memberships(k, t, lead) {
 					sets[m.key] = append(sets[m.key], redis.Z{Score: float64(m.score), Member: strconv.FormatInt(t.Number, 10)})
+					if m.ix.name != "" {
+						if dirs[m.ix.dir()] == nil {
+							dirs[m.ix.dir()] = make(map[int64]bool)
+						}
+						dirs[m.ix.dir()][m.score/m.ix.width] = true
+					}
 				}
 			}
 			for key, zs := range sets {
 				p.ZAdd(ctx, key, zs...)
+			}
+			for dir, buckets := range dirs {
+				for b := range buckets {
+					p.SetBit(ctx, dir, b, 1)
+				}
 			}
 			return nil
 		})

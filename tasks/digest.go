@@ -255,8 +255,10 @@ func (s *Store) fillDigests(ctx context.Context, k keys, now time.Time, ds []Dig
 		return fmt.Errorf("tasks: digest tasks: %w", err)
 	}
 	var taskKeys []string
+	var nums []int64
 	for _, r := range rs {
 		for _, n := range append(r.overdue.Val(), r.today.Val()...) {
+			nums = append(nums, mustInt(n))
 			taskKeys = append(taskKeys, k.task(mustInt(n)))
 		}
 	}
@@ -265,10 +267,10 @@ func (s *Store) fillDigests(ctx context.Context, k keys, now time.Time, ds []Dig
 		return fmt.Errorf("tasks: digest tasks: %w", err)
 	}
 	next := func() (Task, bool) {
-		v := vals[0]
-		vals = vals[1:]
-		var t Task
-		return t, v != "" && decode(v, &t) == nil // deleted meanwhile: left out
+		v, n := vals[0], nums[0]
+		vals, nums = vals[1:], nums[1:]
+		t, err := decodeTask(v, k.ws, n)
+		return t, v != "" && err == nil // deleted meanwhile: left out
 	}
 	for i, r := range rs {
 		ds[i].Overdue, ds[i].DueToday = []Task{}, []Task{}

@@ -44,9 +44,13 @@ func (s *Store) ListEvents(ctx context.Context, ws WorkspaceID, f EventFilter, c
 		if err != nil {
 			return nil, "", fmt.Errorf("tasks: list events: %w", err)
 		}
-		for _, m := range msgs {
+		evs, oks, err := s.decodeEntries(ctx, ws, msgs, -1)
+		if err != nil {
+			return nil, "", fmt.Errorf("tasks: list events: %w", err)
+		}
+		for i, m := range msgs {
 			scanned++
-			ev, ok := decodeEntry(m)
+			ev, ok := evs[i], oks[i]
 			if ok && (f.Type == "" || ev.Type == f.Type) {
 				if len(out) == limit {
 					return out, lastID, nil
@@ -88,13 +92,85 @@ func before(id string) (string, bool) {
 	return fmt.Sprintf("%d-%d", ms-1, uint64(1<<64-1)), true
 }
 
-func decodeEntry(m redis.XMessage) (Event, bool) {
-	raw, _ := m.Values["e"].(string)
-	var ev Event
-	if raw == "" || decode(raw, &ev) != nil {
-		return Event{}, false
+// decodeEntry reads a stream entry of ws: the compact form in field "c", or
+// the wire form in "e" of entries written before it. sameTask reports that
+// its task is the one of the entry before, still to be filled in.
+func decodeEntry(m redis.XMessage, ws WorkspaceID) (ev Event, sameTask, ok bool) {
+	if raw, ok := m.Values["c"].(string); ok {
+		ev, same, err := decodeEvent(raw, ws)
+		return ev, same, err == nil
 	}
-	return ev, true
+	raw, _ := m.Values["e"].(string)
+	if raw == "" || decode(raw, &ev) != nil {
+		return Event{}, false, false
+	}
+	return ev, false, true
+}
+
+// decodeEntries reads stream entries of ws and fills in the tasks that
+// entries leave to the one before (eventRecord.SameTask). order says how
+// msgs sit in the stream: adjacent and oldest first (1), adjacent and
+// newest first (-1), or perhaps apart (0); the entry before is taken from
+// msgs when it is there, else read from the stream. ok[i] is false for an
+// entry that cannot be read; err is set when the stream could not be read,
+// so that some of those may be readable later.
+func (s *Store) decodeEntries(ctx context.Context, ws WorkspaceID, msgs []redis.XMessage, order int) (evs []Event, ok []bool, err error) {
+	evs, ok = make([]Event, len(msgs)), make([]bool, len(msgs))
+	same := make([]bool, len(msgs))
+	for i, m := range msgs {
+		evs[i], same[i], ok[i] = decodeEntry(m, ws)
+	}
+	// Oldest first, so an entry before is filled in before those after it.
+	idx := make([]int, len(msgs))
+	for i := range idx {
+		idx[i] = i
+		if order < 0 {
+			idx[i] = len(msgs) - 1 - i
+		}
+	}
+	for _, i := range idx {
+		if !ok[i] || !same[i] {
+			continue
+		}
+		j := i - order
+		var task *Task
+		if order != 0 && j >= 0 && j < len(msgs) && ok[j] {
+			task = evs[j].Data.Task
+		}
+		if task == nil {
+			var e error
+			if task, e = s.taskBefore(ctx, ws, msgs[i].ID); e != nil && err == nil {
+				err = e
+			}
+		}
+		if task == nil { // the entry before was trimmed from the log, or unread
+			ok[i] = false
+			continue
+		}
+		t := *task
+		evs[i].Data.Task = &t
+	}
+	return evs, ok, err
+}
+
+// taskBefore reads back from the entry id to the nearest entry that carries
+// its task, which the entries between leave to it; nil when there is none.
+func (s *Store) taskBefore(ctx context.Context, ws WorkspaceID, id string) (*Task, error) {
+	const reach = 16 // more events than one write emits
+	msgs, err := s.rdb.XRevRangeN(ctx, keysFor(ws).events(), id, "-", reach).Result()
+	if err != nil {
+		return nil, fmt.Errorf("tasks: read event before %s: %w", id, err)
+	}
+	for i, m := range msgs {
+		ev, same, ok := decodeEntry(m, ws)
+		switch {
+		case i == 0 && m.ID != id, !ok:
+			return nil, nil
+		case i > 0 && !same:
+			return ev.Data.Task, nil
+		}
+	}
+	return nil, nil
 }
 
 // StreamEvent is an event read from a workspace's outbox stream by a
@@ -148,7 +224,8 @@ func (s *Store) ReadGroup(ctx context.Context, ws WorkspaceID, group, consumer s
 	}
 	var out []StreamEvent
 	for _, st := range res {
-		out = append(out, s.entries(ctx, ws, group, st.Messages)...)
+		// Entries never delivered are the stream's newest, adjacent.
+		out = append(out, s.entries(ctx, ws, group, st.Messages, 1)...)
 	}
 	return out, nil
 }
@@ -164,7 +241,7 @@ func (s *Store) ClaimStale(ctx context.Context, ws WorkspaceID, group, consumer 
 	if err != nil {
 		return nil, groupErr("claim events", err)
 	}
-	return s.entries(ctx, ws, group, msgs), nil
+	return s.entries(ctx, ws, group, msgs, 0), nil
 }
 
 // DropIdleConsumers removes from group the consumers other than keep that
@@ -193,13 +270,18 @@ func (s *Store) DropIdleConsumers(ctx context.Context, ws WorkspaceID, group, ke
 }
 
 // entries decodes stream messages. One that cannot be decoded can never be
-// handled, so it is acknowledged rather than left to be claimed forever.
-func (s *Store) entries(ctx context.Context, ws WorkspaceID, group string, msgs []redis.XMessage) []StreamEvent {
+// handled, so it is acknowledged rather than left to be claimed forever;
+// unless Redis failed meanwhile, in which case it stays pending, to be
+// claimed again later.
+func (s *Store) entries(ctx context.Context, ws WorkspaceID, group string, msgs []redis.XMessage, order int) []StreamEvent {
 	out := make([]StreamEvent, 0, len(msgs))
-	for _, m := range msgs {
-		ev, ok := decodeEntry(m)
+	evs, oks, err := s.decodeEntries(ctx, ws, msgs, order)
+	for i, m := range msgs {
+		ev, ok := evs[i], oks[i]
 		if !ok {
-			s.rdb.XAck(ctx, keysFor(ws).events(), group, m.ID)
+			if err == nil {
+				s.rdb.XAck(ctx, keysFor(ws).events(), group, m.ID)
+			}
 			continue
 		}
 		out = append(out, StreamEvent{ID: m.ID, Event: ev})

@@ -25,9 +25,13 @@ func (s *Store) EventsAfter(ctx context.Context, ws WorkspaceID, after string, c
 		return nil, fmt.Errorf("tasks: read events after %s: %w", after, err)
 	}
 	out := make([]StreamEvent, 0, len(msgs))
-	for _, m := range msgs {
-		if ev, ok := decodeEntry(m); ok {
-			out = append(out, StreamEvent{ID: m.ID, Event: ev})
+	evs, oks, err := s.decodeEntries(ctx, ws, msgs, 1)
+	if err != nil {
+		return nil, fmt.Errorf("tasks: read events after %s: %w", after, err)
+	}
+	for i, m := range msgs {
+		if oks[i] {
+			out = append(out, StreamEvent{ID: m.ID, Event: evs[i]})
 		}
 	}
 	return out, nil

@@ -3,6 +3,7 @@ package tasks
 import (
 	"crypto/rand"
 	"encoding/binary"
+	"strings"
 	"sync"
 	"time"
 )
@@ -61,4 +62,21 @@ func ulid(ms, rhi, lo uint64) string {
 		out = append(out, crockford[v&31])
 	}
 	return string(out)
+}
+
+// ulidTime returns the milliseconds in the time part of a ULID (the first
+// 10 of its 26 digits), which newID takes from the time the id was made.
+func ulidTime(id string) (int64, bool) {
+	if len(id) != 26 {
+		return 0, false
+	}
+	var ms int64
+	for i := range 10 {
+		d := strings.IndexByte(crockford, id[i])
+		if d < 0 {
+			return 0, false
+		}
+		ms = ms<<5 | int64(d)
+	}
+	return ms, true
 }

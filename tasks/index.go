@@ -11,39 +11,46 @@ import (
 // long description cannot make one write touch thousands of keys.
 const maxIndexedWords = 64
 
-// membership is one index entry of a task.
+// membership is one index entry of a task: in the ZSET key at score, or,
+// when ix is set, in bucket key of that list index.
 type membership struct {
 	key   string
 	score int64
+	ix    index
+}
+
+// listMembership is t's entry in a bucketed list index.
+func listMembership(ix index, n int64) membership {
+	return membership{key: ix.bucket(n / ix.width), score: n, ix: ix}
 }
 
 // memberships lists the index entries t belongs in. lead is the
 // deployment's reminder lead, for tasks that do not set their own.
 func memberships(k keys, t *Task, lead time.Duration) []membership {
 	n := t.Number
-	out := []membership{{k.idxAll(), n}}
+	out := []membership{listMembership(k.idxAll(), n)}
 	if t.Status.IsOpen() {
-		out = append(out, membership{k.idxOpen(), n})
+		out = append(out, listMembership(k.idxOpen(), n))
 	}
 	if t.Status != StatusOpen {
-		out = append(out, membership{k.idxStatus(t.Status), n})
+		out = append(out, listMembership(k.idxStatus(t.Status), n))
 	}
 	assignee := "none"
 	if t.Assignee != nil {
 		assignee = *t.Assignee
 	}
-	out = append(out, membership{k.idxAssignee(assignee), n})
+	out = append(out, listMembership(k.idxAssignee(assignee), n))
 	for _, tag := range t.Tags {
-		out = append(out, membership{k.idxTag(tag), n})
+		out = append(out, listMembership(k.idxTag(tag), n))
 	}
 	for _, w := range words(t.Title+" "+t.Description, maxIndexedWords) {
-		out = append(out, membership{k.idxWord(w), n})
+		out = append(out, listMembership(k.idxWord(w), n))
 	}
-	if t.DueAt != nil {
-		out = append(out, membership{k.idxDue(), t.DueAt.Unix()})
-		if t.Status.IsOpen() {
-			out = append(out, membership{k.idxOpenDue(), t.DueAt.Unix()})
-		}
+	switch {
+	case t.DueAt != nil && t.Status.IsOpen():
+		out = append(out, membership{key: k.idxOpenDue(), score: t.DueAt.Unix()})
+	case t.DueAt != nil:
+		out = append(out, membership{key: k.idxClosedDue(), score: t.DueAt.Unix()})
 	}
 	return append(out, scheduleMemberships(k, t, lead)...)
 }
@@ -63,28 +70,60 @@ func indexOps(x *tx, lead time.Duration, old, t *Task) {
 		n = t.Number
 	}
 	member := strconv.FormatInt(n, 10)
-	keep := make(map[membership]bool, len(after))
-	for _, m := range after {
-		keep[m] = true
-	}
 	stays := make(map[string]bool, len(after))
 	for _, m := range after {
 		stays[m.key] = true
 	}
+	alertMoved, dueMoved := false, false
+	isDue := func(key string) bool { return key == x.k.idxOpenDue() || key == x.k.idxClosedDue() }
 	for _, m := range before {
-		if !stays[m.key] {
-			x.op("zrem", m.key, member, "")
+		if stays[m.key] {
+			continue
 		}
+		alertMoved = alertMoved || m.key == x.k.schedAlert()
+		dueMoved = dueMoved || isDue(m.key)
+		if m.ix.name == "" {
+			x.op("zrem", m.key, member, "")
+			continue
+		}
+		x.op("bzrem", m.key, member, "")
+		x.listIndexed(m)
+		// A task written before buckets may still be in the legacy set.
+		x.op("zrem", m.ix.legacy(), member, "")
 	}
 	had := make(map[membership]bool, len(before))
 	for _, m := range before {
 		had[m] = true
 	}
 	for _, m := range after {
-		if !had[m] {
-			x.op("zadd", m.key, m.score, member)
+		if had[m] {
+			continue
 		}
+		alertMoved = alertMoved || m.key == x.k.schedAlert()
+		dueMoved = dueMoved || isDue(m.key)
+		if m.ix.name == "" {
+			x.op("zadd", m.key, m.score, member)
+			continue
+		}
+		x.op("bzadd", m.key, m.score, member)
+		x.listIndexed(m)
 	}
+	if old != nil && dueMoved {
+		// Nor in the due index of every task, which the two replaced.
+		x.op("zrem", x.k.idxDue(), member, "")
+	}
+	if old != nil && alertMoved {
+		// A task written before schedAlert may still wait in the two sets
+		// it replaced, at instants this write has just moved.
+		x.op("zrem", x.k.schedRemind(), member, "")
+		x.op("zrem", x.k.schedOverdue(), member, "")
+	}
+}
+
+// listIndexed follows a bzadd or bzrem of m with the op that keeps its
+// index's directory bit in step.
+func (t *tx) listIndexed(m membership) {
+	t.op("bzdir", m.ix.dir(), m.score/m.ix.width, "")
 }
 
 // words splits text into distinct lower-case search words of at least two

@@ -96,22 +96,29 @@ func (s *Store) ListTasks(ctx context.Context, ws WorkspaceID, f TaskFilter, cur
 	}
 
 	var sc scanner
-	var others []string // index sets every match is in, besides the driver
+	var others []index // list indexes every match is in, besides the driver
 	if f.DueBefore != nil || f.DueAfter != nil {
-		index := k.idxDue()
-		if f.Status == StatusOpen {
+		// Tasks written before the closed-due index are in the legacy
+		// one of all tasks with a due date.
+		indexes := []string{k.idxOpenDue(), k.idxClosedDue(), k.idxDue()}
+		switch {
+		case f.Status.IsOpen():
+			indexes = indexes[:1]
+		case f.Status != "":
+			indexes = indexes[1:]
+		}
+		if f.Status == "" || f.Status.IsOpen() {
 			if err := s.buildOpenDue(ctx, k); err != nil {
 				return nil, "", fmt.Errorf("tasks: list tasks: %w", err)
 			}
-			index = k.idxOpenDue()
 		}
-		d, err := s.newDueScan(ctx, k, index, f.DueAfter, f.DueBefore, cursor)
+		d, err := s.newDueScan(ctx, indexes, f.DueAfter, f.DueBefore, cursor)
 		if err != nil {
 			return nil, "", err
 		}
 		sc = d
 	} else {
-		var candidates []string
+		var candidates []index
 		switch f.Status {
 		case "":
 		case StatusOpen:
@@ -128,24 +135,24 @@ func (s *Store) ListTasks(ctx context.Context, ws WorkspaceID, f TaskFilter, cur
 		for _, w := range query {
 			candidates = append(candidates, k.idxWord(w))
 		}
-		driver, err := s.smallest(ctx, candidates, k.idxAll())
+		driver, err := s.smallestIndex(ctx, candidates, k.idxAll())
 		if err != nil {
-			return nil, "", err
+			return nil, "", fmt.Errorf("tasks: list tasks: %w", err)
 		}
 		for _, c := range candidates {
 			if c != driver {
 				others = append(others, c)
 			}
 		}
-		n := &numberScan{key: driver, max: "+inf"}
+		below := int64(math.MaxInt64)
 		if cursor != "" {
 			c, err := decodeCursor(cursor)
 			if err != nil || c.due {
 				return nil, "", invalid(map[string]string{"cursor": "invalid"})
 			}
-			n.max = "(" + strconv.FormatInt(c.number, 10)
+			below = c.number
 		}
-		sc = n
+		sc = newListScan(driver, below)
 	}
 
 	out := make([]Task, 0, limit)
@@ -163,7 +170,7 @@ func (s *Store) ListTasks(ctx context.Context, ws WorkspaceID, f TaskFilter, cur
 		full := int64(len(entries)) == batch
 		// Entries missing from another filter's set cannot match: drop them
 		// with one ZMSCORE per set instead of reading their records.
-		kept, err := s.inAll(ctx, others, entries)
+		kept, err := s.inIndexes(ctx, others, entries)
 		if err != nil {
 			return nil, "", fmt.Errorf("tasks: list tasks: %w", err)
 		}
@@ -181,8 +188,8 @@ func (s *Store) ListTasks(ctx context.Context, ws WorkspaceID, f TaskFilter, cur
 			}
 			for i, v := range vals {
 				scanned++
-				var t Task
-				if v == "" || decode(v, &t) != nil || !match(&t) {
+				t, err := decodeTask(v, ws, entries[i].number)
+				if v == "" || err != nil || !match(&t) {
 					if scanned >= maxScan {
 						return out, entries[i].cursor(), nil
 					}
@@ -226,25 +233,6 @@ type scanner interface {
 	next(ctx context.Context, rdb redis.UniversalClient, count int64) ([]position, error)
 }
 
-// numberScan walks an index of task numbers from the newest.
-type numberScan struct {
-	key string
-	max string // exclusive upper bound of the next batch
-}
-
-func (n *numberScan) next(ctx context.Context, rdb redis.UniversalClient, count int64) ([]position, error) {
-	nums, err := rdb.ZRevRangeByScore(ctx, n.key, &redis.ZRangeBy{Max: n.max, Min: "-inf", Count: count}).Result()
-	if err != nil || len(nums) == 0 {
-		return nil, err
-	}
-	out := make([]position, len(nums))
-	for i, m := range nums {
-		out[i] = position{number: mustInt(m)}
-	}
-	n.max = "(" + nums[len(nums)-1]
-	return out, nil
-}
-
 // buildOpenDue fills the open-due index of a workspace whose tasks were
 // written before it existed, once: from then on every write keeps it. A
 // task that changes meanwhile may leave a stale entry, which costs a read
@@ -280,8 +268,8 @@ func (s *Store) buildOpenDue(ctx context.Context, k keys) error {
 		}
 		var open []redis.Z
 		for i, v := range vals {
-			var t Task
-			if v != "" && decode(v, &t) == nil && t.Status.IsOpen() {
+			t, err := decodeTask(v, k.ws, mustInt(zs[i].Member.(string)))
+			if v != "" && err == nil && t.Status.IsOpen() {
 				open = append(open, zs[i])
 			}
 		}
@@ -298,16 +286,19 @@ func (s *Store) buildOpenDue(ctx context.Context, k keys) error {
 	return nil
 }
 
-// dueScan walks the due index from the soonest, by rank, because many tasks
+// dueScan walks due indexes from the soonest, by rank, because many tasks
 // may share one due time and a score bound alone cannot step past them.
+// With several indexes (open and closed tasks, and the legacy one of all)
+// it merges them in Redis' order, by score and then member bytes, and
+// lists a task found in more than one once.
 type dueScan struct {
-	key   string
-	rank  int64 // rank of the next entry
-	limit int64 // exclusive upper score bound, or math.MaxInt64
+	keys  []string
+	ranks []int64 // rank of the next entry of each index
+	limit int64   // exclusive upper score bound, or math.MaxInt64
 }
 
-func (s *Store) newDueScan(ctx context.Context, k keys, index string, after, before *time.Time, cursor string) (*dueScan, error) {
-	d := &dueScan{key: index, limit: math.MaxInt64}
+func (s *Store) newDueScan(ctx context.Context, indexes []string, after, before *time.Time, cursor string) (*dueScan, error) {
+	d := &dueScan{keys: indexes, ranks: make([]int64, len(indexes)), limit: math.MaxInt64}
 	if before != nil {
 		d.limit = before.Unix()
 	}
@@ -318,9 +309,18 @@ func (s *Store) newDueScan(ctx context.Context, k keys, index string, after, bef
 		if cerr != nil || !c.due {
 			return nil, invalid(map[string]string{"cursor": "invalid"})
 		}
-		d.rank, err = s.rankAfter(ctx, d.key, c.score, c.number)
+		err = s.ranksAfter(ctx, d, c.score, c.number)
 	case after != nil:
-		d.rank, err = s.rdb.ZCount(ctx, d.key, "-inf", strconv.FormatInt(after.Unix(), 10)).Result()
+		cmds := make([]*redis.IntCmd, len(indexes))
+		_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for i, key := range indexes {
+				cmds[i] = p.ZCount(ctx, key, "-inf", strconv.FormatInt(after.Unix(), 10))
+			}
+			return nil
+		})
+		for i, c := range cmds {
+			d.ranks[i] = c.Val()
+		}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("tasks: list tasks: %w", err)
@@ -328,106 +328,94 @@ func (s *Store) newDueScan(ctx context.Context, k keys, index string, after, bef
 	return d, nil
 }
 
-// rankAfter is the rank just past member number at score in the due index,
+// ranksAfter sets each index's rank just past member number at score,
 // found even when that member has since left the index.
-func (s *Store) rankAfter(ctx context.Context, key string, score, number int64) (int64, error) {
+func (s *Store) ranksAfter(ctx context.Context, d *dueScan, score, number int64) error {
 	sc := strconv.FormatInt(score, 10)
-	below, err := s.rdb.ZCount(ctx, key, "-inf", "("+sc).Result()
+	below := make([]*redis.IntCmd, len(d.keys))
+	ties := make([]*redis.StringSliceCmd, len(d.keys))
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, key := range d.keys {
+			below[i] = p.ZCount(ctx, key, "-inf", "("+sc)
+			ties[i] = p.ZRangeByScore(ctx, key, &redis.ZRangeBy{Min: sc, Max: sc})
+		}
+		return nil
+	})
 	if err != nil {
-		return 0, err
-	}
-	ties, err := s.rdb.ZRangeByScore(ctx, key, &redis.ZRangeBy{Min: sc, Max: sc}).Result()
-	if err != nil {
-		return 0, err
+		return err
 	}
 	member := strconv.FormatInt(number, 10)
-	for _, t := range ties {
-		if t <= member { // Redis orders equal scores by member bytes
-			below++
+	for i := range d.keys {
+		d.ranks[i] = below[i].Val()
+		for _, t := range ties[i].Val() {
+			if t <= member { // Redis orders equal scores by member bytes
+				d.ranks[i]++
+			}
 		}
 	}
-	return below, nil
+	return nil
 }
 
 func (d *dueScan) next(ctx context.Context, rdb redis.UniversalClient, count int64) ([]position, error) {
-	zs, err := rdb.ZRangeWithScores(ctx, d.key, d.rank, d.rank+count-1).Result()
-	if err != nil {
-		return nil, err
+	heads := make([][]redis.Z, len(d.keys))
+	more := make([]bool, len(d.keys)) // the index may hold entries past its head
+	for i := range more {
+		more[i] = true
 	}
-	out := make([]position, 0, len(zs))
-	for _, z := range zs {
-		if int64(z.Score) >= d.limit {
+	out := make([]position, 0, count)
+	for int64(len(out)) < count {
+		// Refill the indexes whose batch is used up but may go on.
+		var refill []int
+		for i, h := range heads {
+			if len(h) == 0 && more[i] {
+				refill = append(refill, i)
+			}
+		}
+		if len(refill) > 0 {
+			cmds := make([]*redis.ZSliceCmd, len(refill))
+			_, err := rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+				for j, i := range refill {
+					cmds[j] = p.ZRangeWithScores(ctx, d.keys[i], d.ranks[i], d.ranks[i]+count-1)
+				}
+				return nil
+			})
+			if err != nil {
+				return nil, err
+			}
+			for j, i := range refill {
+				heads[i], more[i] = cmds[j].Val(), int64(len(cmds[j].Val())) == count
+			}
+		}
+		best := -1
+		for i, h := range heads {
+			if len(h) > 0 && (best < 0 || zLess(h[0], heads[best][0])) {
+				best = i
+			}
+		}
+		if best < 0 || int64(heads[best][0].Score) >= d.limit {
 			break
+		}
+		z := heads[best][0]
+		for i, h := range heads { // the same entry in other indexes
+			if len(h) > 0 && h[0].Score == z.Score && h[0].Member == z.Member {
+				heads[i] = h[1:]
+				d.ranks[i]++
+			}
 		}
 		m, _ := z.Member.(string)
 		out = append(out, position{due: true, score: int64(z.Score), number: mustInt(m)})
 	}
-	d.rank += int64(len(out))
 	return out, nil
 }
 
-// inAll keeps the entries whose task number is a member of every set.
-// Index scores are task numbers, never 0, so a 0 score means absent.
-func (s *Store) inAll(ctx context.Context, sets []string, entries []position) ([]position, error) {
-	if len(sets) == 0 || len(entries) == 0 {
-		return entries, nil
+// zLess orders entries as Redis does: by score, then member bytes.
+func zLess(a, b redis.Z) bool {
+	if a.Score != b.Score {
+		return a.Score < b.Score
 	}
-	members := make([]string, len(entries))
-	for i, e := range entries {
-		members[i] = strconv.FormatInt(e.number, 10)
-	}
-	cmds := make([]*redis.FloatSliceCmd, len(sets))
-	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for i, set := range sets {
-			cmds[i] = p.ZMScore(ctx, set, members...)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	kept := entries[:0:0]
-	for i, e := range entries {
-		in := true
-		for _, c := range cmds {
-			if c.Val()[i] == 0 {
-				in = false
-				break
-			}
-		}
-		if in {
-			kept = append(kept, e)
-		}
-	}
-	return kept, nil
-}
-
-// smallest returns whichever of keys has the fewest members, or fallback
-// when keys is empty.
-func (s *Store) smallest(ctx context.Context, keys []string, fallback string) (string, error) {
-	if len(keys) == 0 {
-		return fallback, nil
-	}
-	if len(keys) == 1 {
-		return keys[0], nil
-	}
-	cmds := make([]*redis.IntCmd, len(keys))
-	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for i, key := range keys {
-			cmds[i] = p.ZCard(ctx, key)
-		}
-		return nil
-	})
-	if err != nil {
-		return "", fmt.Errorf("tasks: list tasks: %w", err)
-	}
-	best := 0
-	for i, c := range cmds {
-		if c.Val() < cmds[best].Val() {
-			best = i
-		}
-	}
-	return keys[best], nil
+	am, _ := a.Member.(string)
+	bm, _ := b.Member.(string)
+	return am < bm
 }
 
 // mget reads keys of one workspace in one round trip; a missing key reads as "".

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/taskerhq/tasker/internal/redistest"
 )
 
@@ -42,10 +44,14 @@ func TestOverdueBehindManyCompleted(t *testing.T) {
 			}
 			check("indexed on write")
 
-			// A workspace written before the open-due index existed gets it
-			// built on its first due list.
+			// A workspace written before the open-due index existed, when
+			// every task with a due date was in idxDue alone, gets it built
+			// on its first due list.
 			k := keysFor(ws)
-			if err := s.rdb.Del(ctx, k.idxOpenDue(), k.openDueBuilt()).Err(); err != nil {
+			if err := s.rdb.ZUnionStore(ctx, k.idxDue(), &redis.ZStore{Keys: []string{k.idxOpenDue(), k.idxClosedDue()}}).Err(); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.rdb.Del(ctx, k.idxOpenDue(), k.idxClosedDue(), k.openDueBuilt()).Err(); err != nil {
 				t.Fatal(err)
 			}
 			s = NewStore(s.rdb, s.now) // a process started after the upgrade

@@ -228,7 +228,7 @@ func (s *Store) addSuccessor(ctx context.Context, x *tx, t *Task, actor Actor, n
 	next.Number = *number
 	x.op("heq", k.successors(), t.Number, "")
 	x.op("eq", k.task(next.Number), "", "")
-	x.op("set", k.task(next.Number), mustJSON(next), "")
+	x.op("set", k.task(next.Number), encodeTask(&next), "")
 	x.op("hset", k.taskIDs(), next.ID, next.Number)
 	x.op("hset", k.successors(), t.Number, next.Number)
 	indexOps(x, s.ReminderLead(), nil, &next)

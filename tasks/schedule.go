@@ -54,13 +54,14 @@ type Fired struct {
 	// due_at for an overdue alert, or snoozed_until when that is later.
 	At time.Time
 	// Event is the id of the emitted task.reminder or task.overdue, or ""
-	// when the entry was dropped: a reminder whose task is already overdue
-	// (its overdue alert replaces it), or a task that no longer exists.
+	// when the entry was dropped: its task no longer exists, is no longer
+	// open or has no due date. (A reminder whose task is already overdue is
+	// not dropped: its entry emits the overdue alert instead.)
 	Event string
 }
 
 // scheduleMemberships lists the scheduler's entries of t: an open task with
-// a due date waits in schedRemind and schedOverdue, and in its assignee's
+// a due date waits in schedAlert for its reminder, and in its assignee's
 // schedAssignee for digests. Snoozing holds both alerts until snoozed_until.
 func scheduleMemberships(k keys, t *Task, lead time.Duration) []membership {
 	if t.DueAt == nil || !t.Status.IsOpen() {
@@ -69,28 +70,36 @@ func scheduleMemberships(k keys, t *Task, lead time.Duration) []membership {
 	if t.RemindBefore != nil {
 		lead = time.Duration(*t.RemindBefore) * time.Minute
 	}
-	due := t.DueAt.Unix()
-	remind, overdue := t.DueAt.Add(-lead).Unix(), due
+	remind := t.DueAt.Add(-lead).Unix()
 	if t.SnoozedUntil != nil {
-		until := t.SnoozedUntil.Unix()
-		remind, overdue = max(remind, until), max(overdue, until)
+		remind = max(remind, t.SnoozedUntil.Unix())
 	}
-	out := []membership{{k.schedRemind(), remind}, {k.schedOverdue(), overdue}}
+	out := []membership{{key: k.schedAlert(), score: remind}}
 	if t.Assignee != nil {
-		out = append(out, membership{k.schedAssignee(*t.Assignee), due})
+		out = append(out, membership{key: k.schedAssignee(*t.Assignee), score: t.DueAt.Unix()})
 	}
 	return out
 }
 
-// FireDue claims up to limit overdue alerts and limit reminders of ws that
-// are due at now, and emits their events. Each claim is one script call that
-// checks the entry still has the score it was read with, removes it and
-// appends the event, so any number of concurrent callers, on clocks however
-// skewed, emit each (task, instant) at most once. Overdue claims also remove
-// the task's reminder, and a reminder read when its task is already overdue
-// is dropped without an event. data.task is the task exactly as stored: a
-// claim whose task changed since it was read fails and is retried on the
-// next call.
+// overdueAt is the instant (Unix seconds) t's overdue alert falls due: its
+// due time, or snoozed_until when that is later.
+func overdueAt(t *Task) int64 {
+	at := t.DueAt.Unix()
+	if t.SnoozedUntil != nil {
+		at = max(at, t.SnoozedUntil.Unix())
+	}
+	return at
+}
+
+// FireDue claims up to limit alerts of ws that are due at now and emits
+// their events. Each claim is one script call that checks the entry still
+// has the score it was read with and appends the event, so any number of
+// concurrent callers, on clocks however skewed, emit each (task, instant) at
+// most once. An entry whose task is overdue at now emits task.overdue and
+// leaves the set, so a reminder the sweep reaches only after due_at gives
+// way to the overdue alert; one before due_at emits task.reminder and moves
+// to the overdue instant. data.task is the task exactly as stored: a claim
+// whose task changed since it was read fails and is retried on the next call.
 //
 // more reports that a batch was full and this call made progress: call
 // again for the rest. A sweep's cost grows with what is due, not with the
@@ -98,58 +107,45 @@ func scheduleMemberships(k keys, t *Task, lead time.Duration) []membership {
 func (s *Store) FireDue(ctx context.Context, ws WorkspaceID, now time.Time, limit int) (fired []Fired, more bool, err error) {
 	k := keysFor(ws)
 	now = now.UTC().Truncate(time.Millisecond)
-	overdue, reminders, err := s.dueEntries(ctx, k, now, limit)
+	entries, legacyFull, err := s.dueEntries(ctx, ws, now, limit)
 	if err != nil {
 		return nil, false, err
 	}
-	if len(overdue)+len(reminders) == 0 {
-		return nil, false, nil
+	if len(entries) == 0 {
+		return nil, legacyFull, nil
 	}
-	raws, err := s.taskJSON(ctx, k, append(overdue, reminders...))
+	raws, err := s.taskJSON(ctx, k, entries)
 	if err != nil {
 		return nil, false, err
 	}
-	var (
-		txs   []*tx
-		cands []Fired
-	)
-	claimed := make(map[int64]bool, len(overdue))
-	plan := func(alert Alert, set string, e redis.Z) {
+	txs := make([]*tx, 0, len(entries))
+	cands := make([]Fired, 0, len(entries))
+	for _, e := range entries {
 		n := mustInt(e.Member.(string))
-		f := Fired{Alert: alert, Task: n, At: time.Unix(int64(e.Score), 0).UTC()}
+		f := Fired{Alert: AlertReminder, Task: n, At: time.Unix(int64(e.Score), 0).UTC()}
 		x := newTx(ws)
-		x.op("zscore", set, n, int64(e.Score))
-		x.op("zrem", set, n, "")
-		var t Task
+		x.op("zscore", k.schedAlert(), n, int64(e.Score))
 		raw := raws[n]
+		t, err := decodeTask(raw, ws, n)
 		switch {
-		case raw == "" || decode(raw, &t) != nil || !t.Status.IsOpen() || t.DueAt == nil:
+		case raw == "" || err != nil || !t.Status.IsOpen() || t.DueAt == nil:
 			// Gone or not due any more: drop the stray entry.
-		case alert == AlertReminder && !t.DueAt.After(now):
-			// Already overdue: the overdue alert replaces the reminder.
+			x.op("zrem", k.schedAlert(), n, "")
+		case overdueAt(&t) <= now.Unix():
+			x.op("eq", k.task(n), raw, "")
+			x.op("zrem", k.schedAlert(), n, "")
+			f.Alert, f.At = AlertOverdue, time.Unix(overdueAt(&t), 0).UTC()
+			ev := s.newEvent(ws, EventTaskOverdue, now, EventData{Task: &t})
+			x.emit(ev)
+			f.Event = ev.ID
 		default:
 			x.op("eq", k.task(n), raw, "")
-			if alert == AlertOverdue {
-				x.op("zrem", k.schedRemind(), n, "")
-			}
-			typ := EventTaskReminder
-			if alert == AlertOverdue {
-				typ = EventTaskOverdue
-			}
-			ev := s.newEvent(ws, typ, now, EventData{Task: &t})
+			x.op("zadd", k.schedAlert(), overdueAt(&t), n)
+			ev := s.newEvent(ws, EventTaskReminder, now, EventData{Task: &t})
 			x.emit(ev)
 			f.Event = ev.ID
 		}
 		txs, cands = append(txs, x), append(cands, f)
-	}
-	for _, e := range overdue {
-		plan(AlertOverdue, k.schedOverdue(), e)
-		claimed[mustInt(e.Member.(string))] = true
-	}
-	for _, e := range reminders {
-		if !claimed[mustInt(e.Member.(string))] { // its overdue claim removes it
-			plan(AlertReminder, k.schedRemind(), e)
-		}
 	}
 	outs, err := s.applyAll(ctx, ws, txs)
 	if err != nil {
@@ -160,24 +156,70 @@ func (s *Store) FireDue(ctx context.Context, ws WorkspaceID, now time.Time, limi
 			fired = append(fired, cands[i])
 		}
 	}
-	full := len(overdue) == limit || len(reminders) == limit
-	return fired, full && len(fired) > 0, nil
+	return fired, legacyFull || (len(entries) == limit && len(fired) > 0), nil
 }
 
-// dueEntries reads the entries of schedOverdue and schedRemind due at now,
-// earliest first, at most limit of each.
-func (s *Store) dueEntries(ctx context.Context, k keys, now time.Time, limit int) (overdue, reminders []redis.Z, err error) {
+// dueEntries reads the entries of schedAlert due at now, earliest first, at
+// most limit. Entries of the two sets it replaced that are due are first
+// moved into it (moveLegacyAlerts); legacyFull reports that there may be
+// more of those to move.
+func (s *Store) dueEntries(ctx context.Context, ws WorkspaceID, now time.Time, limit int) (entries []redis.Z, legacyFull bool, err error) {
+	k := keysFor(ws)
 	by := &redis.ZRangeBy{Min: "-inf", Max: strconv.FormatInt(now.Unix(), 10), Count: int64(limit)}
-	var oc, rc *redis.ZSliceCmd
+	var ac, oc, rc *redis.ZSliceCmd
 	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		ac = p.ZRangeByScoreWithScores(ctx, k.schedAlert(), by)
 		oc = p.ZRangeByScoreWithScores(ctx, k.schedOverdue(), by)
 		rc = p.ZRangeByScoreWithScores(ctx, k.schedRemind(), by)
 		return nil
 	})
 	if err != nil {
-		return nil, nil, fmt.Errorf("tasks: due entries: %w", err)
+		return nil, false, fmt.Errorf("tasks: due entries: %w", err)
 	}
-	return oc.Val(), rc.Val(), nil
+	if len(oc.Val())+len(rc.Val()) == 0 {
+		return ac.Val(), false, nil
+	}
+	if err := s.moveLegacyAlerts(ctx, ws, oc.Val(), rc.Val()); err != nil {
+		return nil, false, err
+	}
+	entries, err = s.rdb.ZRangeByScoreWithScores(ctx, k.schedAlert(), by).Result()
+	if err != nil {
+		return nil, false, fmt.Errorf("tasks: due entries: %w", err)
+	}
+	return entries, len(oc.Val()) == limit || len(rc.Val()) == limit, nil
+}
+
+// moveLegacyAlerts moves due entries of schedOverdue and schedRemind into
+// schedAlert, each task's in one script call checked against the scores
+// read. A task in both keeps the overdue instant: its reminder would give
+// way to the overdue alert anyway.
+func (s *Store) moveLegacyAlerts(ctx context.Context, ws WorkspaceID, overdue, reminders []redis.Z) error {
+	k := keysFor(ws)
+	var txs []*tx
+	seen := make(map[string]bool, len(overdue))
+	move := func(set string, e redis.Z) {
+		m := e.Member.(string)
+		if seen[m] {
+			return
+		}
+		seen[m] = true
+		x := newTx(ws)
+		x.op("zscore", set, m, int64(e.Score))
+		x.op("zrem", k.schedOverdue(), m, "")
+		x.op("zrem", k.schedRemind(), m, "")
+		x.op("zadd", k.schedAlert(), int64(e.Score), m)
+		txs = append(txs, x)
+	}
+	for _, e := range overdue {
+		move(k.schedOverdue(), e)
+	}
+	for _, e := range reminders {
+		move(k.schedRemind(), e)
+	}
+	if _, err := s.applyAll(ctx, ws, txs); err != nil {
+		return fmt.Errorf("tasks: move legacy alerts: %w", err)
+	}
+	return nil
 }
 
 // taskJSON reads the stored JSON of the entries' tasks by number; a missing

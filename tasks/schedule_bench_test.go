@@ -56,7 +56,7 @@ var million struct {
 
 // BenchmarkFireDueMillionStored times one sweep of a workspace holding
 // 1,000,000 tasks of which 1,000 are due: 500 reminders and 500 overdue
-// alerts (whose reminders are dropped in the same claims).
+// alerts (whose reminders give way to them).
 func BenchmarkFireDueMillionStored(b *testing.B) {
 	ctx := context.Background()
 	now := time.Now().UTC().Truncate(time.Second)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -76,15 +77,20 @@ func newTx(ws WorkspaceID) *tx {
 // op appends one operation of apply.lua and returns its position, which a
 // failed check reports back.
 func (t *tx) op(name, key string, a, b any) int {
+	t.ops = append(t.ops, name, t.keyIndex(key), a, b)
+	t.n++
+	return t.n - 1
+}
+
+// keyIndex returns key's position in KEYS (from 1), adding it if new.
+func (t *tx) keyIndex(key string) int {
 	i, ok := t.index[key]
 	if !ok {
 		t.keys = append(t.keys, key)
 		i = len(t.keys)
 		t.index[key] = i
 	}
-	t.ops = append(t.ops, name, i, a, b)
-	t.n++
-	return t.n - 1
+	return i
 }
 
 // emit adds an event to the write's outbox entries.
@@ -130,18 +136,25 @@ func decodeOutcome(res []string) (outcome, error) {
 func (s *Store) seal(t *tx) ([]any, error) {
 	if len(t.events) > 0 {
 		minID := fmt.Sprintf("%d-0", s.now().Add(-EventRetention).UnixMilli())
-		for _, ev := range t.events {
-			b, err := json.Marshal(ev)
+		for i := range t.events {
+			// Entries of one script call are adjacent in the stream.
+			same := i > 0 && sameTask(t.events[i-1].Data.Task, t.events[i].Data.Task)
+			raw, err := encodeEvent(&t.events[i], same)
 			if err != nil {
 				return nil, fmt.Errorf("tasks: encode event: %w", err)
 			}
-			t.op("xadd", t.k.events(), string(b), minID)
+			t.op("xadd", t.k.events(), raw, minID)
 		}
 		// Wakes the dispatcher at once; it also polls, so a notice nobody
 		// hears only delays. Inside the script it costs no round trip.
 		t.op("publish", t.k.events(), eventsChannel, string(t.ws))
 	}
 	return append([]any{t.n}, t.ops...), nil
+}
+
+// sameTask reports whether two events carry the same task.
+func sameTask(a, b *Task) bool {
+	return a != nil && b != nil && (a == b || reflect.DeepEqual(*a, *b))
 }
 
 // register records ws in the set of workspaces once per process.

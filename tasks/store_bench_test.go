@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -173,4 +174,88 @@ func BenchmarkCreateTask(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkTaskMemory creates TASKER_BENCH_TASKS (default 100,000) typical
+// tasks of SPEC 13 (title, description, two tags, a due date, an assignee)
+// through CreateTask, 16 callers at once, and reports Redis memory per
+// task with its events in the log, then without them (the stream deleted),
+// the MEMORY USAGE of one stored record, and the Redis CPU of one create
+// script. b.N is ignored: one run.
+func BenchmarkTaskMemory(b *testing.B) {
+	rdb := redistest.Client(b)
+	s := tasks.NewStore(rdb, time.Now)
+	ws := newWorkspace()
+	ctx := context.Background()
+	n := listBenchSize(b)
+	users := make([]string, 50)
+	for i := range users {
+		u, err := s.CreateUser(ctx, ws, tasks.Actor{}, tasks.NewUser{Name: fmt.Sprint("User ", i), Email: fmt.Sprintf("u%d@example.com", i)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		users[i] = u.ID
+	}
+	before := usedMemory(b, rdb)
+	if err := rdb.ConfigResetStat(ctx).Err(); err != nil {
+		b.Fatal(err)
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	start := time.Now()
+	for w := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := rand.New(rand.NewPCG(uint64(w), 3))
+			for next.Add(1) <= int64(n) {
+				t := typicalTask(r, time.Now(), users)
+				due := time.Now().Add(time.Duration(r.IntN(30*24)) * time.Hour)
+				in := tasks.NewTask{
+					Title: t.Title, Description: strings.Join([]string{vocabulary[r.IntN(len(vocabulary))], vocabulary[r.IntN(len(vocabulary))], "and", vocabulary[r.IntN(len(vocabulary))], vocabulary[r.IntN(len(vocabulary))]}, " "),
+					Tags: []string{t.Tags[0], "area-" + strconv.Itoa(r.IntN(8))}, DueAt: &due,
+					Assignee: ptr(users[r.IntN(len(users))]),
+				}
+				if _, _, err := s.CreateTask(ctx, ws, tasks.Actor{UserID: users[0]}, in, nil); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	script := scriptMicros(b, rdb)
+	withEvents := float64(usedMemory(b, rdb)-before) / float64(n)
+	if err := rdb.Del(ctx, fmt.Sprintf("tasker:{%s}:events", ws)).Err(); err != nil {
+		b.Fatal(err)
+	}
+	stored := float64(usedMemory(b, rdb)-before) / float64(n)
+	record, err := rdb.MemoryUsage(ctx, fmt.Sprintf("tasker:{%s}:t:%d", ws, n/2)).Result()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(withEvents, "bytes/task+event")
+	b.ReportMetric(stored, "bytes/task")
+	b.ReportMetric(float64(record), "record-bytes")
+	b.ReportMetric(float64(n)/elapsed.Seconds(), "creates/s")
+	b.ReportMetric(script, "redis-µs/create")
+}
+
+// scriptMicros returns the Redis CPU per script call since the last CONFIG
+// RESETSTAT (INFO commandstats, evalsha): what a create costs Redis itself.
+func scriptMicros(b *testing.B, rdb redis.UniversalClient) float64 {
+	b.Helper()
+	info, err := rdb.InfoMap(context.Background(), "commandstats").Result()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, field := range strings.Split(info["Commandstats"]["cmdstat_evalsha"], ",") {
+		if v, ok := strings.CutPrefix(field, "usec_per_call="); ok {
+			f, _ := strconv.ParseFloat(v, 64)
+			return f
+		}
+	}
+	b.Fatal("no evalsha in INFO commandstats")
+	return 0
 }

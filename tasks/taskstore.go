@@ -86,7 +86,7 @@ func (s *Store) CreateTask(ctx context.Context, ws WorkspaceID, actor Actor, in 
 	if t.Recurrence != nil {
 		t.SeriesID = &t.ID
 	}
-	body := mustJSON(t)
+	body := encodeTask(&t)
 
 	x := newTx(ws)
 	if idem != nil {
@@ -102,7 +102,7 @@ func (s *Store) CreateTask(ctx context.Context, ws WorkspaceID, actor Actor, in 
 	x.op("hset", k.taskIDs(), t.ID, n)
 	indexOps(x, s.ReminderLead(), nil, &t)
 	if idem != nil {
-		x.op("set", k.idem(idem.Key), mustJSON(idemRecord{Hash: idem.Hash, Body: json.RawMessage(body)}), int(idempotencyTTL/time.Second))
+		x.op("set", k.idem(idem.Key), mustJSON(idemRecord{Hash: idem.Hash, Body: json.RawMessage(mustJSON(t))}), int(idempotencyTTL/time.Second))
 	}
 	x.emit(s.newEvent(ws, EventTaskCreated, now, EventData{Task: &t, Actor: actor}))
 	if t.Assignee != nil {
@@ -175,12 +175,18 @@ func (s *Store) getTask(ctx context.Context, ws WorkspaceID, ref string) (Task, 
 	if err != nil {
 		return Task{}, "", err
 	}
-	var t Task
-	raw, err := s.getJSON(ctx, k.task(n), &t)
-	if err != nil && !errors.Is(err, ErrNotFound) {
-		err = fmt.Errorf("tasks: get task %s: %w", ref, err)
+	raw, err := s.rdb.Get(ctx, k.task(n)).Result()
+	if errors.Is(err, redis.Nil) {
+		return Task{}, "", ErrNotFound
 	}
-	return t, raw, err
+	if err != nil {
+		return Task{}, "", fmt.Errorf("tasks: get task %s: %w", ref, err)
+	}
+	t, err := decodeTask(raw, ws, n)
+	if err != nil {
+		return Task{}, "", fmt.Errorf("tasks: get task %s: %w", ref, err)
+	}
+	return t, raw, nil
 }
 
 func (s *Store) taskNumber(ctx context.Context, k keys, ref string) (int64, error) {
@@ -298,7 +304,7 @@ func (s *Store) modify(ctx context.Context, ws WorkspaceID, actor Actor, ref str
 				x.op("hset", k.externalIDs(), *t.ExternalID, t.Number)
 			}
 		}
-		x.op("set", k.task(t.Number), mustJSON(t), "")
+		x.op("set", k.task(t.Number), encodeTask(&t), "")
 		indexOps(x, s.ReminderLead(), &old, &t)
 		for _, ev := range changeEvents(&t, changes, actor) {
 			x.emit(s.newEvent(ws, ev.typ, now, ev.data))
