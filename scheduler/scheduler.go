@@ -181,8 +181,8 @@ type Result struct {
 	Workspaces int
 	// Reminders, Overdue and Digests count the events emitted.
 	Reminders, Overdue, Digests int
-	// Dropped counts entries claimed without an event: reminders replaced by
-	// the overdue alert, and entries of tasks that no longer exist.
+	// Dropped counts entries claimed without an event: those of tasks that
+	// no longer exist, are no longer open or have no due date.
 	Dropped int
 	// MaxLateness is the longest time from when an emitted event fell due to
 	// when it was in the outbox.

@@ -28,7 +28,7 @@ func (s *Store) NextDue(ctx context.Context, ws WorkspaceID, digests bool) (at t
 	var first []*redis.ZSliceCmd
 	var linked, armed *redis.IntCmd
 	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		sets := []string{k.schedRemind(), k.schedOverdue()}
+		sets := []string{k.schedAlert(), k.schedRemind(), k.schedOverdue()}
 		if digests {
 			sets = append(sets, k.schedDigest())
 			linked, armed = p.HLen(ctx, k.userCliq()), p.ZCard(ctx, k.schedDigest())
