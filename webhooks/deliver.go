@@ -389,9 +389,9 @@ func (s *Service) reap(ctx context.Context, ws tasks.WorkspaceID, id string) err
 	return s.schedule(ctx, ws, m, 0)
 }
 
-// restart queues the job of every ordered queue's head that may run (its
-// job id makes this a no-op where the job exists), and the parked messages
-// of enabled endpoints, so that no queue stalls whatever was lost.
+// restart makes due, at its time, every ordered queue's head that may run,
+// and the parked messages of enabled endpoints, so that no queue stalls
+// whatever was lost.
 func (s *Service) restart(ctx context.Context, ws tasks.WorkspaceID, subs []subRecord) error {
 	enabled := make(map[string]bool, len(subs))
 	for _, sub := range subs {
