@@ -72,9 +72,6 @@ type finishAnswer struct {
 	Lost bool
 	// Disabled is true when this attempt disabled the subscription.
 	Disabled bool
-	// Next is the message heading the task queue after an ordered
-	// message went final, "" when none; the script has made it due.
-	Next string
 }
 
 // finishScript logs an attempt and moves its message on; batchScript runs
@@ -119,7 +116,7 @@ type finishAnswer struct {
 // ordered message's queue is made due now. Disabling records the newest
 // event written before it (see subRecord.DisabledAt). A delivered message
 // need not leave the failed index: requeue took it out.
-// Returns {"lost"}, {"retry"} or {status, disabled flag, next head or ""}.
+// Returns {"lost"}, {"retry"} or {status, disabled flag}.
 var finishScript = batchScript(perItem(`
 local lease = redis.call("GET", KEYS[2])
 local held = lease and string.match(lease, "^[^|]*") == ARGV[2]
@@ -185,7 +182,7 @@ if ARGV[15] ~= "" then
     redis.call("ZADD", KEYS[12], "NX", now, string.match(nextMember, " (.*)$"))
   end
 end
-return {ARGV[4], disabled, nextMember}
+return {ARGV[4], disabled}
 `))
 
 // requeue queues a new attempt of a message now, with a fresh
@@ -688,9 +685,8 @@ func (s *store) finishMany(ctx context.Context, ws tasks.WorkspaceID, token stri
 	out := make([]finishAnswer, len(batch))
 	for i, res := range answers {
 		f := finishAnswer{Lost: scriptResult(res[0]) == resLost}
-		if len(res) == 3 {
+		if len(res) == 2 {
 			f.Disabled = res[1] == "1"
-			_, f.Next, _ = strings.Cut(res[2], " ")
 		}
 		out[i] = f
 	}
