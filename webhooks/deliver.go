@@ -43,7 +43,9 @@ const Queue = "webhooks"
 // JobType is the asynq task type of those delivery jobs.
 const JobType = "webhook:deliver"
 
-// job is a delivery job's payload: one attempt, seq, of a message.
+// job is the part of a delivery job's payload still read: which message.
+// The attempt's seq it also carried is left out, since the lanes lease the
+// message's current attempt whatever it is.
 type job struct {
 	Workspace tasks.WorkspaceID `json:"ws"`
 	Message   string            `json:"msg"`
