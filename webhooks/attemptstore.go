@@ -17,219 +17,6 @@ import (
 // outcome, parking while disabled, requeueing and the reaping of leases
 // whose worker died.
 
-// action is what beginAttempt decided about a delivery job.
-type action string
-
-// The answers of beginAttempt.
-const (
-	// actRun: the caller holds the lease and makes the attempt.
-	actRun = action(resRun)
-	// actDone: the message is final or gone; for an ordered message,
-	// Next is the head of its task's queue, whose job may need queueing.
-	actDone = action(resDone)
-	// actStale: a later attempt (seq) is current; make sure its job is
-	// queued.
-	actStale = action(resStale)
-	// actWait: another message of the task is in flight; its end
-	// queues the next.
-	actWait = action(resWait)
-	// actSwitch: an earlier message of the task heads the queue;
-	// queue Next's job instead.
-	actSwitch = action(resSwitch)
-	// actBusy: another worker holds the lease of this message.
-	actBusy = action(resBusy)
-)
-
-// beginAnswer is what beginAttempt decided.
-type beginAnswer struct {
-	Action  action
-	Message message
-	// Subscription is the message's subscription when Action is actRun;
-	// nil when it was deleted.
-	Subscription *subRecord
-	// Next is the message id to queue after actSwitch, or after
-	// actDone the head of an ordered message's task queue.
-	Next string
-}
-
-// beginAttempt takes the lease of message id for the attempt queued
-// as seq, for leaseTTL on Redis' clock, when that attempt is still due and,
-// for an ordered message, it heads its task's queue and no other message
-// of the task is in flight. token identifies the taker to
-// finishAttempt.
-func (s *store) beginAttempt(ctx context.Context, ws tasks.WorkspaceID, subID, orderKey, id string, seq int64, token string, leaseTTL time.Duration) (beginAnswer, error) {
-	k := keysFor(ws)
-	res, err := beginScript.Run(ctx, s.rdb,
-		[]string{k.whMsg(id), k.whLease(id), k.whLeases(), k.whSubs(), k.whFIFOCur(subID, orderKey), k.whFIFO(subID, orderKey), k.whQueues()},
-		id, seq, token, leaseTTL.Milliseconds(), subID, ttlSeconds(Retention), queueMember(subID, orderKey)).StringSlice()
-	if err != nil {
-		return beginAnswer{}, fmt.Errorf("webhooks: begin webhook attempt: %w", err)
-	}
-	b := beginAnswer{Action: action(res[0])}
-	switch b.Action {
-	case actSwitch:
-		_, b.Next, _ = strings.Cut(res[1], " ")
-	case actRun:
-		// The message and its subscription's state come in one round trip.
-		var subs []subRecord
-		if res[1] != "" {
-			subs = make([]subRecord, 1)
-			if err := decodeJSON(res[1], &subs[0]); err != nil {
-				_ = s.releaseLease(ctx, ws, message{ID: id, SubscriptionID: subID, OrderKey: orderKey}, token)
-				return beginAnswer{}, fmt.Errorf("webhooks: decode webhook: %w", err)
-			}
-		}
-		pipe := s.rdb.Pipeline()
-		readMsg := queueMessageReads(ctx, pipe, k, []string{id})
-		readSub := queueStateReads(ctx, pipe, k, subs)
-		_, err := pipe.Exec(ctx)
-		var ms []message
-		if err == nil {
-			ms, err = readMsg()
-		}
-		if err != nil || len(ms) == 0 {
-			_ = s.releaseLease(ctx, ws, message{ID: id, SubscriptionID: subID, OrderKey: orderKey}, token)
-			if err == nil {
-				err = tasks.ErrNotFound
-			}
-			return beginAnswer{}, fmt.Errorf("webhooks: begin webhook attempt: %w", err)
-		}
-		b.Message = ms[0]
-		if len(subs) > 0 {
-			readSub()
-			b.Subscription = &subs[0]
-		}
-	case actStale, actDone, actWait:
-		if len(res) > 2 {
-			_, b.Next, _ = strings.Cut(res[2], " ")
-		}
-		if len(res) > 1 {
-			ms, err := s.messages(ctx, k, []string{id})
-			if err != nil {
-				return beginAnswer{}, err
-			}
-			if len(ms) > 0 {
-				b.Message = ms[0]
-			}
-		}
-	}
-	return b, nil
-}
-
-// beginScript decides whether an attempt may start and takes the lease.
-// An ordered message runs only at the head of its task's queue (lowest
-// version first) and only while no other message of the task holds a
-// lease; the queue's current key records the one in flight.
-// KEYS[1] the message
-// KEYS[2] its lease
-// KEYS[3] the leases by deadline
-// KEYS[4] the subscriptions
-// KEYS[5] the task queue's in-flight member ("member|deadline ms")
-// KEYS[6] the task queue
-// KEYS[7] the index of ordered queues
-// ARGV[1] message id
-// ARGV[2] seq of the attempt the job was queued for
-// ARGV[3] lease token
-// ARGV[4] lease (ms)
-// ARGV[5] subscription id
-// ARGV[6] TTL (s)
-// ARGV[7] index member of the task queue
-// Returns {"done"} (gone), {"done", "m", head of an ordered message's
-// queue or ""}, {"stale", "m"}, {"wait", "m"}, {"busy"}, {"switch", head
-// member} or {"run", subscription JSON or ""}.
-var beginScript = redis.NewScript(redisNow + `
-local h = redis.call("HMGET", KEYS[1], "s", "q", "d")
-if not h[1] then return {"done"} end
-local doc = cjson.decode(h[3])
-local ordered = doc.order_key and doc.order_key ~= ""
-if h[1] ~= "pending" then
-  if ordered then
-    return {"done", "m", redis.call("ZRANGE", KEYS[6], 0, 0)[1] or ""}
-  end
-  return {"done", "m"}
-end
-if tonumber(h[2]) ~= tonumber(ARGV[2]) then return {"stale", "m"} end
-local lease = redis.call("GET", KEYS[2])
-if lease and tonumber(string.match(lease, "|(%d+)$")) > now then return {"busy"} end
-local deadline = now + tonumber(ARGV[4])
-if ordered then
-  local mine = doc.event_id .. " " .. ARGV[1]
-  local head = redis.call("ZRANGE", KEYS[6], 0, 0)[1]
-  if not head then
-    -- the queue expired under a pending message: put it back
-    redis.call("ZADD", KEYS[6], doc.order_score or 0, mine)
-    redis.call("EXPIRE", KEYS[6], ARGV[6])
-    redis.call("SADD", KEYS[7], ARGV[7])
-    head = redis.call("ZRANGE", KEYS[6], 0, 0)[1]
-  end
-  if head ~= mine then return {"switch", head} end
-  local cur = redis.call("GET", KEYS[5])
-  if cur then
-    local who, till = string.match(cur, "^(.*)|(%d+)$")
-    if who ~= mine and tonumber(till) > now then return {"wait", "m"} end
-  end
-  redis.call("SET", KEYS[5], mine .. "|" .. deadline, "EX", ARGV[6])
-end
-redis.call("SET", KEYS[2], ARGV[3] .. "|" .. deadline, "PX", ARGV[4])
-redis.call("ZADD", KEYS[3], deadline, ARGV[1])
-return {"run", redis.call("HGET", KEYS[4], ARGV[5]) or ""}
-`)
-
-// releaseLease gives up the lease token holds of m without
-// recording anything, so the same attempt can run again (a worker shutting
-// down).
-func (s *store) releaseLease(ctx context.Context, ws tasks.WorkspaceID, m message, token string) error {
-	_, err := s.release(ctx, ws, m, token, false)
-	return err
-}
-
-// park releases token's lease of m, whose subscription was
-// found disabled, and parks the message in the subscription's parked set
-// until it is enabled. It returns false, keeping the lease, when the
-// subscription is enabled by now: the caller makes the attempt after all.
-func (s *store) park(ctx context.Context, ws tasks.WorkspaceID, m message, token string) (bool, error) {
-	return s.release(ctx, ws, m, token, true)
-}
-
-func (s *store) release(ctx context.Context, ws tasks.WorkspaceID, m message, token string, park bool) (bool, error) {
-	k := keysFor(ws)
-	res, err := releaseScript.Run(ctx, s.rdb,
-		[]string{k.whLease(m.ID), k.whLeases(), k.whFIFOCur(m.SubscriptionID, m.OrderKey), k.whState(m.SubscriptionID), k.whParked(m.SubscriptionID)},
-		m.ID, token, boolFlag(park), s.clock().UnixMilli()).Text()
-	if err != nil && !isNil(err) {
-		return false, fmt.Errorf("webhooks: release webhook lease: %w", err)
-	}
-	return scriptResult(res) == resParked, nil
-}
-
-// releaseScript drops a lease held by ARGV[2]; asked to park, it does so
-// only while the subscription is disabled, and otherwise keeps the lease.
-// KEYS[1] the lease
-// KEYS[2] the leases by deadline
-// KEYS[3] the task queue's in-flight member
-// KEYS[4] the subscription's state
-// KEYS[5] the subscription's parked messages
-// ARGV[1] message id
-// ARGV[2] token
-// ARGV[3] "1" to park
-// ARGV[4] now (Unix ms), the parked score
-// Returns "lost" (not held), "released", "parked" or "enabled" (not
-// parked, lease kept).
-var releaseScript = redis.NewScript(`
-local lease = redis.call("GET", KEYS[1])
-if not lease or string.match(lease, "^[^|]*") ~= ARGV[2] then return "lost" end
-if ARGV[3] == "1" and redis.call("HGET", KEYS[4], "en") ~= "0" then return "enabled" end
-redis.call("DEL", KEYS[1])
-redis.call("ZREM", KEYS[2], ARGV[1])
-local cur = redis.call("GET", KEYS[3])
-if cur and string.match(cur, " ([^ |]*)|") == ARGV[1] then redis.call("DEL", KEYS[3]) end
-if ARGV[3] == "1" then
-  redis.call("ZADD", KEYS[5], ARGV[4], ARGV[1])
-  return "parked"
-end
-return "released"
-`)
-
 // parked returns up to count ids of the subscription's
 // parked messages, oldest first.
 func (s *store) parked(ctx context.Context, ws tasks.WorkspaceID, subID string, count int) ([]string, error) {
@@ -278,26 +65,13 @@ type attemptResult struct {
 	Count bool
 }
 
-// finishAnswer is what finishAttempt did.
+// finishAnswer is what finishMany did with one outcome.
 type finishAnswer struct {
 	// Lost is true when the lease had expired and another worker took the
 	// message over: the attempt was logged, nothing else changed.
 	Lost bool
 	// Disabled is true when this attempt disabled the subscription.
 	Disabled bool
-	// Next is the message heading the task queue after an ordered
-	// message went final, "" when none: its job may need queueing.
-	Next string
-}
-
-// finishAttempt logs the attempt made under token's lease of message
-// m (as read at its start) and applies r, releasing the lease, all at once.
-func (s *store) finishAttempt(ctx context.Context, ws tasks.WorkspaceID, m message, token string, r attemptResult) (finishAnswer, error) {
-	out, err := s.finishMany(ctx, ws, token, []settle{{m: m, r: r}})
-	if err != nil {
-		return finishAnswer{}, err
-	}
-	return out[0], nil
 }
 
 // finishScript logs an attempt and moves its message on; batchScript runs
@@ -342,7 +116,7 @@ func (s *store) finishAttempt(ctx context.Context, ws tasks.WorkspaceID, m messa
 // ordered message's queue is made due now. Disabling records the newest
 // event written before it (see subRecord.DisabledAt). A delivered message
 // need not leave the failed index: requeue took it out.
-// Returns {"lost"}, {"retry"} or {status, disabled flag, next head or ""}.
+// Returns {"lost"}, {"retry"} or {status, disabled flag}.
 var finishScript = batchScript(perItem(`
 local lease = redis.call("GET", KEYS[2])
 local held = lease and string.match(lease, "^[^|]*") == ARGV[2]
@@ -408,7 +182,7 @@ if ARGV[15] ~= "" then
     redis.call("ZADD", KEYS[12], "NX", now, string.match(nextMember, " (.*)$"))
   end
 end
-return {ARGV[4], disabled, nextMember}
+return {ARGV[4], disabled}
 `))
 
 // requeue queues a new attempt of a message now, with a fresh
@@ -911,20 +685,10 @@ func (s *store) finishMany(ctx context.Context, ws tasks.WorkspaceID, token stri
 	out := make([]finishAnswer, len(batch))
 	for i, res := range answers {
 		f := finishAnswer{Lost: scriptResult(res[0]) == resLost}
-		if len(res) == 3 {
+		if len(res) == 2 {
 			f.Disabled = res[1] == "1"
-			_, f.Next, _ = strings.Cut(res[2], " ")
 		}
 		out[i] = f
 	}
 	return out, nil
-}
-
-// dueCount returns how many of ws's messages wait in the due set.
-func (s *store) dueCount(ctx context.Context, ws tasks.WorkspaceID) (int64, error) {
-	n, err := s.rdb.ZCard(ctx, keysFor(ws).whDue()).Result()
-	if err != nil {
-		return 0, fmt.Errorf("webhooks: due messages: %w", err)
-	}
-	return n, nil
 }

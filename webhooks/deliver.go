@@ -43,7 +43,9 @@ const Queue = "webhooks"
 // JobType is the asynq task type of those delivery jobs.
 const JobType = "webhook:deliver"
 
-// job is a delivery job's payload: one attempt, seq, of a message.
+// job is the part of a delivery job's payload still read: which message.
+// The attempt's seq it also carried is left out, since the lanes lease the
+// message's current attempt whatever it is.
 type job struct {
 	Workspace tasks.WorkspaceID `json:"ws"`
 	Message   string            `json:"msg"`
@@ -389,9 +391,9 @@ func (s *Service) reap(ctx context.Context, ws tasks.WorkspaceID, id string) err
 	return s.schedule(ctx, ws, m, 0)
 }
 
-// restart queues the job of every ordered queue's head that may run (its
-// job id makes this a no-op where the job exists), and the parked messages
-// of enabled endpoints, so that no queue stalls whatever was lost.
+// restart makes due, at its time, every ordered queue's head that may run,
+// and the parked messages of enabled endpoints, so that no queue stalls
+// whatever was lost.
 func (s *Service) restart(ctx context.Context, ws tasks.WorkspaceID, subs []subRecord) error {
 	enabled := make(map[string]bool, len(subs))
 	for _, sub := range subs {

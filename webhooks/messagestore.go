@@ -34,8 +34,7 @@ type newMessage struct {
 }
 
 // queued says what the caller must do about a message just queued
-// or requeued: when Runnable, make sure a delivery job for (ID, Seq) is
-// queued to run at NextAt.
+// or requeued: when Runnable, make sure it is due at NextAt.
 type queued struct {
 	Message  message
 	Created  bool // false when the (subscription, event) pair had its message already
@@ -192,7 +191,7 @@ func (s *store) runnable(ctx context.Context, ws tasks.WorkspaceID, id string) (
 			return queued{}, fmt.Errorf("webhooks: webhook queue: %w", err)
 		}
 		// A pending message missing from its queue (the queue expired) may
-		// run: the begin script puts it back.
+		// run: the lease script puts it back.
 		q.Runnable = len(head) == 0 || head[0] == m.member()
 	}
 	return q, nil

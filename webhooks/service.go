@@ -22,7 +22,7 @@ import (
 )
 
 // The package: subscriptions (this file), the fan-out of events into
-// messages (fanout.go) and their delivery jobs (deliver.go), the delivery
+// messages (fanout.go) and their delivery (deliver.go), the delivery
 // log with redelivery and recovery (deliveries.go), sample events
 // (samples.go) and metrics (metrics.go). State lives in Redis in the
 // package's own store (store.go), beside the domain's; the delivery lanes
@@ -85,7 +85,8 @@ type Config struct {
 	ReapInterval time.Duration
 	// OnDisabled is called once when the delivery path disables an
 	// endpoint (410 Gone, or DisableAfter consecutive failures); cmd sends
-	// the owner a Cliq DM. It runs in the delivery job; nil means nobody.
+	// the owner a Cliq DM. It runs in the lane that settled the attempt;
+	// nil means nobody.
 	OnDisabled func(ctx context.Context, ws tasks.WorkspaceID, sub Subscription)
 	// Workspaces, when set, limits Run's sweep to these workspaces
 	// of the active set: tests sharing one Redis each

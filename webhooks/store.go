@@ -47,10 +47,10 @@ const maxRetries = 8
 //	pending --attempt--> delivered | failed      (or stays pending, seq+1)
 //	failed/delivered --requeue--> pending        (redeliver, recover)
 //
-// seq numbers the message's queued attempts; a delivery job carries the seq
-// it was queued for, so a job that is no longer current (its message moved
-// on while it waited, or a crashed worker's job recovered late) is told so
-// and does nothing.
+// seq numbers the message's attempts. The lanes rely on the lease alone;
+// the scripts keep seq up to date for a replica of the version before,
+// whose delivery jobs carry the seq they were queued for, during a
+// rolling upgrade.
 
 // scriptResult is a webhook script's answer (its first element when it
 // answers a list). Every script documents which it returns.
@@ -73,11 +73,6 @@ const (
 	resHeld     scriptResult = "held"     // the lease is still live
 	resNone     scriptResult = "none"     // nothing left to do
 	resRequeued scriptResult = "requeued" // a new attempt is queued
-	resReleased scriptResult = "released" // the lease is given up
-	resParked   scriptResult = "parked"   // the message waits for its endpoint to be enabled
-	resEnabled  scriptResult = "enabled"  // not parked: the endpoint is enabled
-	resDone     scriptResult = "done"     // the message is final or gone
-	resSwitch   scriptResult = "switch"   // an earlier message of its task heads the queue
 )
 
 // Retention is how long messages, their attempts and the failed

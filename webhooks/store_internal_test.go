@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -26,22 +27,24 @@ func newTestWebhookStore(t *testing.T, b string, now *time.Time) (*store, tasks.
 	return s, ws, sub
 }
 
-// failMessage creates a message for event and fails its first attempt.
+// failMessage creates a message for event and fails its first attempt,
+// leased and settled as a lane does. Other messages of ws then due are
+// leased with it and left so.
 func failMessage(t *testing.T, s *store, ws tasks.WorkspaceID, sub, event string) message {
 	t.Helper()
-	ctx := context.Background()
-	q, err := s.createMessage(ctx, ws, newMessage{SubscriptionID: sub, EventID: event, Body: "{}"})
+	q, err := s.createMessage(context.Background(), ws, newMessage{SubscriptionID: sub, EventID: event, Body: "{}"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := s.beginAttempt(ctx, ws, sub, "", q.Message.ID, 1, "t", time.Minute)
-	if err != nil || b.Action != actRun {
-		t.Fatalf("BeginWebhookAttempt() = %+v, %v", b, err)
+	b := mustLease(t, s, ws, "t")
+	i := slices.IndexFunc(b, func(l leased) bool { return l.Message.ID == q.Message.ID })
+	if i < 0 {
+		t.Fatalf("leaseBatch() = %v, want %s among them", leasedIDs(b), q.Message.ID)
 	}
-	if _, err := s.finishAttempt(ctx, ws, b.Message, "t", attemptResult{Status: StatusFailed}); err != nil {
-		t.Fatal(err)
+	if f := mustSettle(t, s, ws, "t", settle{m: b[i].Message, r: attemptResult{Status: StatusFailed}}); f[0].Lost {
+		t.Fatalf("finishMany() = %+v, want held", f)
 	}
-	return b.Message
+	return b[i].Message
 }
 
 // TestWebhookFailedIndexTrimmed: failures older than Retention
