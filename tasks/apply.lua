@@ -9,10 +9,6 @@
 --   heq    k a b  HGET KEYS[k] a equals b ("" means the field must not exist)
 --   zscore k a b  ZSCORE KEYS[k] a is the number b (a schedule entry is still armed)
 --   idem   k      if KEYS[k] exists, stop and return its value (replay)
---   seq    k      INCR KEYS[k]: the number of a new task, allocated here to
---                 save the create a round trip. In every later key, a and b,
---                 "\0n\0" stands for it and "\0b<w>\0" for it divided by w
---                 (its bucket); those keys share the slot of the declared ones.
 --   set    k a b  SET KEYS[k] a, with EX b when b is not ""
 --   del    k
 --   zadd   k a b  ZADD KEYS[k] a b
@@ -25,27 +21,12 @@
 --                 of the directory KEYS[k] to whether the bucket has members
 --   xadd   k a b  XADD KEYS[k] MINID ~ b * c a (an event's stored form)
 --   publish k a b PUBLISH a b (k is unused; channels are not keys)
--- Returns {"ok"} ({"ok", number} after a seq), {"fail", index of the failed
--- check}, or {"idem", value}.
+-- Returns {"ok"}, {"fail", index of the failed check}, or {"idem", value}.
 local n = tonumber(ARGV[1])
-local num = nil
-local function mark(kind, w)
-  if kind == "b" then return tostring(math.floor(num / tonumber(w))) end
-  return tostring(num)
-end
-local function fill(s)
-  if num == nil or not string.find(s, "\0", 1, true) then return s end
-  return (string.gsub(s, "%z(%a)(%d*)%z", mark))
-end
-local function args(i)
-  local base = 2 + i * 4
-  return ARGV[base], fill(KEYS[tonumber(ARGV[base + 1])]), fill(ARGV[base + 2]), fill(ARGV[base + 3])
-end
 for i = 0, n - 1 do
-  local op, k, a, b = args(i)
-  if op == "seq" then
-    num = redis.call("INCR", k)
-  elseif op == "eq" then
+  local base = 2 + i * 4
+  local op, k, a, b = ARGV[base], KEYS[tonumber(ARGV[base + 1])], ARGV[base + 2], ARGV[base + 3]
+  if op == "eq" then
     local cur = redis.call("GET", k)
     if a == "" then
       if cur then return {"fail", tostring(i)} end
@@ -72,7 +53,8 @@ for i = 0, n - 1 do
 end
 local bucket, delta = nil, 0
 for i = 0, n - 1 do
-  local op, k, a, b = args(i)
+  local base = 2 + i * 4
+  local op, k, a, b = ARGV[base], KEYS[tonumber(ARGV[base + 1])], ARGV[base + 2], ARGV[base + 3]
   if op == "set" then
     if b ~= "" then redis.call("SET", k, a, "EX", b) else redis.call("SET", k, a) end
   elseif op == "del" then
@@ -105,5 +87,4 @@ for i = 0, n - 1 do
     redis.call("XADD", k, "MINID", "~", b, "*", "c", a)
   end
 end
-if num then return {"ok", tostring(num)} end
 return {"ok"}

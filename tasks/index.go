@@ -1,6 +1,7 @@
 package tasks
 
 import (
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -20,7 +21,7 @@ type membership struct {
 
 // listMembership is t's entry in a bucketed list index.
 func listMembership(ix index, n int64) membership {
-	return membership{key: ix.bucketOf(n), score: n, ix: ix}
+	return membership{key: ix.bucket(n / ix.width), score: n, ix: ix}
 }
 
 // memberships lists the index entries t belongs in. lead is the
@@ -68,7 +69,7 @@ func indexOps(x *tx, lead time.Duration, old, t *Task) {
 		after = memberships(x.k, t, lead)
 		n = t.Number
 	}
-	member := numberArg(n)
+	member := strconv.FormatInt(n, 10)
 	stays := make(map[string]bool, len(after))
 	for _, m := range after {
 		stays[m.key] = true
@@ -104,7 +105,7 @@ func indexOps(x *tx, lead time.Duration, old, t *Task) {
 			x.op("zadd", m.key, m.score, member)
 			continue
 		}
-		x.op("bzadd", m.key, member, member) // scored by the number
+		x.op("bzadd", m.key, m.score, member)
 		x.listIndexed(m)
 	}
 	if old != nil && dueMoved {
@@ -122,7 +123,7 @@ func indexOps(x *tx, lead time.Duration, old, t *Task) {
 // listIndexed follows a bzadd or bzrem of m with the op that keeps its
 // index's directory bit in step.
 func (t *tx) listIndexed(m membership) {
-	t.op("bzdir", m.ix.dir(), bucketArg(m.score, m.ix.width), "")
+	t.op("bzdir", m.ix.dir(), m.score/m.ix.width, "")
 }
 
 // words splits text into distinct lower-case search words of at least two

@@ -1,10 +1,6 @@
 package tasks
 
-import (
-	"math"
-	"strconv"
-	"strings"
-)
+import "strconv"
 
 // keys builds every Redis key of one workspace. The workspace sits in a hash
 // tag so all of a workspace's keys share a Cluster slot and one Lua script
@@ -28,40 +24,7 @@ const eventsChannel = "tasker:events"
 func (k keys) seq() string { return k.p + "seq" }
 
 // task is a STRING: the task's record (record.go), keyed by its number.
-func (k keys) task(n int64) string { return k.p + "t:" + numberArg(n) }
-
-// pendingNumber is the number of a task being created until apply.lua's
-// seq op allocates it inside the write: keys and arguments built from it
-// hold marks that the script replaces with the number (numberArg,
-// bucketArg), and its JSON forms hold pendingJSON until pendingFill.
-const pendingNumber int64 = math.MinInt64
-
-// numberMark and the bucket marks are apply.lua's placeholders. A NUL
-// byte never occurs in a key we build or in JSON, which escapes it.
-const numberMark = "\x00n\x00"
-
-// numberArg is n as a key part or script argument.
-func numberArg(n int64) string {
-	if n == pendingNumber {
-		return numberMark
-	}
-	return strconv.FormatInt(n, 10)
-}
-
-// markNumber puts numberMark in place of the pending number as the value of
-// field in the JSON text js. Inside a JSON string a quote is escaped, so
-// only a real field matches.
-func markNumber(js, field string) string {
-	return strings.ReplaceAll(js, `"`+field+`":`+strconv.FormatInt(pendingNumber, 10), `"`+field+`":`+numberMark)
-}
-
-// bucketArg is the bucket of n in an index of width numbers a bucket.
-func bucketArg(n, width int64) string {
-	if n == pendingNumber {
-		return "\x00b" + strconv.FormatInt(width, 10) + "\x00"
-	}
-	return strconv.FormatInt(n/width, 10)
-}
+func (k keys) task(n int64) string { return k.p + "t:" + strconv.FormatInt(n, 10) }
 
 // taskIDs is a HASH: task id → number.
 func (k keys) taskIDs() string { return k.p + "tid" }
@@ -81,12 +44,9 @@ func (k keys) idxWord(w string) index      { return index{k, "w:" + w, denseWidt
 
 // bucket is a ZSET: the index's task numbers n with n/width = b, scored by
 // the number. At most 128 members, so Redis keeps it a listpack.
-func (x index) bucket(b int64) string { return x.bucketKey(strconv.FormatInt(b, 10)) }
-
-// bucketOf is the bucket that holds task number n.
-func (x index) bucketOf(n int64) string { return x.bucketKey(bucketArg(n, x.width)) }
-
-func (x index) bucketKey(b string) string { return x.k.p + "b:" + b + ":" + x.name }
+func (x index) bucket(b int64) string {
+	return x.k.p + "b:" + strconv.FormatInt(b, 10) + ":" + x.name
+}
 
 // dir is a STRING bitmap: bit b is set while bucket b has members, so a
 // scan skips empty buckets without reading them.

@@ -100,7 +100,6 @@ func (t *tx) emit(ev Event) { t.events = append(t.events, ev) }
 type outcome struct {
 	failed int    // index of the failed check, -1 when none failed
 	replay string // stored answer of an idempotent replay
-	number int64  // the number a seq op allocated
 }
 
 // commit runs t as one script call.
@@ -124,12 +123,6 @@ func decodeOutcome(res []string) (outcome, error) {
 	switch {
 	case len(res) == 1 && res[0] == "ok":
 		return outcome{failed: -1}, nil
-	case len(res) == 2 && res[0] == "ok":
-		n, err := strconv.ParseInt(res[1], 10, 64)
-		if err != nil {
-			return outcome{}, fmt.Errorf("tasks: write: unexpected task number %q", res[1])
-		}
-		return outcome{failed: -1, number: n}, nil
 	case len(res) == 2 && res[0] == "fail":
 		i, _ := strconv.Atoi(res[1])
 		return outcome{failed: i}, nil
@@ -149,9 +142,6 @@ func (s *Store) seal(t *tx) ([]any, error) {
 			raw, err := encodeEvent(&t.events[i], same)
 			if err != nil {
 				return nil, fmt.Errorf("tasks: encode event: %w", err)
-			}
-			if task := t.events[i].Data.Task; task != nil && task.Number == pendingNumber {
-				raw = markNumber(raw, "n")
 			}
 			t.op("xadd", t.k.events(), raw, minID)
 		}

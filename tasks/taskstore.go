@@ -78,9 +78,11 @@ func (s *Store) CreateTask(ctx context.Context, ws WorkspaceID, actor Actor, in 
 	if t.Status == StatusCompleted {
 		t.CompletedAt, t.CompletedBy = &now, nilIfEmpty(actor.UserID)
 	}
-	// The script allocates the number (apply.lua's seq), saving a round
-	// trip: until then the task holds pendingNumber.
-	t.ID, t.Number = newID("tsk_", now), pendingNumber
+	n, err := s.rdb.Incr(ctx, k.seq()).Result()
+	if err != nil {
+		return Task{}, false, fmt.Errorf("tasks: create: %w", err)
+	}
+	t.ID, t.Number = newID("tsk_", now), n
 	if t.Recurrence != nil {
 		t.SeriesID = &t.ID
 	}
@@ -90,22 +92,17 @@ func (s *Store) CreateTask(ctx context.Context, ws WorkspaceID, actor Actor, in 
 	if idem != nil {
 		x.op("idem", k.idem(idem.Key), "", "")
 	}
+	x.op("eq", k.task(n), "", "")
 	extCheck := -1
 	if t.ExternalID != nil {
 		extCheck = x.op("hfree", k.externalIDs(), *t.ExternalID, "")
+		x.op("hset", k.externalIDs(), *t.ExternalID, n)
 	}
-	// After every other check, so a failed one uses up no number.
-	x.op("seq", k.seq(), "", "")
-	x.op("eq", k.task(pendingNumber), "", "")
-	if t.ExternalID != nil {
-		x.op("hset", k.externalIDs(), *t.ExternalID, numberMark)
-	}
-	x.op("set", k.task(pendingNumber), body, "")
-	x.op("hset", k.taskIDs(), t.ID, numberMark)
+	x.op("set", k.task(n), body, "")
+	x.op("hset", k.taskIDs(), t.ID, n)
 	indexOps(x, s.ReminderLead(), nil, &t)
 	if idem != nil {
-		rec := mustJSON(idemRecord{Hash: idem.Hash, Body: json.RawMessage(mustJSON(t))})
-		x.op("set", k.idem(idem.Key), markNumber(rec, "number"), int(idempotencyTTL/time.Second))
+		x.op("set", k.idem(idem.Key), mustJSON(idemRecord{Hash: idem.Hash, Body: json.RawMessage(mustJSON(t))}), int(idempotencyTTL/time.Second))
 	}
 	x.emit(s.newEvent(ws, EventTaskCreated, now, EventData{Task: &t, Actor: actor}))
 	if t.Assignee != nil {
@@ -121,12 +118,11 @@ func (s *Store) CreateTask(ctx context.Context, ws WorkspaceID, actor Actor, in 
 	case out.replay != "":
 		return decodeReplay(out.replay, idem.Hash)
 	case out.failed < 0:
-		t.Number = out.number
 		return t, false, nil
 	case out.failed == extCheck:
 		return Task{}, false, conflict(fmt.Sprintf("external_id %q is already used by another task", *t.ExternalID))
 	}
-	return Task{}, false, errors.New("tasks: create: the next task number is already taken")
+	return Task{}, false, fmt.Errorf("tasks: create: number %d already taken", n)
 }
 
 func (s *Store) replay(ctx context.Context, key, hash string) (Task, bool, error) {
