@@ -30,6 +30,11 @@ var applySource string
 
 var applyScript = redis.NewScript(applySource)
 
+//go:embed userbycliq.lua
+var userByCliqSource string
+
+var userByCliqScript = redis.NewScript(userByCliqSource)
+
 // Store keeps tasks, users, comments and events in Redis. Every write stores
 // its records and its events in one atomic script call: an acknowledged
 // write always has its events in the outbox stream, a failed one has none.
