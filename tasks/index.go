@@ -69,10 +69,16 @@ func indexOps(x *tx, lead time.Duration, old, t *Task) {
 		after = memberships(x.k, t, lead)
 		n = t.Number
 	}
-	member := strconv.FormatInt(n, 10)
-	stays := make(map[string]bool, len(after))
-	for _, m := range after {
-		stays[m.key] = true
+	// Boxed once: every op below takes it, and a list bucket scores its
+	// members by the number too.
+	member := any(strconv.FormatInt(n, 10))
+	// A create (no before) needs neither lookup table.
+	var stays map[string]bool
+	if len(before) > 0 {
+		stays = make(map[string]bool, len(after))
+		for _, m := range after {
+			stays[m.key] = true
+		}
 	}
 	alertMoved, dueMoved := false, false
 	isDue := func(key string) bool { return key == x.k.idxOpenDue() || key == x.k.idxClosedDue() }
@@ -91,9 +97,12 @@ func indexOps(x *tx, lead time.Duration, old, t *Task) {
 		// A task written before buckets may still be in the legacy set.
 		x.op("zrem", m.ix.legacy(), member, "")
 	}
-	had := make(map[membership]bool, len(before))
-	for _, m := range before {
-		had[m] = true
+	var had map[membership]bool
+	if len(before) > 0 {
+		had = make(map[membership]bool, len(before))
+		for _, m := range before {
+			had[m] = true
+		}
 	}
 	for _, m := range after {
 		if had[m] {
@@ -105,7 +114,7 @@ func indexOps(x *tx, lead time.Duration, old, t *Task) {
 			x.op("zadd", m.key, m.score, member)
 			continue
 		}
-		x.op("bzadd", m.key, m.score, member)
+		x.op("bzadd", m.key, member, member)
 		x.listIndexed(m)
 	}
 	if old != nil && dueMoved {

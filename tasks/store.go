@@ -30,6 +30,11 @@ var applySource string
 
 var applyScript = redis.NewScript(applySource)
 
+//go:embed userbycliq.lua
+var userByCliqSource string
+
+var userByCliqScript = redis.NewScript(userByCliqSource)
+
 // Store keeps tasks, users, comments and events in Redis. Every write stores
 // its records and its events in one atomic script call: an acknowledged
 // write always has its events in the outbox stream, a failed one has none.
@@ -70,8 +75,16 @@ type tx struct {
 	events []Event
 }
 
-func newTx(ws WorkspaceID) *tx {
-	return &tx{ws: ws, k: keysFor(ws), index: make(map[string]int)}
+func newTx(ws WorkspaceID) *tx { return newTxSized(ws, 0) }
+
+// newTxSized is newTx for a write of about ops operations, most on keys of
+// their own (a create: one per index entry), so its slices and map are
+// allocated once instead of grown step by step.
+func newTxSized(ws WorkspaceID, ops int) *tx {
+	return &tx{
+		ws: ws, k: keysFor(ws), index: make(map[string]int, ops),
+		keys: make([]string, 0, ops), ops: make([]any, 0, 4*ops+4),
+	}
 }
 
 // op appends one operation of apply.lua and returns its position, which a

@@ -289,6 +289,59 @@ func TestFailedWriteEmitsNothing(t *testing.T) {
 	})
 }
 
+// TestCreateNumbersEveryEntry checks that a task's number reaches the
+// record's key, each index bucket (past the first of both widths), the id
+// map and the events.
+func TestCreateNumbersEveryEntry(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, s *tasks.Store, ws tasks.WorkspaceID) {
+		ctx := context.Background()
+		const n = 520 // past the first bucket of 512 numbers
+		due := time.Now().Add(48 * time.Hour)
+		var last tasks.Task
+		for i := 1; i <= n; i++ {
+			last = mustCreate(t, s, ws, tasks.NewTask{Title: fmt.Sprintf("Needle %d", i), Tags: []string{"hay"}, DueAt: &due})
+			if last.Number != int64(i) {
+				t.Fatalf("create %d got number %d", i, last.Number)
+			}
+		}
+		byID, err := s.GetTask(ctx, ws, last.ID)
+		if err != nil || byID.Number != n || byID.Title != last.Title {
+			t.Fatalf("GetTask(%s) = %+v, %v", last.ID, byID, err)
+		}
+		for _, f := range []tasks.TaskFilter{{}, {Status: tasks.StatusOpen}, {Tag: "hay"}, {Query: "needle"}, {Assignee: "none"}} {
+			seen, cursor := 0, ""
+			for {
+				page, next, err := s.ListTasks(ctx, ws, f, cursor, tasks.MaxLimit)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, task := range page {
+					if want := int64(n - seen); task.Number != want {
+						t.Fatalf("%+v: task %d of the list is number %d, want %d", f, seen, task.Number, want)
+					}
+					seen++
+				}
+				if cursor = next; cursor == "" {
+					break
+				}
+			}
+			if seen != n {
+				t.Errorf("%+v lists %d tasks, want %d", f, seen, n)
+			}
+		}
+		for _, q := range []string{"129", "520"} {
+			page, _, err := s.ListTasks(ctx, ws, tasks.TaskFilter{Query: q}, "", 10)
+			if err != nil || len(page) != 1 || page[0].Title != "Needle "+q {
+				t.Errorf("search %q = %+v, %v", q, page, err)
+			}
+		}
+		evs, _, err := s.ListEvents(ctx, ws, tasks.EventFilter{}, "", 1)
+		if err != nil || len(evs) != 1 || evs[0].Data.Task == nil || evs[0].Data.Task.Number != n {
+			t.Errorf("newest event = %+v, %v; want task number %d", evs, err, n)
+		}
+	})
+}
+
 func TestDeleteTask(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, s *tasks.Store, ws tasks.WorkspaceID) {
 		ctx := context.Background()

@@ -88,7 +88,8 @@ func (s *Store) CreateTask(ctx context.Context, ws WorkspaceID, actor Actor, in 
 	}
 	body := encodeTask(&t)
 
-	x := newTx(ws)
+	// Two ops per index entry (the entry and its directory), a dozen more.
+	x := newTxSized(ws, 2*(len(t.Tags)+maxIndexedWords/4)+12)
 	if idem != nil {
 		x.op("idem", k.idem(idem.Key), "", "")
 	}

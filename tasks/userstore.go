@@ -57,16 +57,22 @@ func (s *Store) GetUser(ctx context.Context, ws WorkspaceID, ref string) (User, 
 	return u, err
 }
 
-// UserByCliqID returns the user linked to the Cliq user id.
+// UserByCliqID returns the user linked to the Cliq user id. Every signed
+// chat command asks it first, so it is one script call, not two reads.
 func (s *Store) UserByCliqID(ctx context.Context, ws WorkspaceID, cliqUserID string) (User, error) {
-	id, err := s.rdb.HGet(ctx, keysFor(ws).userCliq(), cliqUserID).Result()
+	k := keysFor(ws)
+	raw, err := userByCliqScript.Run(ctx, s.rdb, []string{k.userCliq(), k.user("")}, cliqUserID).Text()
 	if errors.Is(err, redis.Nil) {
 		return User{}, ErrNotFound
 	}
 	if err != nil {
 		return User{}, fmt.Errorf("tasks: user by cliq id: %w", err)
 	}
-	return s.GetUser(ctx, ws, id)
+	var u User
+	if err := decode(raw, &u); err != nil {
+		return User{}, fmt.Errorf("tasks: user by cliq id: %w", err)
+	}
+	return u, nil
 }
 
 func (s *Store) getUser(ctx context.Context, ws WorkspaceID, ref string) (User, string, error) {
