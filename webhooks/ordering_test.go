@@ -56,35 +56,68 @@ func (or *orderReceiver) version(task string) int64 {
 
 // TestOrderedQueueSurvivesDisable disables an ordered endpoint while its
 // task queue is half sent: what waits is held, not dropped, and goes out in
-// order once it is enabled again, followed by new events.
+// order once it is enabled again, followed by new events. Until then the
+// test runs the lanes' steps and the sweep itself, so "nothing more was
+// sent" is known when they return rather than hoped after a wait.
 func TestOrderedQueueSurvivesDisable(t *testing.T) {
 	t.Parallel()
-	e := newTestEnv(t, false, nil)
+	e := newTestEnv(t, true, nil)
 	ctx := context.Background()
+	inFlight := make(chan struct{})
 	gate := make(chan struct{})
-	var once sync.Once
+	var gateOnce sync.Once
+	letGo := func() { gateOnce.Do(func() { close(gate) }) }
 	rc := newOrderReceiver(t, func(n int, w http.ResponseWriter, r *http.Request) int {
 		if n == 1 {
-			once.Do(func() { <-gate }) // the second message is in flight while the endpoint is disabled
+			close(inFlight)
+			<-gate // the second message is in flight while the endpoint is disabled
 		}
 		return http.StatusOK
 	})
+	t.Cleanup(letGo) // before the receiver closes, which waits for the held request
 	sub := e.subscribe(t, rc.srv.URL, func(in *webhooks.NewSubscription) { in.Ordering = webhooks.OrderingTask })
 	for v := int64(1); v <= 5; v++ {
 		e.publish(t, e.event(tasks.EventTaskUpdated, "tsk_1", v))
 	}
-	waitFor(t, 5*time.Second, "the second message in flight", func() bool { total, _, _ := rc.stats(); return total == 2 })
+	step := func() (int, error) { return e.svc.DeliverDue(ctx, e.ws) }
+	if n, err := step(); err != nil || n != 1 {
+		t.Fatalf("first lane step = %d messages, %v; want version 1 alone", n, err)
+	}
+	second := make(chan int, 1)
+	go func() {
+		n, err := step()
+		if err != nil {
+			t.Error(err)
+		}
+		second <- n
+	}()
+	select {
+	case <-inFlight:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the second message was never sent")
+	}
 	if _, err := e.svc.Update(ctx, e.ws, sub.ID, webhooks.SubscriptionPatch{Enabled: ptr(false)}); err != nil {
 		t.Fatal(err)
 	}
-	close(gate)
-	time.Sleep(300 * time.Millisecond) // several sweeps while disabled
-	if v := rc.version("tsk_1"); v != 2 {
-		t.Fatalf("while disabled the endpoint got up to version %d, want 2", v)
+	letGo()
+	if n := <-second; n != 1 {
+		t.Fatalf("second lane step = %d messages, want version 2 alone", n)
+	}
+	for range 3 { // sweeps and lane steps while disabled
+		if err := e.svc.Sweep(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := step(); err != nil || n != 0 {
+			t.Fatalf("lane step while disabled = %d messages, %v; want none due", n, err)
+		}
+	}
+	if total, _, _ := rc.stats(); total != 2 {
+		t.Fatalf("while disabled the endpoint got %d requests, want 2", total)
 	}
 	if _, err := e.svc.Enable(ctx, e.ws, sub.ID); err != nil {
 		t.Fatal(err)
 	}
+	e.startWorker(t, nil)
 	e.publish(t, e.event(tasks.EventTaskUpdated, "tsk_1", 6))
 	waitFor(t, 10*time.Second, "every version delivered", func() bool { return rc.version("tsk_1") == 6 })
 	e.waitStatus(t, sub.ID, 6, webhooks.StatusDelivered)
