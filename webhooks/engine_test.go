@@ -367,7 +367,7 @@ func TestOrderingPerTask(t *testing.T) {
 	var mu sync.Mutex
 	lastVersion := map[string]int64{}
 	ordered := newReceiver(t, func(n int, w http.ResponseWriter, r *http.Request) int {
-		time.Sleep(5 * time.Millisecond)
+		time.Sleep(5 * time.Millisecond) // a slow receiver's latency, so overlapping sends would show in the peak
 		return http.StatusOK
 	})
 	// The unordered endpoint's first four requests wait for each other: a
@@ -387,8 +387,8 @@ func TestOrderingPerTask(t *testing.T) {
 	})
 	osub := e.subscribe(t, ordered.srv.URL, func(in *webhooks.NewSubscription) { in.Ordering = webhooks.OrderingTask })
 	us := e.subscribe(t, unordered.srv.URL, nil)
-	// Two tasks' events interleaved, written in order, their event jobs
-	// run concurrently.
+	// Two tasks' events interleaved, written in order, then the fan-out
+	// target run on each at once, in whatever order the goroutines get.
 	var evs []tasks.Event
 	for v := int64(1); v <= events; v++ {
 		for _, task := range []string{"tsk_a", "tsk_b"} {
@@ -397,13 +397,15 @@ func TestOrderingPerTask(t *testing.T) {
 			evs = append(evs, ev)
 		}
 	}
+	start := make(chan struct{})
 	var wg sync.WaitGroup
-	for i, ev := range evs {
+	for _, ev := range evs {
 		wg.Go(func() {
-			time.Sleep(time.Duration(i) * time.Millisecond / 2) // jobs start in order, finish in any
+			<-start
 			e.handle(t, ev)
 		})
 	}
+	close(start)
 	wg.Wait()
 	e.waitStatus(t, osub.ID, 2*events, webhooks.StatusDelivered)
 	e.waitStatus(t, us.ID, 2*events, webhooks.StatusDelivered)
