@@ -465,7 +465,7 @@ func TestWorkerKilledMidAttempt(t *testing.T) {
 	}
 	worker.Wait()
 
-	e.startWorker(t, nil) // another replica
+	e.startWorker(t) // another replica
 	d := e.waitStatus(t, sub.ID, 1, webhooks.StatusDelivered)[0]
 	if took := time.Since(killed); took > 2*time.Minute {
 		t.Errorf("retried %v after the kill, want within 2 minutes", took)

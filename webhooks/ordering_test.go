@@ -117,7 +117,7 @@ func TestOrderedQueueSurvivesDisable(t *testing.T) {
 	if _, err := e.svc.Enable(ctx, e.ws, sub.ID); err != nil {
 		t.Fatal(err)
 	}
-	e.startWorker(t, nil)
+	e.startWorker(t)
 	e.publish(t, e.event(tasks.EventTaskUpdated, "tsk_1", 6))
 	waitFor(t, 10*time.Second, "every version delivered", func() bool { return rc.version("tsk_1") == 6 })
 	e.waitStatus(t, sub.ID, 6, webhooks.StatusDelivered)
