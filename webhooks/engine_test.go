@@ -28,7 +28,7 @@ func TestDeliverySignedAndLogged(t *testing.T) {
 	rc.expect(sub.Secret)
 	ev := e.event(tasks.EventTaskCompleted, "tsk_1", 2)
 	e.publish(t, ev)
-	e.publish(t, ev) // the event job ran twice: still one message
+	e.publish(t, ev) // the fan-out ran twice for it: still one message
 
 	ds := e.waitStatus(t, sub.ID, 1, webhooks.StatusDelivered)
 	reqs := rc.requests()

@@ -183,14 +183,15 @@ func (e *testEnv) appendEvent(t testing.TB, ev tasks.Event) {
 }
 
 // publish writes ev to the event stream and runs the fan-out target on
-// it, as its event job would.
+// it, as a task write and the dispatcher would.
 func (e *testEnv) publish(t testing.TB, ev tasks.Event) {
 	t.Helper()
 	e.appendEvent(t, ev)
 	e.handle(t, ev)
 }
 
-// handle runs the fan-out target on ev, as its event job would.
+// handle runs the fan-out target on ev, synchronously: the fan-out the
+// dispatcher's notice starts (or an older version's event job runs).
 func (e *testEnv) handle(t testing.TB, ev tasks.Event) {
 	t.Helper()
 	if !e.svc.Target().Wants(ev) {
