@@ -196,9 +196,12 @@ func TestRotationSignsWithBothSecrets(t *testing.T) {
 	}
 }
 
+// TestDisableAfterConsecutiveFailures drives the lanes itself: OnDisabled
+// runs inside the lane step that settles the failure, so once the step has
+// returned, what the test has not received was not called.
 func TestDisableAfterConsecutiveFailures(t *testing.T) {
 	t.Parallel()
-	e := newTestEnv(t, false, nil) // DisableAfter 3
+	e := newTestEnv(t, true, nil) // DisableAfter 3
 	rc := newReceiver(t, func(int, http.ResponseWriter, *http.Request) int { return http.StatusBadRequest })
 	sub := e.subscribe(t, rc.srv.URL, nil)
 	ctx := context.Background()
@@ -209,6 +212,7 @@ func TestDisableAfterConsecutiveFailures(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	e.step(t, 4)
 	e.waitStatus(t, sub.ID, 4, webhooks.StatusFailed)
 	got, _ := e.svc.Get(ctx, e.ws, sub.ID)
 	if got.Status != "active" || got.DeliverySuccessRate != nil {
@@ -217,6 +221,7 @@ func TestDisableAfterConsecutiveFailures(t *testing.T) {
 
 	for i := range 3 {
 		e.publish(t, e.event(tasks.EventTaskUpdated, "tsk_1", int64(i+1)))
+		e.step(t, 1)
 		e.waitStatus(t, sub.ID, 5+i, webhooks.StatusFailed)
 	}
 	select {
@@ -224,7 +229,7 @@ func TestDisableAfterConsecutiveFailures(t *testing.T) {
 		if s.ID != sub.ID || s.Status != "disabled" || s.DisabledReason == nil || *s.DisabledReason != "3 consecutive messages failed" {
 			t.Fatalf("OnDisabled(%+v)", s)
 		}
-	case <-time.After(5 * time.Second):
+	default:
 		t.Fatal("OnDisabled not called")
 	}
 	got, _ = e.svc.Get(ctx, e.ws, sub.ID)
@@ -236,10 +241,11 @@ func TestDisableAfterConsecutiveFailures(t *testing.T) {
 	if n := len(e.deliveries(t, sub.ID)); n != 7 {
 		t.Fatalf("deliveries after disabling = %d, want 7", n)
 	}
+	e.step(t, 0)
 	select {
 	case s := <-e.disabled:
 		t.Fatalf("OnDisabled called again for %s", s.ID)
-	case <-time.After(50 * time.Millisecond):
+	default:
 	}
 	// The alert's buttons, as the bot calls them.
 	recent, err := e.svc.RecentDeliveries(ctx, e.ws, sub.ID, 5)

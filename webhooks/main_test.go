@@ -145,6 +145,15 @@ func (e *testEnv) startWorker(t testing.TB) {
 	})
 }
 
+// step runs one lane step (DeliverDue) on the workspace, for a test that
+// drives the lanes itself, and fails unless it handled want messages.
+func (e *testEnv) step(t testing.TB, want int) {
+	t.Helper()
+	if n, err := e.svc.DeliverDue(context.Background(), e.ws); err != nil || n != want {
+		t.Fatalf("lane step = %d messages, %v; want %d", n, err, want)
+	}
+}
+
 // subscribe creates an enabled subscription to every event at url.
 func (e *testEnv) subscribe(t testing.TB, url string, change func(*webhooks.NewSubscription)) webhooks.Subscription {
 	t.Helper()

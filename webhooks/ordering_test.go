@@ -79,13 +79,10 @@ func TestOrderedQueueSurvivesDisable(t *testing.T) {
 	for v := int64(1); v <= 5; v++ {
 		e.publish(t, e.event(tasks.EventTaskUpdated, "tsk_1", v))
 	}
-	step := func() (int, error) { return e.svc.DeliverDue(ctx, e.ws) }
-	if n, err := step(); err != nil || n != 1 {
-		t.Fatalf("first lane step = %d messages, %v; want version 1 alone", n, err)
-	}
+	e.step(t, 1) // version 1 alone
 	second := make(chan int, 1)
 	go func() {
-		n, err := step()
+		n, err := e.svc.DeliverDue(ctx, e.ws)
 		if err != nil {
 			t.Error(err)
 		}
@@ -107,9 +104,7 @@ func TestOrderedQueueSurvivesDisable(t *testing.T) {
 		if err := e.svc.Sweep(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if n, err := step(); err != nil || n != 0 {
-			t.Fatalf("lane step while disabled = %d messages, %v; want none due", n, err)
-		}
+		e.step(t, 0)
 	}
 	if total, _, _ := rc.stats(); total != 2 {
 		t.Fatalf("while disabled the endpoint got %d requests, want 2", total)
