@@ -22,9 +22,9 @@ import (
 )
 
 // BenchmarkDelivery measures end-to-end delivery throughput: events fanned
-// out to one subscription, each message a job that takes its lease, sends
-// to a loopback receiver answering 200, and logs the attempt, on a worker
-// of 20 goroutines against the package's redis-server.
+// out to one subscription, whose messages the service's lanes lease in
+// batches, send to a loopback receiver answering 200 and settle, against
+// the package's redis-server.
 func BenchmarkDelivery(b *testing.B) {
 	e := newTestEnv(b, false, nil)
 	rc := newReceiver(b, func(int, http.ResponseWriter, *http.Request) int { return http.StatusOK })
@@ -128,7 +128,7 @@ func quantile(ds []time.Duration, q float64) time.Duration {
 // BenchmarkEventsToDeliveries measures outgoing webhooks end to end: b.N
 // events of one workspace with fanoutSubs subscriptions, all pointing at
 // one loopback receiver answering 200, are handed to the pipeline target's
-// Handle (as the dispatcher's event jobs do, 8 at a time) after 8
+// Handle (standing in for the dispatcher, 8 at a time) after 8
 // publishers write them to the stream on an open-loop schedule of
 // TASKER_BENCH_EVENT_RATE events/s (default 500, which is 5,000
 // deliveries/s). Each event's time is its scheduled time, so a publisher
@@ -163,8 +163,9 @@ func BenchmarkEventsToDeliveries(b *testing.B) {
 	cpu0 := redisCPU(b, e.rdb)
 	b.ResetTimer()
 	start := time.Now()
-	// Publishers write events to the stream, as task writes do; 8 event
-	// jobs run the fan-out target on them, as the dispatcher's jobs do.
+	// Publishers write events to the stream, as task writes do; 8
+	// goroutines run the fan-out target on them, standing in for the
+	// dispatcher.
 	jobs := make(chan int, len(evs))
 	handled := make([]time.Duration, len(evs)) // each Handle call
 	var jwg sync.WaitGroup

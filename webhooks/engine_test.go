@@ -28,7 +28,7 @@ func TestDeliverySignedAndLogged(t *testing.T) {
 	rc.expect(sub.Secret)
 	ev := e.event(tasks.EventTaskCompleted, "tsk_1", 2)
 	e.publish(t, ev)
-	e.publish(t, ev) // the event job ran twice: still one message
+	e.publish(t, ev) // the fan-out ran twice for it: still one message
 
 	ds := e.waitStatus(t, sub.ID, 1, webhooks.StatusDelivered)
 	reqs := rc.requests()
@@ -196,9 +196,12 @@ func TestRotationSignsWithBothSecrets(t *testing.T) {
 	}
 }
 
+// TestDisableAfterConsecutiveFailures drives the lanes itself: OnDisabled
+// runs inside the lane step that settles the failure, so once the step has
+// returned, what the test has not received was not called.
 func TestDisableAfterConsecutiveFailures(t *testing.T) {
 	t.Parallel()
-	e := newTestEnv(t, false, nil) // DisableAfter 3
+	e := newTestEnv(t, true, nil) // DisableAfter 3
 	rc := newReceiver(t, func(int, http.ResponseWriter, *http.Request) int { return http.StatusBadRequest })
 	sub := e.subscribe(t, rc.srv.URL, nil)
 	ctx := context.Background()
@@ -209,6 +212,7 @@ func TestDisableAfterConsecutiveFailures(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	e.step(t, 4)
 	e.waitStatus(t, sub.ID, 4, webhooks.StatusFailed)
 	got, _ := e.svc.Get(ctx, e.ws, sub.ID)
 	if got.Status != "active" || got.DeliverySuccessRate != nil {
@@ -217,6 +221,7 @@ func TestDisableAfterConsecutiveFailures(t *testing.T) {
 
 	for i := range 3 {
 		e.publish(t, e.event(tasks.EventTaskUpdated, "tsk_1", int64(i+1)))
+		e.step(t, 1)
 		e.waitStatus(t, sub.ID, 5+i, webhooks.StatusFailed)
 	}
 	select {
@@ -224,7 +229,7 @@ func TestDisableAfterConsecutiveFailures(t *testing.T) {
 		if s.ID != sub.ID || s.Status != "disabled" || s.DisabledReason == nil || *s.DisabledReason != "3 consecutive messages failed" {
 			t.Fatalf("OnDisabled(%+v)", s)
 		}
-	case <-time.After(5 * time.Second):
+	default:
 		t.Fatal("OnDisabled not called")
 	}
 	got, _ = e.svc.Get(ctx, e.ws, sub.ID)
@@ -236,10 +241,11 @@ func TestDisableAfterConsecutiveFailures(t *testing.T) {
 	if n := len(e.deliveries(t, sub.ID)); n != 7 {
 		t.Fatalf("deliveries after disabling = %d, want 7", n)
 	}
+	e.step(t, 0)
 	select {
 	case s := <-e.disabled:
 		t.Fatalf("OnDisabled called again for %s", s.ID)
-	case <-time.After(50 * time.Millisecond):
+	default:
 	}
 	// The alert's buttons, as the bot calls them.
 	recent, err := e.svc.RecentDeliveries(ctx, e.ws, sub.ID, 5)
@@ -367,7 +373,7 @@ func TestOrderingPerTask(t *testing.T) {
 	var mu sync.Mutex
 	lastVersion := map[string]int64{}
 	ordered := newReceiver(t, func(n int, w http.ResponseWriter, r *http.Request) int {
-		time.Sleep(5 * time.Millisecond)
+		time.Sleep(5 * time.Millisecond) // a slow receiver's latency, so overlapping sends would show in the peak
 		return http.StatusOK
 	})
 	// The unordered endpoint's first four requests wait for each other: a
@@ -387,8 +393,8 @@ func TestOrderingPerTask(t *testing.T) {
 	})
 	osub := e.subscribe(t, ordered.srv.URL, func(in *webhooks.NewSubscription) { in.Ordering = webhooks.OrderingTask })
 	us := e.subscribe(t, unordered.srv.URL, nil)
-	// Two tasks' events interleaved, written in order, their event jobs
-	// run concurrently.
+	// Two tasks' events interleaved, written in order, then the fan-out
+	// target run on each at once, in whatever order the goroutines get.
 	var evs []tasks.Event
 	for v := int64(1); v <= events; v++ {
 		for _, task := range []string{"tsk_a", "tsk_b"} {
@@ -397,13 +403,15 @@ func TestOrderingPerTask(t *testing.T) {
 			evs = append(evs, ev)
 		}
 	}
+	start := make(chan struct{})
 	var wg sync.WaitGroup
-	for i, ev := range evs {
+	for _, ev := range evs {
 		wg.Go(func() {
-			time.Sleep(time.Duration(i) * time.Millisecond / 2) // jobs start in order, finish in any
+			<-start
 			e.handle(t, ev)
 		})
 	}
+	close(start)
 	wg.Wait()
 	e.waitStatus(t, osub.ID, 2*events, webhooks.StatusDelivered)
 	e.waitStatus(t, us.ID, 2*events, webhooks.StatusDelivered)
@@ -463,7 +471,7 @@ func TestWorkerKilledMidAttempt(t *testing.T) {
 	}
 	worker.Wait()
 
-	e.startWorker(t, nil) // another replica
+	e.startWorker(t) // another replica
 	d := e.waitStatus(t, sub.ID, 1, webhooks.StatusDelivered)[0]
 	if took := time.Since(killed); took > 2*time.Minute {
 		t.Errorf("retried %v after the kill, want within 2 minutes", took)

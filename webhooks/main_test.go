@@ -17,7 +17,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hibiken/asynq"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
@@ -73,21 +72,8 @@ func runWorker(addr, queue string, ws tasks.WorkspaceID) {
 
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
-// newTestServer is an asynq worker server polling fast, so tiny retry
-// delays are honoured without waiting on asynq's 5s default.
-func newTestServer(rdb redis.UniversalClient, queue string, concurrency int) *asynq.Server {
-	return asynq.NewServerFromRedisClient(rdb, asynq.Config{
-		Concurrency:              concurrency,
-		Queues:                   map[string]int{queue: 1},
-		DelayedTaskCheckInterval: 10 * time.Millisecond,
-		TaskCheckInterval:        5 * time.Millisecond,
-		ShutdownTimeout:          3 * time.Second,
-		LogLevel:                 asynq.FatalLevel,
-	})
-}
-
 // testEnv is a service on the package's redis-server with its own
-// workspace and queue, and a worker running its jobs.
+// workspace and queue, and its lanes and sweep running.
 type testEnv struct {
 	rdb      redis.UniversalClient
 	store    *tasks.Store
@@ -100,7 +86,7 @@ type testEnv struct {
 }
 
 // newTestEnv builds the environment; change adjusts the configuration.
-// The worker starts unless noWorker, in which case startWorker does.
+// The service runs unless noWorker, in which case startWorker starts it.
 func newTestEnv(t testing.TB, noWorker bool, change func(*webhooks.Config)) *testEnv {
 	t.Helper()
 	return newTestEnvLogger(t, noWorker, change, quietLogger())
@@ -138,34 +124,15 @@ func newTestEnvLogger(t testing.TB, noWorker bool, change func(*webhooks.Config)
 		t.Fatal(err)
 	}
 	if !noWorker {
-		e.startWorker(t, nil)
+		e.startWorker(t)
 	}
 	return e
 }
 
-// startWorker runs a worker and the lease sweep until the test ends; more
-// registers other handlers on the same mux.
-func (e *testEnv) startWorker(t testing.TB, more func(*asynq.ServeMux), queues ...string) {
+// startWorker runs the service (lanes, fan-out loop and sweep), as a
+// worker replica does, until the test ends.
+func (e *testEnv) startWorker(t testing.TB) {
 	t.Helper()
-	srv := newTestServer(e.rdb, e.queue, 20)
-	if len(queues) > 0 {
-		qs := map[string]int{e.queue: 1}
-		for _, q := range queues {
-			qs[q] = 1
-		}
-		srv = asynq.NewServerFromRedisClient(e.rdb, asynq.Config{
-			Concurrency: 20, Queues: qs, DelayedTaskCheckInterval: 10 * time.Millisecond,
-			TaskCheckInterval: 5 * time.Millisecond, ShutdownTimeout: 3 * time.Second, LogLevel: asynq.FatalLevel,
-		})
-	}
-	mux := asynq.NewServeMux()
-	e.svc.Register(mux)
-	if more != nil {
-		more(mux)
-	}
-	if err := srv.Start(mux); err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
@@ -175,8 +142,16 @@ func (e *testEnv) startWorker(t testing.TB, more func(*asynq.ServeMux), queues .
 	t.Cleanup(func() {
 		cancel()
 		<-done
-		srv.Shutdown()
 	})
+}
+
+// step runs one lane step (DeliverDue) on the workspace, for a test that
+// drives the lanes itself, and fails unless it handled want messages.
+func (e *testEnv) step(t testing.TB, want int) {
+	t.Helper()
+	if n, err := e.svc.DeliverDue(context.Background(), e.ws); err != nil || n != want {
+		t.Fatalf("lane step = %d messages, %v; want %d", n, err, want)
+	}
 }
 
 // subscribe creates an enabled subscription to every event at url.
@@ -217,14 +192,15 @@ func (e *testEnv) appendEvent(t testing.TB, ev tasks.Event) {
 }
 
 // publish writes ev to the event stream and runs the fan-out target on
-// it, as its event job would.
+// it, as a task write and the dispatcher would.
 func (e *testEnv) publish(t testing.TB, ev tasks.Event) {
 	t.Helper()
 	e.appendEvent(t, ev)
 	e.handle(t, ev)
 }
 
-// handle runs the fan-out target on ev, as its event job would.
+// handle runs the fan-out target on ev, synchronously: the fan-out the
+// dispatcher's notice starts (or an older version's event job runs).
 func (e *testEnv) handle(t testing.TB, ev tasks.Event) {
 	t.Helper()
 	if !e.svc.Target().Wants(ev) {

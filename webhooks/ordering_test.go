@@ -56,35 +56,63 @@ func (or *orderReceiver) version(task string) int64 {
 
 // TestOrderedQueueSurvivesDisable disables an ordered endpoint while its
 // task queue is half sent: what waits is held, not dropped, and goes out in
-// order once it is enabled again, followed by new events.
+// order once it is enabled again, followed by new events. Until then the
+// test runs the lanes' steps and the sweep itself, so "nothing more was
+// sent" is known when they return rather than hoped after a wait.
 func TestOrderedQueueSurvivesDisable(t *testing.T) {
 	t.Parallel()
-	e := newTestEnv(t, false, nil)
+	e := newTestEnv(t, true, nil)
 	ctx := context.Background()
+	inFlight := make(chan struct{})
 	gate := make(chan struct{})
-	var once sync.Once
+	var gateOnce sync.Once
+	letGo := func() { gateOnce.Do(func() { close(gate) }) }
 	rc := newOrderReceiver(t, func(n int, w http.ResponseWriter, r *http.Request) int {
 		if n == 1 {
-			once.Do(func() { <-gate }) // the second message is in flight while the endpoint is disabled
+			close(inFlight)
+			<-gate // the second message is in flight while the endpoint is disabled
 		}
 		return http.StatusOK
 	})
+	t.Cleanup(letGo) // before the receiver closes, which waits for the held request
 	sub := e.subscribe(t, rc.srv.URL, func(in *webhooks.NewSubscription) { in.Ordering = webhooks.OrderingTask })
 	for v := int64(1); v <= 5; v++ {
 		e.publish(t, e.event(tasks.EventTaskUpdated, "tsk_1", v))
 	}
-	waitFor(t, 5*time.Second, "the second message in flight", func() bool { total, _, _ := rc.stats(); return total == 2 })
+	e.step(t, 1) // version 1 alone
+	second := make(chan int, 1)
+	go func() {
+		n, err := e.svc.DeliverDue(ctx, e.ws)
+		if err != nil {
+			t.Error(err)
+		}
+		second <- n
+	}()
+	select {
+	case <-inFlight:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the second message was never sent")
+	}
 	if _, err := e.svc.Update(ctx, e.ws, sub.ID, webhooks.SubscriptionPatch{Enabled: ptr(false)}); err != nil {
 		t.Fatal(err)
 	}
-	close(gate)
-	time.Sleep(300 * time.Millisecond) // several sweeps while disabled
-	if v := rc.version("tsk_1"); v != 2 {
-		t.Fatalf("while disabled the endpoint got up to version %d, want 2", v)
+	letGo()
+	if n := <-second; n != 1 {
+		t.Fatalf("second lane step = %d messages, want version 2 alone", n)
+	}
+	for range 3 { // sweeps and lane steps while disabled
+		if err := e.svc.Sweep(ctx); err != nil {
+			t.Fatal(err)
+		}
+		e.step(t, 0)
+	}
+	if total, _, _ := rc.stats(); total != 2 {
+		t.Fatalf("while disabled the endpoint got %d requests, want 2", total)
 	}
 	if _, err := e.svc.Enable(ctx, e.ws, sub.ID); err != nil {
 		t.Fatal(err)
 	}
+	e.startWorker(t)
 	e.publish(t, e.event(tasks.EventTaskUpdated, "tsk_1", 6))
 	waitFor(t, 10*time.Second, "every version delivered", func() bool { return rc.version("tsk_1") == 6 })
 	e.waitStatus(t, sub.ID, 6, webhooks.StatusDelivered)
@@ -173,21 +201,27 @@ func TestOrderedQueueSurvivesDelete(t *testing.T) {
 	})
 }
 
-// TestOrderingAcrossFanoutFailure: the event job of version 1 fails (or is
-// late) while version 2's runs: version 2's fan-out takes version 1 first.
+// TestOrderingAcrossFanoutFailure: the fan-out for version 1 never ran
+// (its notice was lost, or an older version's event job for it failed)
+// when version 2's runs: version 2's fan-out takes version 1 first, and the
+// late run for version 1 adds nothing.
 func TestOrderingAcrossFanoutFailure(t *testing.T) {
 	t.Parallel()
 	e := newTestEnv(t, false, nil)
 	rc := newOrderReceiver(t, nil)
-	e.subscribe(t, rc.srv.URL, func(in *webhooks.NewSubscription) { in.Ordering = webhooks.OrderingTask })
+	sub := e.subscribe(t, rc.srv.URL, func(in *webhooks.NewSubscription) { in.Ordering = webhooks.OrderingTask })
 	first := e.event(tasks.EventTaskUpdated, "tsk_1", 1)
-	e.appendEvent(t, first) // its job fails: Handle never runs for it now
+	e.appendEvent(t, first) // Handle does not run for it until the end
 	e.publish(t, e.event(tasks.EventTaskUpdated, "tsk_1", 2))
-	time.Sleep(700 * time.Millisecond) // asynq's retry comes later
+	// Both delivered, in order, before anything ran for version 1.
+	e.waitStatus(t, sub.ID, 2, webhooks.StatusDelivered)
 	e.handle(t, first)
-	waitFor(t, 10*time.Second, "both versions", func() bool { return rc.version("tsk_1") == 2 })
-	if total, _, _ := rc.stats(); total != 2 {
-		t.Fatalf("receiver got %d requests, want 2", total)
+	// Handle has returned: a message it made would be in the log now.
+	if n := len(e.deliveries(t, sub.ID)); n != 2 {
+		t.Fatalf("after the late run for version 1: %d messages, want 2", n)
+	}
+	if v := rc.version("tsk_1"); v != 2 {
+		t.Fatalf("last version delivered = %d, want 2", v)
 	}
 }
 
@@ -232,6 +266,9 @@ func TestClockSkewKeepsLeases(t *testing.T) {
 		}
 		return http.StatusOK
 	})
+	var releaseOnce sync.Once
+	letGo := func() { releaseOnce.Do(func() { close(release) }) }
+	t.Cleanup(letGo) // before the receiver closes, which waits for the attempt
 	sub := e.subscribe(t, rc.srv.URL, nil)
 	e.publish(t, e.event(tasks.EventTaskCreated, "tsk_1", 1))
 	select {
@@ -247,15 +284,17 @@ func TestClockSkewKeepsLeases(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for range 5 {
-		if err := skewed.Reap(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		time.Sleep(20 * time.Millisecond)
+	if err := skewed.Reap(context.Background()); err != nil {
+		t.Fatal(err)
 	}
-	close(release)
+	// Reap has returned: a lease it took would show in the log now.
+	if ds := e.deliveries(t, sub.ID); len(ds) != 1 || ds[0].Status != webhooks.StatusPending || len(ds[0].Attempts) != 1 {
+		t.Fatalf("after the skewed sweep: %+v; want the one attempt still in flight", ds)
+	}
+	letGo()
+	// A second attempt, had there been one, reached the receiver before the
+	// message could be delivered.
 	d := e.waitStatus(t, sub.ID, 1, webhooks.StatusDelivered)[0]
-	time.Sleep(100 * time.Millisecond)
 	if total, _, peak := rc.stats(); total != 1 || peak != 1 {
 		t.Fatalf("receiver: %d requests, %d at once; want 1, 1", total, peak)
 	}
