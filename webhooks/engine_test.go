@@ -433,9 +433,6 @@ func TestOrderingPerTask(t *testing.T) {
 }
 
 func TestWorkerKilledMidAttempt(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a worker process")
-	}
 	t.Parallel()
 	e := newTestEnv(t, true, nil)
 	arrived := make(chan struct{}, 1)

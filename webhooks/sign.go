@@ -6,8 +6,9 @@
 // (ssrf.go), the retry rules (retry.go) and one delivery attempt (send.go).
 // The other half, Service, keeps subscriptions and the delivery log in its
 // own Redis store (store.go, messagestore.go, attemptstore.go, keys.go),
-// fans events out in order (fanout.go) and delivers through asynq jobs
-// (service.go, deliver.go, deliveries.go).
+// fans events out in order when the pipeline's event jobs call it
+// (fanout.go, deliver.go), and delivers from batches its lanes lease, send
+// and settle (engine.go, service.go, deliveries.go).
 package webhooks
 
 import (
