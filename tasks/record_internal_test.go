@@ -3,16 +3,12 @@ package tasks
 import (
 	"context"
 	"encoding/json"
-	"fmt"
-	"math/rand/v2"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
-
-	"github.com/taskerhq/tasker/internal/redistest"
 )
 
 func fullTask() Task {
@@ -73,47 +69,43 @@ func TestRecordRoundTrip(t *testing.T) {
 // record was before the compact one, is read, listed, changed (and then
 // stored compact) and deleted like any other.
 func TestLegacyRecordsStillRead(t *testing.T) {
-	for _, b := range redistest.Topologies() {
-		t.Run(b, func(t *testing.T) {
-			ctx := context.Background()
-			s := NewStore(redistest.ClientFor(t, b), time.Now)
-			ws := WorkspaceID(fmt.Sprintf("test-%x", rand.Uint64()))
-			old := fullTask()
-			old.Workspace, old.Status, old.CompletedAt, old.CompletedBy = ws, StatusOpen, nil, nil
-			if err := s.BulkLoad(ctx, ws, []Task{old}); err != nil {
-				t.Fatal(err)
-			}
-			old.Number = 1
-			k := keysFor(ws)
-			// As the store wrote it before: the whole wire form.
-			if err := s.rdb.Set(ctx, k.task(1), mustJSON(old), 0).Err(); err != nil {
-				t.Fatal(err)
-			}
-			got, err := s.GetTask(ctx, ws, old.ID)
-			if err != nil || !reflect.DeepEqual(got, old) {
-				t.Fatalf("GetTask = %+v, %v; want %+v", got, err, old)
-			}
-			page, _, err := s.ListTasks(ctx, ws, TaskFilter{Tag: "a", Status: StatusOpen}, "", 10)
-			if err != nil || len(page) != 1 || !reflect.DeepEqual(page[0], old) {
-				t.Fatalf("ListTasks = %+v, %v; want the legacy task", page, err)
-			}
-			done, err := s.CompleteTask(ctx, ws, Actor{UserID: "usr_1"}, "1")
-			if err != nil || done.Status != StatusCompleted || done.Version != old.Version+1 {
-				t.Fatalf("CompleteTask = %+v, %v", done, err)
-			}
-			raw, _ := s.rdb.Get(ctx, k.task(1)).Result()
-			if strings.HasPrefix(raw, `{"id"`) {
-				t.Errorf("rewritten record is still in the wire form: %s", raw)
-			}
-			again, err := s.GetTask(ctx, ws, "1")
-			if err != nil || !reflect.DeepEqual(again, done) {
-				t.Fatalf("GetTask after rewrite = %+v, %v; want %+v", again, err, done)
-			}
-			if err := s.DeleteTask(ctx, ws, Actor{}, "1"); err != nil {
-				t.Fatal(err)
-			}
-		})
-	}
+	onEveryTopology(t, time.Now, func(t *testing.T, s *Store, ws WorkspaceID) {
+		ctx := context.Background()
+		old := fullTask()
+		old.Workspace, old.Status, old.CompletedAt, old.CompletedBy = ws, StatusOpen, nil, nil
+		if err := s.BulkLoad(ctx, ws, []Task{old}); err != nil {
+			t.Fatal(err)
+		}
+		old.Number = 1
+		k := keysFor(ws)
+		// As the store wrote it before: the whole wire form.
+		if err := s.rdb.Set(ctx, k.task(1), mustJSON(old), 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.GetTask(ctx, ws, old.ID)
+		if err != nil || !reflect.DeepEqual(got, old) {
+			t.Fatalf("GetTask = %+v, %v; want %+v", got, err, old)
+		}
+		page, _, err := s.ListTasks(ctx, ws, TaskFilter{Tag: "a", Status: StatusOpen}, "", 10)
+		if err != nil || len(page) != 1 || !reflect.DeepEqual(page[0], old) {
+			t.Fatalf("ListTasks = %+v, %v; want the legacy task", page, err)
+		}
+		done, err := s.CompleteTask(ctx, ws, Actor{UserID: "usr_1"}, "1")
+		if err != nil || done.Status != StatusCompleted || done.Version != old.Version+1 {
+			t.Fatalf("CompleteTask = %+v, %v", done, err)
+		}
+		raw, _ := s.rdb.Get(ctx, k.task(1)).Result()
+		if strings.HasPrefix(raw, `{"id"`) {
+			t.Errorf("rewritten record is still in the wire form: %s", raw)
+		}
+		again, err := s.GetTask(ctx, ws, "1")
+		if err != nil || !reflect.DeepEqual(again, done) {
+			t.Fatalf("GetTask after rewrite = %+v, %v; want %+v", again, err, done)
+		}
+		if err := s.DeleteTask(ctx, ws, Actor{}, "1"); err != nil {
+			t.Fatal(err)
+		}
+	})
 }
 
 // TestEventRecordRoundTrip: an event survives its stored form.
@@ -164,98 +156,90 @@ func TestEventCodes(t *testing.T) {
 // TestLegacyEventsStillRead: entries of the outbox written in the wire form
 // are read beside new ones, by the log and by consumer groups.
 func TestLegacyEventsStillRead(t *testing.T) {
-	for _, b := range redistest.Topologies() {
-		t.Run(b, func(t *testing.T) {
-			ctx := context.Background()
-			s := NewStore(redistest.ClientFor(t, b), time.Now)
-			ws := WorkspaceID(fmt.Sprintf("test-%x", rand.Uint64()))
-			task := fullTask()
-			task.Workspace = ws
-			old := Event{ID: "evt_01JOLD", Type: EventTaskCreated, Timestamp: task.CreatedAt, Workspace: ws,
-				Data: EventData{Task: &task, Actor: Actor{Via: ViaAPI}}}
-			if err := s.rdb.XAdd(ctx, &redis.XAddArgs{Stream: keysFor(ws).events(), Values: []any{"e", mustJSON(old)}}).Err(); err != nil {
-				t.Fatal(err)
-			}
-			created, _, err := s.CreateTask(ctx, ws, Actor{Via: ViaAPI}, NewTask{Title: "new"}, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			evs, err := s.EventsAfter(ctx, ws, "", 10)
-			if err != nil || len(evs) != 2 {
-				t.Fatalf("EventsAfter = %d events, %v; want 2", len(evs), err)
-			}
-			if !reflect.DeepEqual(evs[0].Event, old) {
-				t.Errorf("legacy event = %+v, want %+v", evs[0].Event, old)
-			}
-			if got := evs[1].Event; got.Type != EventTaskCreated || got.Workspace != ws || !reflect.DeepEqual(*got.Data.Task, created) {
-				t.Errorf("new event = %+v, want task.created of %+v", got, created)
-			}
-			if err := s.EnsureGroup(ctx, ws, "g"); err != nil {
-				t.Fatal(err)
-			}
-			read, err := s.ReadGroup(ctx, ws, "g", "c1", 10)
-			if err != nil || len(read) != 2 || read[0].Event.ID != old.ID {
-				t.Errorf("ReadGroup = %+v, %v; want both events, the legacy one first", read, err)
-			}
-		})
-	}
+	onEveryTopology(t, time.Now, func(t *testing.T, s *Store, ws WorkspaceID) {
+		ctx := context.Background()
+		task := fullTask()
+		task.Workspace = ws
+		old := Event{ID: "evt_01JOLD", Type: EventTaskCreated, Timestamp: task.CreatedAt, Workspace: ws,
+			Data: EventData{Task: &task, Actor: Actor{Via: ViaAPI}}}
+		if err := s.rdb.XAdd(ctx, &redis.XAddArgs{Stream: keysFor(ws).events(), Values: []any{"e", mustJSON(old)}}).Err(); err != nil {
+			t.Fatal(err)
+		}
+		created, _, err := s.CreateTask(ctx, ws, Actor{Via: ViaAPI}, NewTask{Title: "new"}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		evs, err := s.EventsAfter(ctx, ws, "", 10)
+		if err != nil || len(evs) != 2 {
+			t.Fatalf("EventsAfter = %d events, %v; want 2", len(evs), err)
+		}
+		if !reflect.DeepEqual(evs[0].Event, old) {
+			t.Errorf("legacy event = %+v, want %+v", evs[0].Event, old)
+		}
+		if got := evs[1].Event; got.Type != EventTaskCreated || got.Workspace != ws || !reflect.DeepEqual(*got.Data.Task, created) {
+			t.Errorf("new event = %+v, want task.created of %+v", got, created)
+		}
+		if err := s.EnsureGroup(ctx, ws, "g"); err != nil {
+			t.Fatal(err)
+		}
+		read, err := s.ReadGroup(ctx, ws, "g", "c1", 10)
+		if err != nil || len(read) != 2 || read[0].Event.ID != old.ID {
+			t.Errorf("ReadGroup = %+v, %v; want both events, the legacy one first", read, err)
+		}
+	})
 }
 
 // TestEventsShareTheirWritesTask: task.assigned emitted with task.created
 // is stored without the task, and every reader gets it back, whether the
 // entry before is in the same batch or not.
 func TestEventsShareTheirWritesTask(t *testing.T) {
-	for _, b := range redistest.Topologies() {
-		t.Run(b, func(t *testing.T) {
-			ctx := context.Background()
-			s := NewStore(redistest.ClientFor(t, b), time.Now)
-			ws := WorkspaceID(fmt.Sprintf("test-%x", rand.Uint64()))
-			u, err := s.CreateUser(ctx, ws, Actor{}, NewUser{Name: "Ann", Email: "ann@example.com"})
+	onEveryTopology(t, time.Now, func(t *testing.T, s *Store, ws WorkspaceID) {
+		ctx := context.Background()
+		u, err := s.CreateUser(ctx, ws, Actor{}, NewUser{Name: "Ann", Email: "ann@example.com"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.EnsureGroup(ctx, ws, "g"); err != nil {
+			t.Fatal(err)
+		}
+		task, _, err := s.CreateTask(ctx, ws, Actor{UserID: u.ID}, NewTask{Title: "shared", Assignee: &u.ID}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msgs := s.rdb.XRange(ctx, keysFor(ws).events(), "-", "+").Val()
+		if len(msgs) != 2 || strings.Contains(msgs[1].Values["c"].(string), `"t":{`) {
+			t.Fatalf("stream = %v; want task.created, then task.assigned without its task", msgs)
+		}
+		check := func(how string, evs []StreamEvent, err error) {
+			t.Helper()
+			var got []Task
+			for _, e := range evs {
+				if e.Event.Data.Task != nil {
+					got = append(got, *e.Event.Data.Task)
+				}
+			}
+			if err != nil || len(got) != 2 || !reflect.DeepEqual(got[0], task) || !reflect.DeepEqual(got[1], task) {
+				t.Errorf("%s: tasks %+v, %v; want the created task twice", how, got, err)
+			}
+		}
+		after, err := s.EventsAfter(ctx, ws, "", 10)
+		check("EventsAfter", after, err)
+		one, err := s.EventsAfter(ctx, ws, msgs[0].ID, 1) // the entry before is not read
+		check("EventsAfter one at a time", append(after[0:1:1], one...), err)
+		var read []StreamEvent
+		for range 2 {
+			evs, err := s.ReadGroup(ctx, ws, "g", "c1", 1)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := s.EnsureGroup(ctx, ws, "g"); err != nil {
-				t.Fatal(err)
-			}
-			task, _, err := s.CreateTask(ctx, ws, Actor{UserID: u.ID}, NewTask{Title: "shared", Assignee: &u.ID}, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			msgs := s.rdb.XRange(ctx, keysFor(ws).events(), "-", "+").Val()
-			if len(msgs) != 2 || strings.Contains(msgs[1].Values["c"].(string), `"t":{`) {
-				t.Fatalf("stream = %v; want task.created, then task.assigned without its task", msgs)
-			}
-			check := func(how string, evs []StreamEvent, err error) {
-				t.Helper()
-				var got []Task
-				for _, e := range evs {
-					if e.Event.Data.Task != nil {
-						got = append(got, *e.Event.Data.Task)
-					}
-				}
-				if err != nil || len(got) != 2 || !reflect.DeepEqual(got[0], task) || !reflect.DeepEqual(got[1], task) {
-					t.Errorf("%s: tasks %+v, %v; want the created task twice", how, got, err)
-				}
-			}
-			after, err := s.EventsAfter(ctx, ws, "", 10)
-			check("EventsAfter", after, err)
-			one, err := s.EventsAfter(ctx, ws, msgs[0].ID, 1) // the entry before is not read
-			check("EventsAfter one at a time", append(after[0:1:1], one...), err)
-			var read []StreamEvent
-			for range 2 {
-				evs, err := s.ReadGroup(ctx, ws, "g", "c1", 1)
-				if err != nil {
-					t.Fatal(err)
-				}
-				read = append(read, evs...)
-			}
-			check("ReadGroup one at a time", read, nil)
-			claimed, err := s.ClaimStale(ctx, ws, "g", "c2", 0, 10)
-			check("ClaimStale", claimed, err)
-			listed, _, err := s.ListEvents(ctx, ws, EventFilter{Type: EventTaskAssigned}, "", 10)
-			if err != nil || len(listed) != 1 || !reflect.DeepEqual(*listed[0].Data.Task, task) {
-				t.Errorf("ListEvents(task.assigned) = %+v, %v; want it with its task", listed, err)
-			}
-		})
-	}
+			read = append(read, evs...)
+		}
+		check("ReadGroup one at a time", read, nil)
+		claimed, err := s.ClaimStale(ctx, ws, "g", "c2", 0, 10)
+		check("ClaimStale", claimed, err)
+		listed, _, err := s.ListEvents(ctx, ws, EventFilter{Type: EventTaskAssigned}, "", 10)
+		if err != nil || len(listed) != 1 || !reflect.DeepEqual(*listed[0].Data.Task, task) {
+			t.Errorf("ListEvents(task.assigned) = %+v, %v; want it with its task", listed, err)
+		}
+	})
 }
