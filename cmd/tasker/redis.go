@@ -20,6 +20,10 @@ import (
 // close function releases the client and the embedded server.
 func newRedis(ctx context.Context, cfg config, logger *slog.Logger) (redis.UniversalClient, func(), error) {
 	redis.SetLogger(redisLogger{logger})
+	if cfg.RedisWaitReplicas > 0 && cfg.RedisWaitTimeout < time.Millisecond {
+		// WAIT takes whole milliseconds, and 0 makes it block for ever.
+		return nil, nil, errors.New("config: TASKER_REDIS_WAIT_TIMEOUT: must be at least 1ms")
+	}
 	var rdb redis.UniversalClient
 	var embedded *miniredis.Miniredis
 	switch {
@@ -42,11 +46,17 @@ func newRedis(ctx context.Context, cfg config, logger *slog.Logger) (redis.Unive
 			}
 			opt.Username, opt.Password, opt.DB, opt.TLSConfig = u.Username, u.Password, u.DB, u.TLSConfig
 		}
+		if cfg.RedisWaitReplicas > 0 {
+			opt.ReadTimeout = waitReadTimeout(opt.ReadTimeout, cfg.RedisWaitTimeout)
+		}
 		rdb = redis.NewFailoverClient(opt)
 	case cfg.RedisURL != "":
 		opt, err := redis.ParseURL(cfg.RedisURL)
 		if err != nil {
 			return nil, nil, fmt.Errorf("config: TASKER_REDIS_URL: not a Redis URL")
+		}
+		if cfg.RedisWaitReplicas > 0 {
+			opt.ReadTimeout = waitReadTimeout(opt.ReadTimeout, cfg.RedisWaitTimeout)
 		}
 		rdb = redis.NewClient(opt)
 	default:
@@ -86,6 +96,20 @@ func newRedis(ctx context.Context, cfg config, logger *slog.Logger) (redis.Unive
 		}
 	}
 	return rdb, closeAll, nil
+}
+
+// waitReadTimeout is the read timeout of a client whose writes WAIT
+// follows: its own (rt, go-redis' 3 s when 0) plus the WAIT's, which may
+// block that long. A shorter one times the pipeline out, and go-redis
+// sends a timed-out pipeline again, the write with it.
+func waitReadTimeout(rt, wait time.Duration) time.Duration {
+	switch {
+	case rt < 0: // no timeout at all
+		return rt
+	case rt == 0:
+		rt = 3 * time.Second
+	}
+	return rt + wait
 }
 
 // errNotReplicated is the error of a write that the master applied but
