@@ -124,12 +124,22 @@ func TestReplicaWait(t *testing.T) {
 			}
 		})
 	}
+	if err := rdb.XGroupCreateMkStream(ctx, "s", "g", "0").Err(); err != nil {
+		t.Fatal(err)
+	}
+	// XINFO is a container command: read-only by its subcommand's flags.
+	reads := func() error {
+		if err := rdb.Get(ctx, "a").Err(); err != nil {
+			return err
+		}
+		return rdb.XInfoConsumers(ctx, "s", "g").Err()
+	}
 	before := waits(t, set.Master.Addr)
-	if err := rdb.Get(ctx, "a").Err(); err != nil {
+	if err := reads(); err != nil {
 		t.Fatal(err)
 	}
 	if got := waits(t, set.Master.Addr) - before; got != 0 {
-		t.Errorf("%d WAITs after a read, want 0", got)
+		t.Errorf("%d WAITs after reads, want 0", got)
 	}
 
 	set.Replicas[0].Kill()
@@ -144,6 +154,9 @@ func TestReplicaWait(t *testing.T) {
 	}
 	if v, err := rdb.Get(ctx, "a").Result(); err != nil || v != "1" {
 		t.Errorf("read without a replica = %q, %v", v, err)
+	}
+	if err := reads(); err != nil {
+		t.Errorf("reads without a replica = %v", err)
 	}
 }
 
