@@ -204,7 +204,7 @@ func (s *store) requeue(ctx context.Context, ws tasks.WorkspaceID, subID, id, de
 	now := s.clock()
 	res, err := requeueScript.Run(ctx, s.rdb,
 		[]string{k.whMsg(id), k.whLease(id), k.whFailed(subID), k.whPending(), k.whFIFO(subID, m.OrderKey), k.whQueues(),
-			k.whAttempts(id), k.whMsgKey(subID, m.EventID), k.whMsgs(subID), k.whParked(subID)},
+			k.whAttempts(id), k.whMsgKey(subID, m.EventID), k.whMsgs(subID), k.whParked(subID), k.whDue()},
 		now.UnixMilli(), deliveryID, m.OrderScore, m.member(), ttlSeconds(Retention), id,
 		queueMember(subID, m.OrderKey)).StringSlice()
 	if err != nil {
@@ -236,6 +236,7 @@ func (s *store) requeue(ctx context.Context, ws tasks.WorkspaceID, subID, id, de
 // KEYS[8] the (subscription, event) key
 // KEYS[9] the subscription's messages
 // KEYS[10] the subscription's parked messages
+// KEYS[11] the due set
 // ARGV[1] now (Unix ms)
 // ARGV[2] delivery id of the new attempt
 // ARGV[3] queue score
@@ -243,8 +244,9 @@ func (s *store) requeue(ctx context.Context, ws tasks.WorkspaceID, subID, id, de
 // ARGV[5] TTL (s)
 // ARGV[6] message id
 // ARGV[7] index member of the task queue
-// Returns {"gone"}, {"busy"}, or {"run" (queue its attempt) or "wait"
-// (an earlier message of its task is ahead), "1" when it was final}.
+// Returns {"gone"}, {"busy"}, or {"run" (its attempt is due now, made so
+// here so that no crash between two calls strands it) or "wait" (an
+// earlier message of its task is ahead), "1" when it was final}.
 var requeueScript = redis.NewScript(redisNow + `
 if redis.call("EXISTS", KEYS[1]) == 0 then return {"gone"} end
 local lease = redis.call("GET", KEYS[2])
@@ -262,12 +264,14 @@ redis.call("EXPIRE", KEYS[1], ARGV[5])
 redis.call("EXPIRE", KEYS[7], ARGV[5])
 redis.call("EXPIRE", KEYS[8], ARGV[5])
 redis.call("ZADD", KEYS[9], 0, ARGV[6])
-if ARGV[4] == "" then return {"run", was} end
-redis.call("ZADD", KEYS[5], ARGV[3], ARGV[4])
-redis.call("EXPIRE", KEYS[5], ARGV[5])
-redis.call("SADD", KEYS[6], ARGV[7])
-if redis.call("ZRANGE", KEYS[5], 0, 0)[1] == ARGV[4] then return {"run", was} end
-return {"wait", was}
+if ARGV[4] ~= "" then
+  redis.call("ZADD", KEYS[5], ARGV[3], ARGV[4])
+  redis.call("EXPIRE", KEYS[5], ARGV[5])
+  redis.call("SADD", KEYS[6], ARGV[7])
+  if redis.call("ZRANGE", KEYS[5], 0, 0)[1] ~= ARGV[4] then return {"wait", was} end
+end
+redis.call("ZADD", KEYS[11], now, ARGV[6])
+return {"run", was}
 `)
 
 // failedMessages returns up to count ids of the subscription's failed
@@ -304,12 +308,13 @@ func (s *store) expiredLeases(ctx context.Context, ws tasks.WorkspaceID, count i
 
 // reapLease takes over message m (as read before) whose lease
 // expired by Redis' clock: the lost attempt is logged as interrupted and a
-// new attempt (seq+1) queued now. It returns the message and true when the
-// caller must queue that attempt; false when the lease is still held or
-// the message no longer pending.
+// new attempt (seq+1) made due now, in the same script, so no crash
+// between two calls strands it. It returns the message and true when it
+// requeued it; false when the lease is still held or the message no
+// longer pending.
 func (s *store) reapLease(ctx context.Context, ws tasks.WorkspaceID, m message, interrupted AttemptLog, deliveryID string) (message, bool, error) {
 	k := keysFor(ws)
-	res, err := reapScript.Run(ctx, s.rdb, []string{k.whMsg(m.ID), k.whLease(m.ID), k.whLeases(), k.whFIFOCur(m.SubscriptionID, m.OrderKey)},
+	res, err := reapScript.Run(ctx, s.rdb, []string{k.whMsg(m.ID), k.whLease(m.ID), k.whLeases(), k.whFIFOCur(m.SubscriptionID, m.OrderKey), k.whDue()},
 		m.ID, mustJSON(interrupted), deliveryID, s.clock().UnixMilli(), m.member()).Text()
 	if err != nil {
 		return message{}, false, fmt.Errorf("webhooks: reap webhook lease: %w", err)
@@ -327,6 +332,7 @@ func (s *store) reapLease(ctx context.Context, ws tasks.WorkspaceID, m message, 
 // KEYS[2] its lease
 // KEYS[3] the leases by deadline
 // KEYS[4] the task queue's in-flight member
+// KEYS[5] the due set
 // ARGV[1] message id
 // ARGV[2] the interrupted attempt's JSON
 // ARGV[3] delivery id of the new attempt
@@ -347,6 +353,7 @@ local n = redis.call("HINCRBY", KEYS[1], "n", 1)
 redis.call("HSET", KEYS[1], "a:" .. n, ARGV[2])
 redis.call("HINCRBY", KEYS[1], "q", 1)
 redis.call("HSET", KEYS[1], "t", ARGV[4], "nd", ARGV[3])
+redis.call("ZADD", KEYS[5], now, ARGV[1])
 return "requeued"
 `)
 

@@ -388,7 +388,9 @@ func (s *Service) reap(ctx context.Context, ws tasks.WorkspaceID, id string) err
 	s.metrics.attempts.WithLabelValues("interrupted").Inc()
 	s.logger.WarnContext(ctx, "webhook attempt interrupted; retrying", "workspace", ws, "webhook_id", m.SubscriptionID,
 		"message_id", id, "status", 0, "err", msg)
-	return s.schedule(ctx, ws, m, 0)
+	s.markDue(ws) // the reap made it due
+	s.wake()
+	return nil
 }
 
 // restart makes due, at its time, every ordered queue's head that may run,

@@ -85,9 +85,8 @@ func (s *Service) Redeliver(ctx context.Context, ws tasks.WorkspaceID, id, messa
 		return Delivery{}, err
 	}
 	if q.Runnable {
-		if err := s.schedule(ctx, ws, q.Message, 0); err != nil {
-			return Delivery{}, err
-		}
+		s.markDue(ws) // the requeue made it due
+		s.wake()
 	}
 	return deliveryOf(q.Message), nil
 }
@@ -120,9 +119,8 @@ func (s *Service) Recover(ctx context.Context, ws tasks.WorkspaceID, id string, 
 				return queued, err
 			}
 			if q.Runnable {
-				if err := s.schedule(ctx, ws, q.Message, 0); err != nil {
-					return queued, err
-				}
+				s.markDue(ws) // the requeue made it due
+				s.wake()
 			}
 			queued++
 		}

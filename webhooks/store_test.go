@@ -408,3 +408,41 @@ func TestWebhookMessagesByStatus(t *testing.T) {
 		}
 	})
 }
+
+// TestWebhookReapAndRequeueMakeDue: a reaped attempt and a requeued one
+// are due when the script that made them returns, with no second call: a
+// process dying, or Redis failing, between the two would otherwise leave
+// an unordered message pending for good, out of the due set (and, once
+// requeued, out of the failed index that Recover reads).
+func TestWebhookReapAndRequeueMakeDue(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, s *store, ws tasks.WorkspaceID) {
+		ctx := context.Background()
+		sub := newTestWebhook(t, s, ws, "none")
+		q, err := s.createMessage(ctx, ws, newMessage{SubscriptionID: sub.ID, EventID: "evt_1", Body: "{}"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := q.Message.ID
+		b := mustLease(t, s, ws, "t")
+		if len(b) != 1 {
+			t.Fatalf("leaseBatch() = %v, want the message", leasedIDs(b))
+		}
+		expireLease(t, s, ws, id)
+		if _, ok, err := s.reapLease(ctx, ws, b[0].Message, AttemptLog{ID: "del_lost"}, "del_2"); err != nil || !ok {
+			t.Fatalf("reapLease() = %v, %v; want requeued", ok, err)
+		}
+		b = mustLease(t, s, ws, "t2")
+		if len(b) != 1 || b[0].Message.NextDeliveryID != "del_2" {
+			t.Fatalf("leaseBatch() after the reap alone = %v, want the new attempt", leasedIDs(b))
+		}
+		mustSettle(t, s, ws, "t2", settle{m: b[0].Message, r: attemptResult{Status: StatusFailed}})
+		rq, err := s.requeue(ctx, ws, sub.ID, id, "del_3")
+		if err != nil || !rq.Runnable {
+			t.Fatalf("requeue() = %+v, %v; want runnable", rq, err)
+		}
+		b = mustLease(t, s, ws, "t3")
+		if len(b) != 1 || b[0].Message.NextDeliveryID != "del_3" {
+			t.Fatalf("leaseBatch() after the requeue alone = %v, want the new attempt", leasedIDs(b))
+		}
+	})
+}

@@ -20,6 +20,10 @@ import (
 // close function releases the client and the embedded server.
 func newRedis(ctx context.Context, cfg config, logger *slog.Logger) (redis.UniversalClient, func(), error) {
 	redis.SetLogger(redisLogger{logger})
+	if cfg.RedisWaitReplicas > 0 && cfg.RedisWaitTimeout < time.Millisecond {
+		// WAIT takes whole milliseconds, and 0 makes it block for ever.
+		return nil, nil, errors.New("config: TASKER_REDIS_WAIT_TIMEOUT: must be at least 1ms")
+	}
 	var rdb redis.UniversalClient
 	var embedded *miniredis.Miniredis
 	switch {
@@ -42,11 +46,17 @@ func newRedis(ctx context.Context, cfg config, logger *slog.Logger) (redis.Unive
 			}
 			opt.Username, opt.Password, opt.DB, opt.TLSConfig = u.Username, u.Password, u.DB, u.TLSConfig
 		}
+		if cfg.RedisWaitReplicas > 0 {
+			opt.ReadTimeout = waitReadTimeout(opt.ReadTimeout, cfg.RedisWaitTimeout)
+		}
 		rdb = redis.NewFailoverClient(opt)
 	case cfg.RedisURL != "":
 		opt, err := redis.ParseURL(cfg.RedisURL)
 		if err != nil {
 			return nil, nil, fmt.Errorf("config: TASKER_REDIS_URL: not a Redis URL")
+		}
+		if cfg.RedisWaitReplicas > 0 {
+			opt.ReadTimeout = waitReadTimeout(opt.ReadTimeout, cfg.RedisWaitTimeout)
 		}
 		rdb = redis.NewClient(opt)
 	default:
@@ -88,6 +98,20 @@ func newRedis(ctx context.Context, cfg config, logger *slog.Logger) (redis.Unive
 	return rdb, closeAll, nil
 }
 
+// waitReadTimeout is the read timeout of a client whose writes WAIT
+// follows: its own (rt, go-redis' 3 s when 0) plus the WAIT's, which may
+// block that long. A shorter one times the pipeline out, and go-redis
+// sends a timed-out pipeline again, the write with it.
+func waitReadTimeout(rt, wait time.Duration) time.Duration {
+	switch {
+	case rt < 0: // no timeout at all
+		return rt
+	case rt == 0:
+		rt = 3 * time.Second
+	}
+	return rt + wait
+}
+
 // errNotReplicated is the error of a write that the master applied but
 // fewer replicas than asked confirmed within the timeout. The write may
 // survive or not: to the caller it failed, and a retry with the same
@@ -100,10 +124,13 @@ var errNotReplicated = errors.New("redis: write not confirmed by enough replicas
 // replicas confirm it within timeout. Commands the server marks read-only
 // pass alone.
 type replicaWait struct {
-	c        *redis.Client
-	n        int
-	timeout  time.Duration
-	readOnly map[string]bool
+	c       *redis.Client
+	n       int
+	timeout time.Duration
+	// readOnly holds the read-only commands, a container's subcommands as
+	// "xinfo|groups": the container itself (XINFO, CONFIG) has no flags.
+	readOnly  map[string]bool
+	container map[string]bool
 }
 
 // waited marks a context whose commands already carry their WAIT, so the
@@ -114,13 +141,17 @@ type waited struct{}
 // read-only from the server, and warns when the master has fewer replicas
 // than asked: every write would then fail.
 func addReplicaWait(ctx context.Context, c *redis.Client, n int, timeout time.Duration, logger *slog.Logger) error {
-	cmds, err := c.Command(ctx).Result()
+	cmds, err := c.Do(ctx, "command").Slice()
 	if err != nil {
 		return fmt.Errorf("redis: read the command table for TASKER_REDIS_WAIT_REPLICAS: %w", err)
 	}
-	w := &replicaWait{c: c, n: n, timeout: timeout, readOnly: make(map[string]bool)}
-	for name, info := range cmds {
-		w.readOnly[strings.ToLower(name)] = info.ReadOnly
+	w := &replicaWait{c: c, n: n, timeout: timeout, readOnly: make(map[string]bool), container: make(map[string]bool)}
+	for _, info := range cmds {
+		name, subs := w.addCommand(info)
+		for _, sub := range subs {
+			w.addCommand(sub)
+			w.container[name] = true
+		}
 	}
 	for _, name := range []string{"ping", "echo", "hello", "auth", "select", "client", "info", "command", "time", "role", "wait", "quit",
 		"multi", "exec", "discard", "watch", "unwatch"} {
@@ -132,6 +163,24 @@ func addReplicaWait(ctx context.Context, c *redis.Client, n int, timeout time.Du
 	}
 	c.AddHook(w)
 	return nil
+}
+
+// addCommand records whether the command of one COMMAND entry (name,
+// arity, flags, …, subcommands from Redis 7) is read-only, and returns its
+// name and subcommands' entries.
+func (w *replicaWait) addCommand(entry any) (name string, subs []any) {
+	fields, _ := entry.([]any)
+	if len(fields) < 3 {
+		return "", nil
+	}
+	name, _ = fields[0].(string)
+	name = strings.ToLower(name)
+	flags, _ := fields[2].([]any)
+	w.readOnly[name] = slices.Contains(flags, any("readonly"))
+	if len(fields) > 9 {
+		subs, _ = fields[9].([]any)
+	}
+	return name, subs
 }
 
 // connectedReplicas reads how many replicas the master has.
@@ -148,7 +197,17 @@ func connectedReplicas(ctx context.Context, c *redis.Client) (int, error) {
 	return 0, errors.New("redis: no connected_slaves in INFO replication")
 }
 
-func (w *replicaWait) writes(cmd redis.Cmder) bool { return !w.readOnly[cmd.Name()] }
+func (w *replicaWait) writes(cmd redis.Cmder) bool {
+	name := cmd.Name()
+	if w.readOnly[name] {
+		return false
+	}
+	if args := cmd.Args(); w.container[name] && len(args) > 1 {
+		sub, _ := args[1].(string)
+		return !w.readOnly[name+"|"+strings.ToLower(sub)]
+	}
+	return true
+}
 
 func (w *replicaWait) anyWrite(cmds []redis.Cmder) bool {
 	return slices.ContainsFunc(cmds, w.writes)

@@ -124,12 +124,22 @@ func TestReplicaWait(t *testing.T) {
 			}
 		})
 	}
+	if err := rdb.XGroupCreateMkStream(ctx, "s", "g", "0").Err(); err != nil {
+		t.Fatal(err)
+	}
+	// XINFO is a container command: read-only by its subcommand's flags.
+	reads := func() error {
+		if err := rdb.Get(ctx, "a").Err(); err != nil {
+			return err
+		}
+		return rdb.XInfoConsumers(ctx, "s", "g").Err()
+	}
 	before := waits(t, set.Master.Addr)
-	if err := rdb.Get(ctx, "a").Err(); err != nil {
+	if err := reads(); err != nil {
 		t.Fatal(err)
 	}
 	if got := waits(t, set.Master.Addr) - before; got != 0 {
-		t.Errorf("%d WAITs after a read, want 0", got)
+		t.Errorf("%d WAITs after reads, want 0", got)
 	}
 
 	set.Replicas[0].Kill()
@@ -144,6 +154,9 @@ func TestReplicaWait(t *testing.T) {
 	}
 	if v, err := rdb.Get(ctx, "a").Result(); err != nil || v != "1" {
 		t.Errorf("read without a replica = %q, %v", v, err)
+	}
+	if err := reads(); err != nil {
+		t.Errorf("reads without a replica = %v", err)
 	}
 }
 
@@ -174,5 +187,46 @@ func TestReplicaWaitConfig(t *testing.T) {
 				t.Errorf("loadConfig() = %v, want %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestReplicaWaitNotRetried: a write whose WAIT blocks past the client's
+// read timeout is not sent again. go-redis retries a pipeline that timed
+// out, so a WAIT timeout longer than the read timeout (the default 3 s
+// against a TASKER_REDIS_WAIT_TIMEOUT of 5 s, or here 200 ms against
+// 400 ms) would apply every write up to four times while the replicas lag.
+func TestReplicaWaitNotRetried(t *testing.T) {
+	set, err := redistest.StartSentinel(redistest.SentinelOptions{DownAfter: 5 * time.Second, FailoverTimeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(set.Stop)
+	cfg := config{
+		RedisURL:          "redis://" + set.Master.Addr + "/?read_timeout=200ms",
+		RedisWaitReplicas: 1, RedisWaitTimeout: 400 * time.Millisecond,
+	}
+	rdb, closeRedis, err := newRedis(t.Context(), cfg, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(closeRedis)
+	set.Replicas[0].Kill()
+	if err := rdb.Incr(t.Context(), "n").Err(); !errors.Is(err, errNotReplicated) {
+		t.Errorf("write without a replica = %v, want errNotReplicated", err)
+	}
+	master := redis.NewClient(&redis.Options{Addr: set.Master.Addr})
+	t.Cleanup(func() { master.Close() })
+	if n, err := master.Get(t.Context(), "n").Int(); err != nil || n != 1 {
+		t.Errorf("n = %d, %v after one INCR, want 1", n, err)
+	}
+}
+
+// TestReplicaWaitTimeoutTooShort: a WAIT timeout under a millisecond would
+// be sent as 0, which makes WAIT block for ever; it is refused.
+func TestReplicaWaitTimeoutTooShort(t *testing.T) {
+	m := miniredis.RunT(t)
+	cfg := config{RedisURL: "redis://" + m.Addr(), RedisWaitReplicas: 1, RedisWaitTimeout: 500 * time.Microsecond}
+	if _, _, err := newRedis(t.Context(), cfg, quiet); err == nil || !strings.Contains(err.Error(), "TASKER_REDIS_WAIT_TIMEOUT") {
+		t.Errorf("newRedis() = %v, want an error about TASKER_REDIS_WAIT_TIMEOUT", err)
 	}
 }
