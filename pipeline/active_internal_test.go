@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -168,5 +169,60 @@ func TestIdleWorkspacesAreNotPolled(t *testing.T) {
 		if got[ws] == 0 {
 			t.Errorf("the full sweep did not visit %s", ws)
 		}
+	}
+}
+
+// TestReconnectSweepsEverything: notices published while the notice
+// connection was down are lost, so after the client reconnects the
+// dispatcher visits every workspace at once instead of leaving a write
+// to the next spread pass.
+func TestReconnectSweepsEverything(t *testing.T) {
+	rdb := redistest.Client(t)
+	store := tasks.NewStore(rdb, time.Now)
+	ctx, cancel := context.WithCancel(context.Background())
+	ws := tasks.WorkspaceID(fmt.Sprintf("resub-%x", rand.Uint64()))
+	task, _, err := store.CreateTask(ctx, ws, tasks.Actor{}, tasks.NewTask{Title: "before"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &noticed{ws: make(map[tasks.WorkspaceID]int)}
+	// Polls and spread passes an hour apart: within the test only the start
+	// sweep, notices and a reconnect can dispatch.
+	opt := Options{Consumer: "c1", Poll: time.Hour, Sweep: time.Hour, ActiveFor: time.Nanosecond}
+	d := NewDispatcher(slog.New(slog.NewTextHandler(io.Discard, nil)), store, asynq.NewClientFromRedisClient(rdb),
+		[]Target{f}, prometheus.NewRegistry(), opt)
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	waitUntil(t, "the start sweep", func() bool { return f.has(ws) })
+
+	// An event that reaches the stream without its notice, as one written
+	// while the notice connection is down.
+	f.mu.Lock()
+	f.ws = make(map[tasks.WorkspaceID]int)
+	f.mu.Unlock()
+	ev := tasks.Event{ID: "evt_01KQ0000000000000000000000", Type: tasks.EventTaskUpdated, Timestamp: time.Now().UTC(),
+		Workspace: ws, Data: tasks.EventData{Task: &task}}
+	raw, err := json.Marshal(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rdb.XAdd(ctx, &redis.XAddArgs{Stream: tasks.EventStreamKey(ws), Values: []any{"e", string(raw)}}).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := rdb.Do(ctx, "CLIENT", "KILL", "TYPE", "pubsub").Err(); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "the sweep after the reconnect", func() bool { return f.has(ws) })
+}
+
+// waitUntil polls cond until it holds, failing t after 10 s.
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s within 10s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }

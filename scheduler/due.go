@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/taskerhq/tasker/tasks"
@@ -109,27 +110,42 @@ func (s *Scheduler) refreshChunks(ctx context.Context, wss []tasks.WorkspaceID) 
 // full Repair at start, then every second a refresh of the workspaces that
 // write notices named since, and a step of the next repair, spread so one
 // pass over every workspace takes the WithRepair duration. Without notices
-// (Redis refused the subscription) it goes on repairing. Run it beside
+// (Redis refused the subscription) it goes on repairing and subscribes
+// again every noticeRetry; after a reconnect, whose gap may have lost
+// notices, it repairs every workspace at once. Run it beside
 // Start on every replica that runs the scheduler.
 func (s *Scheduler) Watch(ctx context.Context) {
 	var (
 		dirty      = make(chan tasks.WorkspaceID, 1024)
+		once       sync.Once
 		subscribed = make(chan struct{})
-		failed     = make(chan error, 1)
+		resync     = make(chan struct{}, 1)
 	)
-	go func() {
-		failed <- s.store.WatchEvents(ctx, func() { close(subscribed) }, func(ws tasks.WorkspaceID) {
+	start := func() bool {
+		first := false
+		once.Do(func() { close(subscribed); first = true })
+		return first
+	}
+	go s.store.FollowEvents(ctx, noticeRetry, func() {
+		// Notices published while the subscription was down are lost:
+		// after a reconnect, refresh every workspace at once.
+		if !start() {
 			select {
-			case dirty <- ws:
-			case <-ctx.Done():
+			case resync <- struct{}{}:
+			default:
 			}
-		})
-	}()
+		}
+	}, func(ws tasks.WorkspaceID) {
+		select {
+		case dirty <- ws:
+		case <-ctx.Done():
+		}
+	}, func(err error) {
+		s.noNotices(ctx, err)
+		start()
+	})
 	select {
 	case <-subscribed:
-	case err := <-failed:
-		failed = nil
-		s.noNotices(ctx, err)
 	case <-ctx.Done():
 		return
 	}
@@ -149,9 +165,10 @@ func (s *Scheduler) Watch(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case err := <-failed:
-			failed = nil
-			s.noNotices(ctx, err)
+		case <-resync:
+			if err := s.Repair(ctx); err != nil && ctx.Err() == nil {
+				s.logger.ErrorContext(ctx, "scheduler repair failed", "err", err)
+			}
 		case ws := <-dirty:
 			pending[ws] = true
 		case <-tick.C:
@@ -186,9 +203,13 @@ func (s *Scheduler) Watch(ctx context.Context) {
 	}
 }
 
+// noticeRetry is how long Watch waits before subscribing to write notices
+// again after the subscription failed.
+const noticeRetry = 5 * time.Second
+
 // noNotices logs that write notices stopped, unless ctx ended.
 func (s *Scheduler) noNotices(ctx context.Context, err error) {
 	if ctx.Err() == nil {
-		s.logger.WarnContext(ctx, "scheduler hears no write notices; new work waits for the repair", "err", err)
+		s.logger.WarnContext(ctx, "scheduler hears no write notices until they return; new work waits for the repair", "err", err)
 	}
 }

@@ -301,7 +301,11 @@ func (s *Store) Ack(ctx context.Context, ws WorkspaceID, group string, ids ...st
 }
 
 // WatchEvents calls fn with the workspace of every write that emitted
-// events, until ctx ends. Notices are best effort: a reader must also poll.
+// events, until ctx ends. ready is called each time the subscription is
+// live: once at first, and again whenever the client has reconnected,
+// because notices published while it was down are lost and the caller
+// should read everything then. Notices are best effort: a reader must also
+// poll.
 func (s *Store) WatchEvents(ctx context.Context, ready func(), fn func(WorkspaceID)) error {
 	sub := s.rdb.Subscribe(ctx, eventsChannel)
 	defer sub.Close()
@@ -311,7 +315,7 @@ func (s *Store) WatchEvents(ctx context.Context, ready func(), fn func(Workspace
 	if ready != nil {
 		ready()
 	}
-	ch := sub.Channel()
+	ch := sub.ChannelWithSubscriptions()
 	for {
 		select {
 		case <-ctx.Done():
@@ -320,7 +324,35 @@ func (s *Store) WatchEvents(ctx context.Context, ready func(), fn func(Workspace
 			if !ok {
 				return nil
 			}
-			fn(WorkspaceID(m.Payload))
+			switch m := m.(type) {
+			case *redis.Subscription:
+				if m.Kind == "subscribe" && ready != nil {
+					ready()
+				}
+			case *redis.Message:
+				fn(WorkspaceID(m.Payload))
+			}
+		}
+	}
+}
+
+// FollowEvents is WatchEvents for as long as ctx lasts: when the
+// subscription cannot be made or ends, it tells failed and subscribes
+// again after retry.
+func (s *Store) FollowEvents(ctx context.Context, retry time.Duration, ready func(), fn func(WorkspaceID), failed func(error)) {
+	for {
+		err := s.WatchEvents(ctx, ready, fn)
+		if ctx.Err() != nil {
+			return
+		}
+		if err == nil {
+			err = errors.New("tasks: event notices ended")
+		}
+		failed(err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(retry):
 		}
 	}
 }
