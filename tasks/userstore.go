@@ -65,6 +65,12 @@ func (s *Store) UserByCliqID(ctx context.Context, ws WorkspaceID, cliqUserID str
 	if errors.Is(err, redis.Nil) {
 		return User{}, ErrNotFound
 	}
+	if err != nil && strings.HasPrefix(err.Error(), "TRYAGAIN") {
+		// The script's KEYS[2] is a prefix, never a key, so while the
+		// workspace's Cluster slot moves Redis refuses it as a multi-key
+		// request with keys missing; single-key reads are redirected.
+		return s.userByCliqReads(ctx, ws, cliqUserID)
+	}
 	if err != nil {
 		return User{}, fmt.Errorf("tasks: user by cliq id: %w", err)
 	}
@@ -73,6 +79,18 @@ func (s *Store) UserByCliqID(ctx context.Context, ws WorkspaceID, cliqUserID str
 		return User{}, fmt.Errorf("tasks: user by cliq id: %w", err)
 	}
 	return u, nil
+}
+
+// userByCliqReads is UserByCliqID in two reads: the link, then the user.
+func (s *Store) userByCliqReads(ctx context.Context, ws WorkspaceID, cliqUserID string) (User, error) {
+	id, err := s.rdb.HGet(ctx, keysFor(ws).userCliq(), cliqUserID).Result()
+	if errors.Is(err, redis.Nil) {
+		return User{}, ErrNotFound
+	}
+	if err != nil {
+		return User{}, fmt.Errorf("tasks: user by cliq id: %w", err)
+	}
+	return s.GetUser(ctx, ws, id)
 }
 
 func (s *Store) getUser(ctx context.Context, ws WorkspaceID, ref string) (User, string, error) {
