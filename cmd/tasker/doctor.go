@@ -111,7 +111,7 @@ func checkRedis(ctx context.Context, c *checkup, cfg config) redis.UniversalClie
 		return nil
 	}
 	_ = closeRedis // rdb.Close does the same for a configured server
-	info, err := rdb.Info(ctx, "server", "persistence").Result()
+	info, err := rdb.Info(ctx, "server", "persistence", "replication").Result()
 	if err != nil {
 		c.fail("redis", "INFO refused: "+err.Error(), "allow the INFO command for the service's Redis user")
 		return rdb
@@ -138,6 +138,25 @@ func checkRedis(ctx context.Context, c *checkup, cfg config) redis.UniversalClie
 	default:
 		c.fail("redis persistence", "neither AOF nor RDB snapshots are on (or CONFIG is not allowed to tell): a restart loses every task",
 			"turn on AOF: CONFIG SET appendonly yes, and appendonly yes in redis.conf")
+	}
+	if n := cfg.RedisWaitReplicas; n > 0 {
+		// Every write waits for n replicas: with fewer connected, every
+		// write fails.
+		got, err := strconv.Atoi(fields["connected_slaves"])
+		switch {
+		case err != nil:
+			c.fail("redis replicas", "INFO replication does not say how many replicas are connected",
+				"allow INFO replication for the service's Redis user, or set TASKER_REDIS_WAIT_REPLICAS=0")
+		case got < n:
+			more := fmt.Sprintf("%d more replicas", n-got)
+			if n-got == 1 {
+				more = "1 more replica"
+			}
+			c.fail("redis replicas", fmt.Sprintf("%d connected, but TASKER_REDIS_WAIT_REPLICAS=%d: every write fails until %d are", got, n, n),
+				"connect "+more+" to the master, or lower TASKER_REDIS_WAIT_REPLICAS")
+		default:
+			c.pass("redis replicas", fmt.Sprintf("%d connected; writes wait for %d", got, n))
+		}
 	}
 	return rdb
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/taskerhq/tasker/cliq/cliqtest"
+	"github.com/taskerhq/tasker/internal/redistest"
 )
 
 func runTestDoctor(t *testing.T, cfg config, cfgErr error, env provisionEnv) (string, error) {
@@ -87,5 +88,27 @@ func TestDoctorBadCredentialsAndNoRedis(t *testing.T) {
 	out, err = runTestDoctor(t, config{}, errors.New("config: TASKER_CLIQ_DC: unknown data centre \"mars\""), env)
 	if err == nil || !strings.Contains(out, "✗ configuration: config: TASKER_CLIQ_DC") {
 		t.Errorf("doctor with a bad config = %v:\n%s", err, out)
+	}
+}
+
+// TestDoctorReplicasForWait: with TASKER_REDIS_WAIT_REPLICAS set, doctor
+// counts the master's replicas, since every write fails while fewer are
+// connected than the setting asks for.
+func TestDoctorReplicasForWait(t *testing.T) {
+	_, cfg, env := newTestInstall(t)
+	cfg.RedisWaitReplicas = 1
+	out, _ := runTestDoctor(t, cfg, nil, env)
+	if !strings.Contains(out, "✗ redis replicas: 0 connected, but TASKER_REDIS_WAIT_REPLICAS=1") || !strings.Contains(out, "fix: connect 1 more replica to the master") {
+		t.Errorf("doctor on a server without replicas:\n%s", out)
+	}
+	cfg.RedisURL = ""
+	cfg.RedisSentinels, cfg.RedisMaster = strings.Join(redistest.SentinelAddrs(t), ","), redistest.MasterName
+	out, _ = runTestDoctor(t, cfg, nil, env)
+	if !strings.Contains(out, "✓ redis replicas: 1 connected; writes wait for 1") {
+		t.Errorf("doctor on a Sentinel master with a replica:\n%s", out)
+	}
+	cfg.RedisWaitReplicas = 0
+	if out, _ = runTestDoctor(t, cfg, nil, env); strings.Contains(out, "redis replicas") {
+		t.Errorf("doctor checks replicas with TASKER_REDIS_WAIT_REPLICAS=0:\n%s", out)
 	}
 }
