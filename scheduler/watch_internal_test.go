@@ -66,3 +66,59 @@ func TestWatchRefreshesNoticedWorkspaces(t *testing.T) {
 		t.Fatalf("SweepDue after the notice = %+v, %v; want the second task's overdue alert", res, err)
 	}
 }
+
+// TestWatchRepairsAfterReconnect: notices published while the notice
+// connection was down are lost, so once the client has reconnected Watch
+// refreshes every workspace at once rather than one a tick over the hour.
+func TestWatchRepairsAfterReconnect(t *testing.T) {
+	rdb := redistest.Client(t)
+	store := tasks.NewStore(rdb, time.Now)
+	ctx, cancel := context.WithCancel(context.Background())
+	mine := []tasks.WorkspaceID{
+		tasks.WorkspaceID(fmt.Sprintf("resub-%x", rand.Uint64())),
+		tasks.WorkspaceID(fmt.Sprintf("resub-%x", rand.Uint64())),
+	}
+	for _, ws := range mine {
+		if _, _, err := store.CreateTask(ctx, ws, tasks.Actor{}, tasks.NewTask{Title: "t"}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sch, err := New(slog.New(slog.NewTextHandler(io.Discard, nil)), store, prometheus.NewRegistry(), WithRepair(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	refreshed := make(chan []tasks.WorkspaceID, 64)
+	sch.refreshed = func(wss []tasks.WorkspaceID) { refreshed <- wss }
+	done := make(chan struct{})
+	go func() {
+		sch.Watch(ctx)
+		close(done)
+	}()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	// Only a whole repair refreshes both in one call: the hour's spread
+	// pass takes one workspace a tick.
+	both := func(what string) {
+		t.Helper()
+		timeout := time.After(10 * time.Second)
+		for {
+			select {
+			case wss := <-refreshed:
+				if slices.Contains(wss, mine[0]) && slices.Contains(wss, mine[1]) {
+					return
+				}
+			case <-done:
+				t.Fatalf("Watch ended before the %s", what)
+			case <-timeout:
+				t.Fatalf("no %s within 10s", what)
+			}
+		}
+	}
+	both("start repair")
+	if err := rdb.Do(ctx, "CLIENT", "KILL", "TYPE", "pubsub").Err(); err != nil {
+		t.Fatal(err)
+	}
+	both("repair after the reconnect")
+}
