@@ -36,7 +36,7 @@ func TestDueWorkspacesLeaseAndNotice(t *testing.T) {
 			s := tasks.NewStore(redistest.ClientFor(t, topo), time.Now)
 			ctx := context.Background()
 			ws := tasks.WorkspaceID(fmt.Sprintf("due-%x", rand.Uint64()))
-			// Far from every other test's instants, so none of theirs is due.
+			// Far from the instants other tests leave due.
 			t0 := time.Date(2300+rand.IntN(500), 1, 1, 0, 0, 0, 0, time.UTC)
 			mustLower := func(at time.Time) {
 				t.Helper()
@@ -78,7 +78,14 @@ func TestDueWorkspacesLeaseAndNotice(t *testing.T) {
 			if err := s.Reschedule(ctx, c, t0.Add(36*time.Hour), true); err != nil {
 				t.Fatal(err)
 			}
-			claim(t0.Add(13 * time.Hour))
+			// Leave no lease behind: a later run of the test on the same
+			// server would find it due.
+			if err := s.Reschedule(ctx, claim(t0.Add(13*time.Hour)), time.Time{}, false); err != nil {
+				t.Fatal(err)
+			}
+			if got := claimed(t, s, t0.Add(1000*24*time.Hour)); slices.Contains(got, ws) {
+				t.Fatal("claimed after its sweep found nothing left")
+			}
 		})
 	}
 }
