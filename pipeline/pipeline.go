@@ -88,10 +88,6 @@ type Options struct {
 	ConsumerIdle time.Duration
 }
 
-// noticeRetry is how long a dispatcher waits before subscribing to write
-// notices again after the subscription failed.
-const noticeRetry = 5 * time.Second
-
 // Dispatcher fans events out to targets as jobs. Its cost grows with the
 // workspaces that have work, not with all of them: write notices wake it
 // for their workspace, which it then polls while active; the rest are only
@@ -167,28 +163,8 @@ func NewDispatcher(logger *slog.Logger, store *tasks.Store, client *asynq.Client
 // polls the active workspaces every Options.Poll and spreads a full sweep
 // over every Options.Sweep.
 func (d *Dispatcher) Run(ctx context.Context) error {
-	var (
-		once       sync.Once
-		subscribed = make(chan struct{})
-		resync     = make(chan struct{}, 1)
-	)
-	start := func() bool {
-		first := false
-		once.Do(func() { close(subscribed); first = true })
-		return first
-	}
-	go d.store.FollowEvents(ctx, noticeRetry, func() {
-		// Notices published while the subscription was down are lost:
-		// after a reconnect, visit every workspace at once.
-		if !start() {
-			select {
-			case resync <- struct{}{}:
-			default:
-			}
-		}
-	}, d.wake, func(err error) {
+	subscribed, resync := d.store.FollowEvents(ctx, d.wake, func(err error) {
 		d.logger.Warn("event notices unavailable; sweeping until they return", "err", err)
-		start()
 	})
 	// Sweep once notices flow, so no write falls between the two.
 	select {
@@ -204,6 +180,8 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-resync:
+			// Notices published while the subscription was down are
+			// lost: after a reconnect, visit every workspace at once.
 			d.startSweep(ctx, d.now(), true)
 		case <-d.signal:
 			d.takeWoken(ctx, d.now())

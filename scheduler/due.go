@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/taskerhq/tasker/tasks"
@@ -111,39 +110,17 @@ func (s *Scheduler) refreshChunks(ctx context.Context, wss []tasks.WorkspaceID) 
 // write notices named since, and a step of the next repair, spread so one
 // pass over every workspace takes the WithRepair duration. Without notices
 // (Redis refused the subscription) it goes on repairing and subscribes
-// again every noticeRetry; after a reconnect, whose gap may have lost
-// notices, it repairs every workspace at once. Run it beside
+// again; after a reconnect, whose gap may have lost notices, it repairs
+// every workspace at once. Run it beside
 // Start on every replica that runs the scheduler.
 func (s *Scheduler) Watch(ctx context.Context) {
-	var (
-		dirty      = make(chan tasks.WorkspaceID, 1024)
-		once       sync.Once
-		subscribed = make(chan struct{})
-		resync     = make(chan struct{}, 1)
-	)
-	start := func() bool {
-		first := false
-		once.Do(func() { close(subscribed); first = true })
-		return first
-	}
-	go s.store.FollowEvents(ctx, noticeRetry, func() {
-		// Notices published while the subscription was down are lost:
-		// after a reconnect, refresh every workspace at once.
-		if !start() {
-			select {
-			case resync <- struct{}{}:
-			default:
-			}
-		}
-	}, func(ws tasks.WorkspaceID) {
+	dirty := make(chan tasks.WorkspaceID, 1024)
+	subscribed, resync := s.store.FollowEvents(ctx, func(ws tasks.WorkspaceID) {
 		select {
 		case dirty <- ws:
 		case <-ctx.Done():
 		}
-	}, func(err error) {
-		s.noNotices(ctx, err)
-		start()
-	})
+	}, func(err error) { s.noNotices(ctx, err) })
 	select {
 	case <-subscribed:
 	case <-ctx.Done():
@@ -166,6 +143,8 @@ func (s *Scheduler) Watch(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-resync:
+			// Notices published while the subscription was down are
+			// lost: after a reconnect, refresh every workspace at once.
 			if err := s.Repair(ctx); err != nil && ctx.Err() == nil {
 				s.logger.ErrorContext(ctx, "scheduler repair failed", "err", err)
 			}
@@ -202,10 +181,6 @@ func (s *Scheduler) Watch(ctx context.Context) {
 		}
 	}
 }
-
-// noticeRetry is how long Watch waits before subscribing to write notices
-// again after the subscription failed.
-const noticeRetry = 5 * time.Second
 
 // noNotices logs that write notices stopped, unless ctx ended.
 func (s *Scheduler) noNotices(ctx context.Context, err error) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -336,25 +337,51 @@ func (s *Store) WatchEvents(ctx context.Context, ready func(), fn func(Workspace
 	}
 }
 
-// FollowEvents is WatchEvents for as long as ctx lasts: when the
-// subscription cannot be made or ends, it tells failed and subscribes
-// again after retry.
-func (s *Store) FollowEvents(ctx context.Context, retry time.Duration, ready func(), fn func(WorkspaceID), failed func(error)) {
-	for {
-		err := s.WatchEvents(ctx, ready, fn)
-		if ctx.Err() != nil {
-			return
-		}
-		if err == nil {
-			err = errors.New("tasks: event notices ended")
-		}
-		failed(err)
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(retry):
+// noticeRetry is how long FollowEvents waits before subscribing again
+// after the subscription failed.
+const noticeRetry = 5 * time.Second
+
+// FollowEvents runs WatchEvents in the background for as long as ctx
+// lasts, subscribing again noticeRetry after each failure, which it tells
+// failed. live is closed once the first subscription is live or has
+// failed, so a caller reads everything after that and misses no write;
+// resync receives after every later (re)subscription, since the notices
+// of the gap are lost and the caller should read everything again.
+func (s *Store) FollowEvents(ctx context.Context, fn func(WorkspaceID), failed func(error)) (live, resync <-chan struct{}) {
+	var once sync.Once
+	first, again := make(chan struct{}), make(chan struct{}, 1)
+	start := func() bool {
+		was := false
+		once.Do(func() { close(first); was = true })
+		return was
+	}
+	ready := func() {
+		if !start() {
+			select {
+			case again <- struct{}{}:
+			default: // one is pending already
+			}
 		}
 	}
+	go func() {
+		for {
+			err := s.WatchEvents(ctx, ready, fn)
+			if ctx.Err() != nil {
+				return
+			}
+			if err == nil {
+				err = errors.New("tasks: event notices ended")
+			}
+			failed(err)
+			start()
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(noticeRetry):
+			}
+		}
+	}()
+	return first, again
 }
 
 // Seen records key for ttl and reports whether it was already recorded:
