@@ -76,7 +76,10 @@ func waits(t *testing.T, addr string) int {
 // and is on the replica when it returns; reads are not; and once the
 // replica is gone, writes fail with errNotReplicated while reads go on.
 func TestReplicaWait(t *testing.T) {
-	set, rdb := newWaitSet(t, 200*time.Millisecond)
+	// A long timeout while the replica is up, since WAIT returns as soon as
+	// it confirms and a loaded machine can take a while to; a short one
+	// for the writes once it is gone, which wait it out.
+	set, rdb := newWaitSet(t, 5*time.Second)
 	ctx := t.Context()
 	replica := redis.NewClient(&redis.Options{Addr: set.Replicas[0].Addr})
 	t.Cleanup(func() { replica.Close() })
@@ -143,6 +146,11 @@ func TestReplicaWait(t *testing.T) {
 	}
 
 	set.Replicas[0].Kill()
+	rdb = redis.NewClient(&redis.Options{Addr: set.Master.Addr, MaxRetries: -1})
+	t.Cleanup(func() { rdb.Close() })
+	if err := addReplicaWait(ctx, rdb, 1, 200*time.Millisecond, quiet); err != nil {
+		t.Fatal(err)
+	}
 	if err := rdb.Set(ctx, "e", "1", 0).Err(); !errors.Is(err, errNotReplicated) {
 		t.Errorf("write without a replica = %v, want errNotReplicated", err)
 	}
