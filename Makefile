@@ -9,9 +9,7 @@ run:
 # browser, the unit file's test systemd-analyze), then runs every test with
 # the race detector.
 test:
-	./scripts/ensure-redis-server
-	./scripts/ensure-chromium
-	./scripts/ensure-systemd
+	./scripts/ensure-test-tools
 	go vet ./...
 	go test -race -count=1 -timeout 12m ./...
 

@@ -13,7 +13,7 @@ import (
 
 // newBrowser starts one headless Chromium for the test, 360 px wide (the
 // narrowest screen the console supports). It fails, never skips, without
-// a browser: the test command installs one (scripts/ensure-chromium).
+// a browser: the test command installs one (scripts/ensure-test-tools).
 func newBrowser(t *testing.T) context.Context {
 	t.Helper()
 	var path string
@@ -24,7 +24,7 @@ func newBrowser(t *testing.T) context.Context {
 		}
 	}
 	if path == "" {
-		t.Fatal("no Chromium on PATH: run scripts/ensure-chromium (make test does)")
+		t.Fatal("no Chromium on PATH: run scripts/ensure-test-tools (make test does)")
 	}
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(path),

@@ -14,7 +14,7 @@ import (
 func TestSystemdUnitVerifies(t *testing.T) {
 	analyze, err := exec.LookPath("systemd-analyze")
 	if err != nil {
-		t.Fatal("systemd-analyze is missing: make test installs it (scripts/ensure-systemd)")
+		t.Fatal("systemd-analyze is missing: make test installs it (scripts/ensure-test-tools)")
 	}
 	unit, err := os.ReadFile(filepath.Join("..", "..", "deploy", "tasker.service"))
 	if err != nil {
