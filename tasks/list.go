@@ -249,14 +249,18 @@ func (s *Store) buildOpenDue(ctx context.Context, k keys) error {
 		s.openDue.Store(k.p, struct{}{})
 		return nil
 	}
+	// From the top rank down: writes meanwhile only remove tasks from
+	// idxDue, which shifts the ranks above them, all read already. Read
+	// upwards, the rank after a removal would be skipped.
+	n, err := s.rdb.ZCard(ctx, k.idxDue()).Result()
+	if err != nil {
+		return err
+	}
 	const batch = 500
-	for start := int64(0); ; start += batch {
-		zs, err := s.rdb.ZRangeWithScores(ctx, k.idxDue(), start, start+batch-1).Result()
+	for end := n - 1; end >= 0; end -= batch {
+		zs, err := s.rdb.ZRangeWithScores(ctx, k.idxDue(), max(end-batch+1, 0), end).Result()
 		if err != nil {
 			return err
-		}
-		if len(zs) == 0 {
-			break
 		}
 		taskKeys := make([]string, len(zs))
 		for i, z := range zs {

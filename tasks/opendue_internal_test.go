@@ -55,3 +55,80 @@ func TestOverdueBehindManyCompleted(t *testing.T) {
 		}
 	})
 }
+
+// TestOpenDueBuiltWhileTasksMove: writes that move tasks out of the
+// legacy due index while the open-due index is being built from it leave
+// no other open task out. Read upwards by rank, the entries after a moved
+// one shifted down and the one at the next batch's first rank was skipped.
+func TestOpenDueBuiltWhileTasksMove(t *testing.T) {
+	now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	onEveryTopology(t, func() time.Time { return now }, func(t *testing.T, s *Store, ws WorkspaceID) {
+		ctx := context.Background()
+		seed := make([]Task, 600) // more than one batch of the build
+		for i := range seed {
+			due := now.Add(-time.Duration(len(seed)-i) * time.Minute) // task 1 due first
+			seed[i] = Task{ID: NewTaskID(now), Title: fmt.Sprint("open ", i), Status: StatusOpen,
+				Priority: PriorityMedium, DueAt: &due, CreatedAt: now, UpdatedAt: now, Version: 1}
+		}
+		if err := s.BulkLoad(ctx, ws, seed); err != nil {
+			t.Fatal(err)
+		}
+		// Written before the open-due index existed (as in the test above).
+		k := keysFor(ws)
+		if err := s.rdb.ZUnionStore(ctx, k.idxDue(), &redis.ZStore{Keys: []string{k.idxOpenDue(), k.idxClosedDue()}}).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.rdb.Del(ctx, k.idxOpenDue(), k.idxClosedDue(), k.openDueBuilt()).Err(); err != nil {
+			t.Fatal(err)
+		}
+		s = NewStore(s.rdb, s.now)
+		// Right after the build's first read of the legacy index, the
+		// first task it read and the first one due are completed: one
+		// read already, the other maybe not.
+		completed := map[string]bool{}
+		s.rdb.AddHook(afterRange{key: k.idxDue(), then: func(read []redis.Z) {
+			for _, ref := range []string{read[0].Member.(string), "1"} {
+				if completed[ref] {
+					continue
+				}
+				completed[ref] = true
+				if _, err := s.CompleteTask(ctx, ws, Actor{}, ref); err != nil {
+					t.Error(err)
+				}
+			}
+		}})
+		if err := s.buildOpenDue(ctx, k); err != nil {
+			t.Fatal(err)
+		}
+		want := int64(len(seed) - len(completed))
+		if n, err := s.rdb.ZCard(ctx, k.idxOpenDue()).Result(); err != nil || n != want {
+			t.Errorf("open-due index has %d entries (%v), want %d", n, err, want)
+		}
+	})
+}
+
+// afterRange is a client hook that calls then once, with the entries read,
+// after the first ZRANGE of key that returns some.
+type afterRange struct {
+	key  string
+	then func(read []redis.Z)
+}
+
+func (h afterRange) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h afterRange) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	fired := false
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		err := next(ctx, cmd)
+		zs, ok := cmd.(*redis.ZSliceCmd)
+		if args := cmd.Args(); !fired && ok && len(args) > 1 && args[0] == "zrange" && args[1] == h.key && len(zs.Val()) > 0 {
+			fired = true
+			h.then(zs.Val())
+		}
+		return err
+	}
+}
+
+func (h afterRange) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}

@@ -165,7 +165,8 @@ type eventRecord struct {
 	Test    bool              `json:"x,omitempty"`
 }
 
-// actorRecord is the stored form of an Actor.
+// actorRecord is the stored form of an Actor: the same fields, converted
+// to and from it, with short keys.
 type actorRecord struct {
 	UserID     string `json:"u,omitempty"`
 	CliqUserID string `json:"c,omitempty"`
@@ -216,8 +217,8 @@ func encodeEvent(ev *Event, sameTask bool) (string, error) {
 		}
 		r.Task = &t
 	}
-	if a := ev.Data.Actor; a != (Actor{}) {
-		r.Actor = &actorRecord{UserID: a.UserID, CliqUserID: a.CliqUserID, Via: a.Via}
+	if a := actorRecord(ev.Data.Actor); a != (actorRecord{}) {
+		r.Actor = &a
 	}
 	if ms, ok := ulidTime(r.ID); ok && ms == r.Timestamp {
 		r.Timestamp = 0
@@ -250,8 +251,8 @@ func decodeEvent(raw string, ws WorkspaceID) (ev Event, sameTask bool, err error
 			ev.Data.Changes[f] = Change{From: c[0], To: c[1]}
 		}
 	}
-	if a := r.Actor; a != nil {
-		ev.Data.Actor = Actor{UserID: a.UserID, CliqUserID: a.CliqUserID, Via: a.Via}
+	if r.Actor != nil {
+		ev.Data.Actor = Actor(*r.Actor)
 	}
 	if r.Task != nil {
 		t := r.Task.task(ws, 0)

@@ -56,6 +56,21 @@ func typicalTask(r *rand.Rand, now time.Time, users []string) tasks.Task {
 	return t
 }
 
+// benchUsers creates the 50 users that typical tasks are assigned among
+// and returns their ids.
+func benchUsers(b *testing.B, s *tasks.Store, ws tasks.WorkspaceID) []string {
+	b.Helper()
+	users := make([]string, 50)
+	for i := range users {
+		u, err := s.CreateUser(context.Background(), ws, tasks.Actor{}, tasks.NewUser{Name: fmt.Sprint("User ", i), Email: fmt.Sprintf("u%d@example.com", i)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		users[i] = u.ID
+	}
+	return users
+}
+
 func usedMemory(b *testing.B, rdb redis.UniversalClient) int64 {
 	b.Helper()
 	info, err := rdb.InfoMap(context.Background(), "memory").Result()
@@ -88,14 +103,7 @@ func BenchmarkListTasks(b *testing.B) {
 	ctx := context.Background()
 	n := listBenchSize(b)
 	r := rand.New(rand.NewPCG(1, 2))
-	users := make([]string, 50)
-	for i := range users {
-		u, err := s.CreateUser(ctx, ws, tasks.Actor{}, tasks.NewUser{Name: fmt.Sprint("User ", i), Email: fmt.Sprintf("u%d@example.com", i)})
-		if err != nil {
-			b.Fatal(err)
-		}
-		users[i] = u.ID
-	}
+	users := benchUsers(b, s, ws)
 	before := usedMemory(b, rdb)
 	now := time.Now()
 	for done := 0; done < n; {
@@ -188,14 +196,7 @@ func BenchmarkTaskMemory(b *testing.B) {
 	ws := newWorkspace()
 	ctx := context.Background()
 	n := listBenchSize(b)
-	users := make([]string, 50)
-	for i := range users {
-		u, err := s.CreateUser(ctx, ws, tasks.Actor{}, tasks.NewUser{Name: fmt.Sprint("User ", i), Email: fmt.Sprintf("u%d@example.com", i)})
-		if err != nil {
-			b.Fatal(err)
-		}
-		users[i] = u.ID
-	}
+	users := benchUsers(b, s, ws)
 	before := usedMemory(b, rdb)
 	if err := rdb.ConfigResetStat(ctx).Err(); err != nil {
 		b.Fatal(err)

@@ -65,7 +65,7 @@ func (s *Store) UserByCliqID(ctx context.Context, ws WorkspaceID, cliqUserID str
 	if errors.Is(err, redis.Nil) {
 		return User{}, ErrNotFound
 	}
-	if err != nil && strings.HasPrefix(err.Error(), "TRYAGAIN") {
+	if redis.IsTryAgainError(err) {
 		// The script's KEYS[2] is a prefix, never a key, so while the
 		// workspace's Cluster slot moves Redis refuses it as a multi-key
 		// request with keys missing; single-key reads are redirected.
