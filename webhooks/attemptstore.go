@@ -306,21 +306,16 @@ func (s *store) expiredLeases(ctx context.Context, ws tasks.WorkspaceID, count i
 // reapLease takes over message m (as read before) whose lease
 // expired by Redis' clock: the lost attempt is logged as interrupted and a
 // new attempt (seq+1) made due now, in the same script, so no crash
-// between two calls strands it. It returns the message and true when it
-// requeued it; false when the lease is still held or the message no
-// longer pending.
-func (s *store) reapLease(ctx context.Context, ws tasks.WorkspaceID, m message, interrupted AttemptLog, deliveryID string) (message, bool, error) {
+// between two calls strands it. It returns true when it requeued it;
+// false when the lease is still held or the message no longer pending.
+func (s *store) reapLease(ctx context.Context, ws tasks.WorkspaceID, m message, interrupted AttemptLog, deliveryID string) (bool, error) {
 	k := keysFor(ws)
 	res, err := reapScript.Run(ctx, s.rdb, []string{k.whMsg(m.ID), k.whLease(m.ID), k.whLeases(), k.whFIFOCur(m.SubscriptionID, m.OrderKey), k.whDue()},
 		m.ID, mustJSON(interrupted), deliveryID, s.clock().UnixMilli(), m.member()).Text()
 	if err != nil {
-		return message{}, false, fmt.Errorf("webhooks: reap webhook lease: %w", err)
+		return false, fmt.Errorf("webhooks: reap webhook lease: %w", err)
 	}
-	if scriptResult(res) != resRequeued {
-		return message{}, false, nil
-	}
-	m, err = s.getMessage(ctx, ws, m.ID)
-	return m, err == nil, err
+	return scriptResult(res) == resRequeued, nil
 }
 
 // clearInFlight returns Lua that deletes the task queue's in-flight
