@@ -3,13 +3,10 @@ package webhooks
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/taskerhq/tasker/internal/redistest"
@@ -42,10 +39,7 @@ func (h *countingHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis
 func TestSweepSkipsIdleWorkspaces(t *testing.T) {
 	ctx := context.Background()
 	rdb := redistest.ClientFor(t, "embedded")
-	svc, err := NewService(slog.New(slog.NewTextHandler(io.Discard, nil)), rdb, tasks.NewStore(rdb, nil), prometheus.NewRegistry(), Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	svc := newQuietService(t, rdb, tasks.NewStore(rdb, nil), Config{})
 	const idle = 300
 	for i := range idle {
 		ws := tasks.WorkspaceID(fmt.Sprintf("idle-%d", i))
@@ -93,10 +87,7 @@ func TestSweepSkipsIdleWorkspaces(t *testing.T) {
 func TestLostNoticeLeftToTheSweep(t *testing.T) {
 	ctx := context.Background()
 	rdb := redistest.ClientFor(t, "embedded")
-	svc, err := NewService(slog.New(slog.NewTextHandler(io.Discard, nil)), rdb, tasks.NewStore(rdb, nil), prometheus.NewRegistry(), Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	svc := newQuietService(t, rdb, tasks.NewStore(rdb, nil), Config{})
 	ws := tasks.WorkspaceID("quiet")
 	if _, err := svc.store.createSub(ctx, ws, subRecord{URL: "https://example.com", Events: []string{"*"}, Secret: "s", Enabled: true}, 0); err != nil {
 		t.Fatal(err)

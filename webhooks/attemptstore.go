@@ -131,10 +131,7 @@ end
 if not held then return {"lost"} end
 redis.call("DEL", KEYS[2])
 redis.call("ZREM", KEYS[3], ARGV[1])
-if ARGV[15] ~= "" then
-  local cur = redis.call("GET", KEYS[10])
-  if cur and string.sub(cur, 1, #ARGV[15] + 1) == ARGV[15] .. "|" then redis.call("DEL", KEYS[10]) end
-end
+` + clearInFlight("KEYS[10]", "ARGV[15]") + `
 if ARGV[4] == "pending" then
   redis.call("HINCRBY", KEYS[1], "q", 1)
   redis.call("HINCRBY", KEYS[1], "r", 1)
@@ -309,21 +306,27 @@ func (s *store) expiredLeases(ctx context.Context, ws tasks.WorkspaceID, count i
 // reapLease takes over message m (as read before) whose lease
 // expired by Redis' clock: the lost attempt is logged as interrupted and a
 // new attempt (seq+1) made due now, in the same script, so no crash
-// between two calls strands it. It returns the message and true when it
-// requeued it; false when the lease is still held or the message no
-// longer pending.
-func (s *store) reapLease(ctx context.Context, ws tasks.WorkspaceID, m message, interrupted AttemptLog, deliveryID string) (message, bool, error) {
+// between two calls strands it. It returns true when it requeued it;
+// false when the lease is still held or the message no longer pending.
+func (s *store) reapLease(ctx context.Context, ws tasks.WorkspaceID, m message, interrupted AttemptLog, deliveryID string) (bool, error) {
 	k := keysFor(ws)
 	res, err := reapScript.Run(ctx, s.rdb, []string{k.whMsg(m.ID), k.whLease(m.ID), k.whLeases(), k.whFIFOCur(m.SubscriptionID, m.OrderKey), k.whDue()},
 		m.ID, mustJSON(interrupted), deliveryID, s.clock().UnixMilli(), m.member()).Text()
 	if err != nil {
-		return message{}, false, fmt.Errorf("webhooks: reap webhook lease: %w", err)
+		return false, fmt.Errorf("webhooks: reap webhook lease: %w", err)
 	}
-	if scriptResult(res) != resRequeued {
-		return message{}, false, nil
-	}
-	m, err = s.getMessage(ctx, ws, m.ID)
-	return m, err == nil, err
+	return scriptResult(res) == resRequeued, nil
+}
+
+// clearInFlight returns Lua that deletes the task queue's in-flight
+// marker at key when it is member's ("member|deadline"); member is a Lua
+// expression, "" for an unordered message. Finishing and reaping both
+// release the queue this way.
+func clearInFlight(key, member string) string {
+	return `if ` + member + ` ~= "" then
+  local cur = redis.call("GET", ` + key + `)
+  if cur and string.sub(cur, 1, #` + member + ` + 1) == ` + member + ` .. "|" then redis.call("DEL", ` + key + `) end
+end`
 }
 
 // reapScript requeues a message whose lease is gone, logging the lost
@@ -344,10 +347,7 @@ local lease = redis.call("GET", KEYS[2])
 if lease and tonumber(string.match(lease, "|(%d+)$")) > now then return "held" end
 redis.call("DEL", KEYS[2])
 redis.call("ZREM", KEYS[3], ARGV[1])
-if ARGV[5] ~= "" then
-  local cur = redis.call("GET", KEYS[4])
-  if cur and string.sub(cur, 1, #ARGV[5] + 1) == ARGV[5] .. "|" then redis.call("DEL", KEYS[4]) end
-end
+` + clearInFlight("KEYS[4]", "ARGV[5]") + `
 if redis.call("HGET", KEYS[1], "s") ~= "pending" then return "none" end
 local n = redis.call("HINCRBY", KEYS[1], "n", 1)
 redis.call("HSET", KEYS[1], "a:" .. n, ARGV[2])

@@ -381,7 +381,7 @@ func (s *Service) reap(ctx context.Context, ws tasks.WorkspaceID, id string) err
 	}
 	msg := "attempt interrupted: the worker stopped before it finished"
 	lost := AttemptLog{ID: m.NextDeliveryID, At: s.cfg.Now().UTC(), Error: &msg}
-	m, requeued, err := s.store.reapLease(ctx, ws, m, lost, NewDeliveryID())
+	requeued, err := s.store.reapLease(ctx, ws, m, lost, NewDeliveryID())
 	if err != nil || !requeued {
 		return err
 	}

@@ -4,12 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"testing"
 
 	"github.com/hibiken/asynq"
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/taskerhq/tasker/tasks"
 )
@@ -21,11 +18,7 @@ import (
 func TestLegacyJobMakesItsMessageDue(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, s *store, ws tasks.WorkspaceID) {
 		ctx := context.Background()
-		svc, err := NewService(slog.New(slog.NewTextHandler(io.Discard, nil)), s.rdb, s.tasks, prometheus.NewRegistry(),
-			Config{Workspaces: []tasks.WorkspaceID{ws}})
-		if err != nil {
-			t.Fatal(err)
-		}
+		svc := newQuietService(t, s.rdb, s.tasks, Config{Workspaces: []tasks.WorkspaceID{ws}})
 		sub := newTestWebhook(t, s, ws, "none")
 		// oldMessage stores a pending message as the older version left
 		// it: out of the due set, waiting for its job.

@@ -281,16 +281,8 @@ func TestDisableAfterConsecutiveFailures(t *testing.T) {
 func TestRecoverAndRedeliver(t *testing.T) {
 	t.Parallel()
 	e := newTestEnv(t, false, nil)
-	var mu sync.Mutex
-	down := true
-	rc := newReceiver(t, func(int, http.ResponseWriter, *http.Request) int {
-		mu.Lock()
-		defer mu.Unlock()
-		if down {
-			return http.StatusServiceUnavailable
-		}
-		return http.StatusOK
-	})
+	respond, up := downUntilUp(http.StatusServiceUnavailable)
+	rc := newReceiver(t, respond)
 	sub := e.subscribe(t, rc.srv.URL, func(in *webhooks.NewSubscription) { in.Ordering = webhooks.OrderingTask })
 	ctx := context.Background()
 	start := time.Now().Add(-time.Second)
@@ -304,9 +296,7 @@ func TestRecoverAndRedeliver(t *testing.T) {
 	if _, err := e.svc.Enable(ctx, e.ws, sub.ID); err != nil { // three failures disabled it
 		t.Fatal(err)
 	}
-	mu.Lock()
-	down = false
-	mu.Unlock()
+	up()
 
 	n, err := e.svc.Recover(ctx, e.ws, sub.ID, start)
 	if err != nil || n != 3 {

@@ -4,12 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/taskerhq/tasker/tasks"
@@ -24,11 +21,7 @@ import (
 func TestFanoutBehindDisableKeepsEarlierEvents(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, st *store, ws tasks.WorkspaceID) {
 		ctx := context.Background()
-		svc, err := NewService(slog.New(slog.NewTextHandler(io.Discard, nil)), st.rdb, st.tasks, prometheus.NewRegistry(),
-			Config{Workspaces: []tasks.WorkspaceID{ws}})
-		if err != nil {
-			t.Fatal(err)
-		}
+		svc := newQuietService(t, st.rdb, st.tasks, Config{Workspaces: []tasks.WorkspaceID{ws}})
 		sub, err := svc.store.createSub(ctx, ws, subRecord{
 			URL: "https://example.com/hook", Events: []string{AllEvents}, Secret: "s", Enabled: true, Ordering: OrderingTask,
 		}, 0)

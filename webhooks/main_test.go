@@ -365,3 +365,14 @@ func statusSequence(statuses ...int) func(int, http.ResponseWriter, *http.Reques
 		return http.StatusOK
 	}
 }
+
+// downUntilUp answers status until up is called, then 200.
+func downUntilUp(status int) (respond func(int, http.ResponseWriter, *http.Request) int, up func()) {
+	var isUp atomic.Bool
+	return func(int, http.ResponseWriter, *http.Request) int {
+		if isUp.Load() {
+			return http.StatusOK
+		}
+		return status
+	}, func() { isUp.Store(true) }
+}

@@ -127,16 +127,8 @@ func TestOrderedQueueSurvivesDisable(t *testing.T) {
 func TestOrderedQueueSurvivesDisableByFailures(t *testing.T) {
 	t.Parallel()
 	e := newTestEnv(t, false, nil) // DisableAfter 3, three quick retries
-	var mu sync.Mutex
-	down := true
-	rc := newOrderReceiver(t, func(int, http.ResponseWriter, *http.Request) int {
-		mu.Lock()
-		defer mu.Unlock()
-		if down {
-			return http.StatusBadRequest
-		}
-		return http.StatusOK
-	})
+	respond, up := downUntilUp(http.StatusBadRequest)
+	rc := newOrderReceiver(t, respond)
 	sub := e.subscribe(t, rc.srv.URL, func(in *webhooks.NewSubscription) { in.Ordering = webhooks.OrderingTask })
 	ctx := context.Background()
 	start := time.Now().Add(-time.Second)
@@ -151,9 +143,7 @@ func TestOrderedQueueSurvivesDisableByFailures(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("not disabled after three failed messages")
 	}
-	mu.Lock()
-	down = false
-	mu.Unlock()
+	up()
 	if err := e.svc.Reenable(ctx, e.ws, sub.ID); err != nil {
 		t.Fatal(err)
 	}

@@ -233,10 +233,17 @@ func (s *store) createSub(ctx context.Context, ws tasks.WorkspaceID, sub subReco
 // token. When another replica holds it, it leaves word for the holder to
 // make one more pass, and returns false.
 func (s *store) lockFanout(ctx context.Context, ws tasks.WorkspaceID, token string, ttl time.Duration) (bool, error) {
+	return s.runFanLock(ctx, fanLockScript, "lock", ws, token, ttl)
+}
+
+// runFanLock runs one of the fan-out lock's scripts, which share their
+// keys and arguments and answer 1 for "the caller holds the lock and
+// makes a pass".
+func (s *store) runFanLock(ctx context.Context, script *redis.Script, op string, ws tasks.WorkspaceID, token string, ttl time.Duration) (bool, error) {
 	k := keysFor(ws)
-	res, err := fanLockScript.Run(ctx, s.rdb, []string{k.whFanLock(), k.whFanAgain()}, token, ttl.Milliseconds()).Int()
+	res, err := script.Run(ctx, s.rdb, []string{k.whFanLock(), k.whFanAgain()}, token, ttl.Milliseconds()).Int()
 	if err != nil {
-		return false, fmt.Errorf("webhooks: lock webhook fan-out: %w", err)
+		return false, fmt.Errorf("webhooks: %s webhook fan-out: %w", op, err)
 	}
 	return res == 1, nil
 }
@@ -264,12 +271,7 @@ return 0
 // fan-out asked for one more pass meanwhile: then it keeps the lock for
 // ttl more and returns true, and the caller makes that pass.
 func (s *store) unlockFanout(ctx context.Context, ws tasks.WorkspaceID, token string, ttl time.Duration) (bool, error) {
-	k := keysFor(ws)
-	res, err := fanUnlockScript.Run(ctx, s.rdb, []string{k.whFanLock(), k.whFanAgain()}, token, ttl.Milliseconds()).Int()
-	if err != nil {
-		return false, fmt.Errorf("webhooks: unlock webhook fan-out: %w", err)
-	}
-	return res == 1, nil
+	return s.runFanLock(ctx, fanUnlockScript, "unlock", ws, token, ttl)
 }
 
 // fanUnlockScript releases the fan-out lock or keeps it for another pass.

@@ -3,11 +3,14 @@ package webhooks
 import (
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"math/rand/v2"
 	"slices"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/taskerhq/tasker/internal/redistest"
@@ -25,6 +28,17 @@ func newTestWebhookStore(t *testing.T, b string, now *time.Time) (*store, tasks.
 		t.Fatal(err)
 	}
 	return s, ws, sub
+}
+
+// newQuietService returns a Service on rdb and ts that logs nothing and
+// registers its metrics on a registry of its own.
+func newQuietService(t *testing.T, rdb redis.UniversalClient, ts *tasks.Store, cfg Config) *Service {
+	t.Helper()
+	svc, err := NewService(slog.New(slog.NewTextHandler(io.Discard, nil)), rdb, ts, prometheus.NewRegistry(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return svc
 }
 
 // failMessage creates a message for event and fails its first attempt,

@@ -328,16 +328,20 @@ func TestWebhookReap(t *testing.T) {
 		if ids, err := s.expiredLeases(ctx, ws, 10); err != nil || len(ids) != 0 {
 			t.Fatalf("ExpiredWebhookLeases() with a live lease = %v, %v; want none", ids, err)
 		}
-		if _, ok, _ := s.reapLease(ctx, ws, b[0].Message, AttemptLog{ID: "del_lost"}, "del_next"); ok {
+		if ok, _ := s.reapLease(ctx, ws, b[0].Message, AttemptLog{ID: "del_lost"}, "del_next"); ok {
 			t.Fatal("ReapWebhookLease() took a live lease")
 		}
 		expireLease(t, s, ws, id)
 		if ids, err := s.expiredLeases(ctx, ws, 10); err != nil || fmt.Sprint(ids) != fmt.Sprint([]string{id}) {
 			t.Fatalf("ExpiredWebhookLeases() = %v, %v; want the message", ids, err)
 		}
-		m, ok, err := s.reapLease(ctx, ws, b[0].Message, AttemptLog{ID: "del_lost"}, "del_next")
-		if err != nil || !ok || m.Seq != 2 || m.NextDeliveryID != "del_next" || len(m.Attempts) != 1 || m.Attempts[0].ID != "del_lost" {
-			t.Fatalf("ReapWebhookLease() = %+v, %v, %v; want seq 2 with the lost attempt logged", m, ok, err)
+		ok, err := s.reapLease(ctx, ws, b[0].Message, AttemptLog{ID: "del_lost"}, "del_next")
+		if err != nil || !ok {
+			t.Fatalf("ReapWebhookLease() = %v, %v; want requeued", ok, err)
+		}
+		m, err := s.getMessage(ctx, ws, id)
+		if err != nil || m.Seq != 2 || m.NextDeliveryID != "del_next" || len(m.Attempts) != 1 || m.Attempts[0].ID != "del_lost" {
+			t.Fatalf("message after ReapWebhookLease() = %+v, %v; want seq 2 with the lost attempt logged", m, err)
 		}
 		if ids, _ := s.expiredLeases(ctx, ws, 10); len(ids) != 0 {
 			t.Fatalf("ExpiredWebhookLeases() after the reap = %v, want none", ids)
@@ -428,7 +432,7 @@ func TestWebhookReapAndRequeueMakeDue(t *testing.T) {
 			t.Fatalf("leaseBatch() = %v, want the message", leasedIDs(b))
 		}
 		expireLease(t, s, ws, id)
-		if _, ok, err := s.reapLease(ctx, ws, b[0].Message, AttemptLog{ID: "del_lost"}, "del_2"); err != nil || !ok {
+		if ok, err := s.reapLease(ctx, ws, b[0].Message, AttemptLog{ID: "del_lost"}, "del_2"); err != nil || !ok {
 			t.Fatalf("reapLease() = %v, %v; want requeued", ok, err)
 		}
 		b = mustLease(t, s, ws, "t2")

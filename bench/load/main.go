@@ -26,6 +26,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/taskerhq/tasker/bench/internal/openloop"
 )
 
 func main() {
@@ -93,12 +95,12 @@ func (o options) check() error {
 	if err != nil {
 		return err
 	}
-	if !isLoopback(u.Hostname()) {
+	if !openloop.Loopback(u.Hostname()) {
 		return errors.New("-url must be a loopback address")
 	}
 	if o.redis != "" {
 		host, _, err := net.SplitHostPort(o.redis)
-		if err != nil || !isLoopback(host) {
+		if err != nil || !openloop.Loopback(host) {
 			return errors.New("-redis must be a loopback host:port")
 		}
 	}
@@ -117,14 +119,6 @@ func (o options) check() error {
 		return errors.New("-seed must be 0..2000000")
 	}
 	return nil
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 var titles = []string{"Review the release notes", "Fix flaky login test", "Prepare the quarterly report", "Update the on-call rota", "Water the office plants"}
@@ -206,43 +200,27 @@ type result struct {
 // drive sends requests at o.rate for o.duration from o.workers connections.
 func drive(client *http.Client, o options) result {
 	total := int(float64(o.rate) * o.duration.Seconds())
-	interval := time.Second / time.Duration(o.rate)
-	jobs := make(chan int, total)
 	start := time.Now()
 	lat := make([]time.Duration, total)
 	codes := make([]int, total)
-	var wg sync.WaitGroup
 	ctx, cancel := context.WithTimeout(context.Background(), o.duration+30*time.Second)
 	defer cancel()
-	for range o.workers {
-		wg.Go(func() {
-			for i := range jobs {
-				scheduled := start.Add(time.Duration(i) * interval)
-				if d := time.Until(scheduled); d > 0 {
-					time.Sleep(d)
-				}
-				req, err := o.request(i + o.seed + 1)
-				if err != nil {
-					continue
-				}
-				resp, err := client.Do(req.WithContext(ctx))
-				if err != nil {
-					codes[i] = -1
-					lat[i] = time.Since(scheduled)
-					continue
-				}
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				lat[i] = time.Since(scheduled)
-				codes[i] = resp.StatusCode
-			}
-		})
-	}
-	for i := range total {
-		jobs <- i
-	}
-	close(jobs)
-	wg.Wait()
+	openloop.Run(o.rate, o.duration, o.workers, func(i int, scheduled time.Time) {
+		req, err := o.request(i + o.seed + 1)
+		if err != nil {
+			return
+		}
+		resp, err := client.Do(req.WithContext(ctx))
+		if err != nil {
+			codes[i] = -1
+			lat[i] = time.Since(scheduled)
+			return
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		lat[i] = time.Since(scheduled)
+		codes[i] = resp.StatusCode
+	})
 	r := result{codes: map[int]int{}, elapsed: time.Since(start)}
 	for i, c := range codes {
 		r.codes[c]++
@@ -256,13 +234,7 @@ func drive(client *http.Client, o options) result {
 	return r
 }
 
-func (r result) pct(p float64) time.Duration {
-	if len(r.latencies) == 0 {
-		return 0
-	}
-	i := int(p / 100 * float64(len(r.latencies)-1))
-	return r.latencies[i]
-}
+func (r result) pct(p float64) time.Duration { return openloop.Percentile(r.latencies, p) }
 
 func (r result) print(w io.Writer, o options) {
 	ok := len(r.latencies)

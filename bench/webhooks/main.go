@@ -27,6 +27,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/taskerhq/tasker/bench/internal/openloop"
 )
 
 func main() {
@@ -96,6 +98,7 @@ func run(args []string, stdout io.Writer) error {
 		time.Sleep(20 * time.Millisecond)
 	}
 	got, dups, lat, first, last := rc.stats()
+	slices.Sort(lat)
 
 	var pend, fail int
 	for _, id := range ids {
@@ -112,12 +115,12 @@ func run(args []string, stdout io.Writer) error {
 	lost := want - got - fail - pend
 	ms := func(d time.Duration) string { return fmt.Sprintf("%.1fms", float64(d)/1e6) }
 	fmt.Fprintf(stdout, "subscriptions=%d rate=%d events/s duration=%s\n", o.subs, o.rate, o.duration)
-	fmt.Fprintf(stdout, "events=%d (create errors %d, create p99 %s) sent in %s\n", created, failed, ms(pct(createLat, 99)), sent.Sub(start).Round(time.Millisecond))
+	fmt.Fprintf(stdout, "events=%d (create errors %d, create p99 %s) sent in %s\n", created, failed, ms(openloop.Percentile(createLat, 99)), sent.Sub(start).Round(time.Millisecond))
 	if got > 0 {
 		span := last.Sub(start)
 		fmt.Fprintf(stdout, "deliveries=%d in %s: %.0f deliveries/s (first receipt %s after start)\n", got, span.Round(time.Millisecond), float64(got)/span.Seconds(), first.Sub(start).Round(time.Millisecond))
 	}
-	fmt.Fprintf(stdout, "event->receipt p50=%s p99=%s p99.9=%s max=%s\n", ms(pct(lat, 50)), ms(pct(lat, 99)), ms(pct(lat, 99.9)), ms(pct(lat, 100)))
+	fmt.Fprintf(stdout, "event->receipt p50=%s p99=%s p99.9=%s max=%s\n", ms(openloop.Percentile(lat, 50)), ms(openloop.Percentile(lat, 99)), ms(openloop.Percentile(lat, 99.9)), ms(openloop.Percentile(lat, 100)))
 	fmt.Fprintf(stdout, "ledger: %d events x %d subscriptions = %d = %d received + %d failed + %d pending + %d lost; duplicates %d\n",
 		created, o.subs, want, got, fail, pend, lost, dups)
 	return nil
@@ -128,7 +131,7 @@ func (o options) check() error {
 	if err != nil {
 		return err
 	}
-	if !isLoopback(u.Hostname()) {
+	if !openloop.Loopback(u.Hostname()) {
 		return errors.New("-url must be a loopback address")
 	}
 	switch {
@@ -146,14 +149,6 @@ func (o options) check() error {
 		return errors.New("-drain must be within 10m")
 	}
 	return nil
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // client calls the REST API.
@@ -218,28 +213,13 @@ func (c *client) count(id, status string) (int, error) {
 // returns how many were created, how many failed, and their latencies.
 func drive(c *client, o options) (int, int, []time.Duration) {
 	total := int(float64(o.rate) * o.duration.Seconds())
-	interval := time.Second / time.Duration(o.rate)
-	jobs := make(chan int, total)
 	lat := make([]time.Duration, total)
 	ok := make([]bool, total)
-	start := time.Now()
-	var wg sync.WaitGroup
-	for range o.workers {
-		wg.Go(func() {
-			for i := range jobs {
-				at := start.Add(time.Duration(i) * interval)
-				time.Sleep(time.Until(at))
-				body := fmt.Sprintf(`{"title":"Webhook bench task %d","description":"Created by bench/webhooks.","tags":["bench"]}`, i)
-				err := c.do(http.MethodPost, "/api/v1/tasks", body, http.StatusCreated, nil)
-				lat[i], ok[i] = time.Since(at), err == nil
-			}
-		})
-	}
-	for i := range total {
-		jobs <- i
-	}
-	close(jobs)
-	wg.Wait()
+	openloop.Run(o.rate, o.duration, o.workers, func(i int, at time.Time) {
+		body := fmt.Sprintf(`{"title":"Webhook bench task %d","description":"Created by bench/webhooks.","tags":["bench"]}`, i)
+		err := c.do(http.MethodPost, "/api/v1/tasks", body, http.StatusCreated, nil)
+		lat[i], ok[i] = time.Since(at), err == nil
+	})
 	created, failed := 0, 0
 	var okLat []time.Duration
 	for i := range total {
@@ -250,6 +230,7 @@ func drive(c *client, o options) (int, int, []time.Duration) {
 			failed++
 		}
 	}
+	slices.Sort(okLat)
 	return created, failed, okLat
 }
 
@@ -316,12 +297,4 @@ func (rc *receiver) stats() (got, dups int, lat []time.Duration, first, last tim
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
 	return len(rc.seen), rc.dups, slices.Clone(rc.lat), rc.first, rc.last
-}
-
-func pct(ds []time.Duration, p float64) time.Duration {
-	if len(ds) == 0 {
-		return 0
-	}
-	slices.Sort(ds)
-	return ds[int(p/100*float64(len(ds)-1))]
 }
