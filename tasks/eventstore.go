@@ -72,16 +72,23 @@ func (s *Store) ListEvents(ctx context.Context, ws WorkspaceID, f EventFilter, c
 	}
 }
 
-// before returns the greatest stream id smaller than id, which makes an
-// exclusive range bound on every Redis version.
-func before(id string) (string, bool) {
+// ParseStreamID splits a stream entry id "ms-seq"; ok is false when id is
+// not one.
+func ParseStreamID(id string) (ms, seq uint64, ok bool) {
 	msStr, seqStr, ok := strings.Cut(id, "-")
 	if !ok {
-		return "", false
+		return 0, 0, false
 	}
 	ms, err1 := strconv.ParseUint(msStr, 10, 64)
 	seq, err2 := strconv.ParseUint(seqStr, 10, 64)
-	if err1 != nil || err2 != nil {
+	return ms, seq, err1 == nil && err2 == nil
+}
+
+// before returns the greatest stream id smaller than id, which makes an
+// exclusive range bound on every Redis version.
+func before(id string) (string, bool) {
+	ms, seq, ok := ParseStreamID(id)
+	if !ok {
 		return "", false
 	}
 	if seq > 0 {

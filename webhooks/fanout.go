@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -251,18 +249,7 @@ func messagesOf(subs []subRecord, entries []tasks.StreamEvent) ([]newMessage, er
 // streamIDAtMost reports whether stream entry id a comes no later than
 // b; false when either is not a stream id.
 func streamIDAtMost(a, b string) bool {
-	ams, aseq, aok := parseStreamID(a)
-	bms, bseq, bok := parseStreamID(b)
+	ams, aseq, aok := tasks.ParseStreamID(a)
+	bms, bseq, bok := tasks.ParseStreamID(b)
 	return aok && bok && (ams < bms || ams == bms && aseq <= bseq)
-}
-
-// parseStreamID splits a stream entry id "ms-seq".
-func parseStreamID(id string) (ms, seq uint64, ok bool) {
-	msStr, seqStr, ok := strings.Cut(id, "-")
-	if !ok {
-		return 0, 0, false
-	}
-	ms, err1 := strconv.ParseUint(msStr, 10, 64)
-	seq, err2 := strconv.ParseUint(seqStr, 10, 64)
-	return ms, seq, err1 == nil && err2 == nil
 }
