@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/taskerhq/tasker/tasks"
@@ -148,10 +150,7 @@ func (s *Scheduler) Watch(ctx context.Context) {
 			pending[ws] = true
 		case <-tick.C:
 			if len(pending) > 0 {
-				wss := make([]tasks.WorkspaceID, 0, len(pending))
-				for ws := range pending {
-					wss = append(wss, ws)
-				}
+				wss := slices.Collect(maps.Keys(pending))
 				clear(pending)
 				s.logFailure(ctx, "scheduler refresh failed", s.refreshChunks(ctx, wss))
 			}
