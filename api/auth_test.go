@@ -1,6 +1,8 @@
 package api
 
 import (
+	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -48,6 +50,11 @@ func TestParseKeys(t *testing.T) {
 			}
 			if s := keys.String(); strings.Contains(s, "k1") {
 				t.Errorf("String() = %q shows a key", s)
+			}
+			var logged strings.Builder
+			slog.New(slog.NewJSONHandler(&logged, nil)).Info("keys", "keys", keys)
+			if want := fmt.Sprintf(`"keys":%q`, keys.String()); !strings.Contains(logged.String(), want) {
+				t.Errorf("logged %q, want %s and nothing of the keys", logged.String(), want)
 			}
 		})
 	}

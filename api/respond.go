@@ -1,8 +1,6 @@
 package api
 
 import (
-	"github.com/taskerhq/tasker/internal/httpx"
-
 	"bytes"
 	"context"
 	"encoding/json"
@@ -19,6 +17,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/taskerhq/tasker/internal/httpx"
 	"github.com/taskerhq/tasker/tasks"
 )
 

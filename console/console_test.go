@@ -127,14 +127,9 @@ func (e *testEnv) apiCall(t *testing.T, method, path, body string, want int) str
 // signedIn returns a client holding a console session.
 func (e *testEnv) signedIn(t *testing.T) *http.Client {
 	t.Helper()
-	jar := newJar()
-	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	c := newClient()
 	page := get(t, c, e.srv.URL+"/console/signin", http.StatusOK)
-	resp, err := c.PostForm(e.srv.URL+"/console/signin", url.Values{"csrf": {csrfOf(t, page)}, "key": {e.key}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
+	resp := post(t, c, e.srv.URL+"/console/signin", url.Values{"csrf": {csrfOf(t, page)}, "key": {e.key}})
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/console/tasks" {
 		t.Fatalf("sign-in = %d to %q, want 303 to /console/tasks", resp.StatusCode, resp.Header.Get("Location"))
 	}
@@ -167,7 +162,7 @@ func csrfOf(t *testing.T, page string) string {
 
 func TestSignInAndCSRF(t *testing.T) {
 	e := newTestEnv(t)
-	anon := &http.Client{Jar: newJar(), CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	anon := newClient()
 	resp, err := anon.Get(e.srv.URL + "/console/tasks")
 	if err != nil {
 		t.Fatal(err)
@@ -179,21 +174,13 @@ func TestSignInAndCSRF(t *testing.T) {
 
 	t.Run("WrongKey", func(t *testing.T) {
 		page := get(t, anon, e.srv.URL+"/console/signin", http.StatusOK)
-		resp, err := anon.PostForm(e.srv.URL+"/console/signin", url.Values{"csrf": {csrfOf(t, page)}, "key": {"nope"}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
+		resp := post(t, anon, e.srv.URL+"/console/signin", url.Values{"csrf": {csrfOf(t, page)}, "key": {"nope"}})
 		if resp.StatusCode != http.StatusUnauthorized {
 			t.Fatalf("wrong key = %d, want 401", resp.StatusCode)
 		}
 	})
 	t.Run("SigninWithoutToken", func(t *testing.T) {
-		resp, err := anon.PostForm(e.srv.URL+"/console/signin", url.Values{"key": {e.key}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
+		resp := post(t, anon, e.srv.URL+"/console/signin", url.Values{"key": {e.key}})
 		if resp.StatusCode != http.StatusForbidden {
 			t.Fatalf("sign-in without token = %d, want 403", resp.StatusCode)
 		}
@@ -204,23 +191,15 @@ func TestSignInAndCSRF(t *testing.T) {
 	id := between(sub, `"id":"`, `"`)
 
 	t.Run("FormWithoutToken", func(t *testing.T) {
-		resp, err := c.PostForm(e.srv.URL+"/console/webhooks/"+id+"/disable", url.Values{"csrf": {"forged"}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
+		resp := post(t, c, e.srv.URL+"/console/webhooks/"+id+"/disable", url.Values{"csrf": {"forged"}})
 		if resp.StatusCode != http.StatusForbidden {
 			t.Fatalf("forged form = %d, want 403", resp.StatusCode)
 		}
 	})
 	t.Run("SignOut", func(t *testing.T) {
 		page := get(t, c, e.srv.URL+"/console/tasks", http.StatusOK)
-		resp, err := c.PostForm(e.srv.URL+"/console/signout", url.Values{"csrf": {csrfOf(t, page)}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		resp, err = c.Get(e.srv.URL + "/console/tasks")
+		post(t, c, e.srv.URL+"/console/signout", url.Values{"csrf": {csrfOf(t, page)}})
+		resp, err := c.Get(e.srv.URL + "/console/tasks")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -233,13 +212,9 @@ func TestSignInAndCSRF(t *testing.T) {
 
 func TestSessionCookie(t *testing.T) {
 	e := newTestEnv(t)
-	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }, Jar: newJar()}
+	c := newClient()
 	page := get(t, c, e.srv.URL+"/console/signin", http.StatusOK)
-	resp, err := c.PostForm(e.srv.URL+"/console/signin", url.Values{"csrf": {csrfOf(t, page)}, "key": {e.key}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
+	resp := post(t, c, e.srv.URL+"/console/signin", url.Values{"csrf": {csrfOf(t, page)}, "key": {e.key}})
 	var set string
 	for _, v := range resp.Header.Values("Set-Cookie") {
 		if strings.HasPrefix(v, "tasker_console=") {
@@ -256,9 +231,22 @@ func TestSessionCookie(t *testing.T) {
 	}
 }
 
-func newJar() http.CookieJar {
+// newClient returns a client with a cookie jar of its own that stops at
+// redirects, so a test sees where they lead.
+func newClient() *http.Client {
 	jar, _ := cookiejar.New(nil)
-	return jar
+	return &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+// post posts form to u and returns the response, its body closed.
+func post(t *testing.T, c *http.Client, u string, form url.Values) *http.Response {
+	t.Helper()
+	resp, err := c.PostForm(u, form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp
 }
 
 func between(s, from, to string) string {

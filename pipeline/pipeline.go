@@ -226,13 +226,8 @@ func (d *Dispatcher) tick(ctx context.Context, now time.Time) {
 		if ctx.Err() != nil {
 			return
 		}
-		n, ok := 0, true
-		if claim {
-			n, ok = d.reclaim(ctx, ws)
-		}
-		m, ok2 := d.dispatch(ctx, ws)
 		switch {
-		case n+m > 0 || !ok || !ok2: // work, or a failure to try again
+		case d.visit(ctx, ws, claim):
 			d.active[ws] = now
 		case now.Sub(seen) >= d.opt.ActiveFor:
 			delete(d.active, ws)
@@ -244,13 +239,23 @@ func (d *Dispatcher) tick(ctx context.Context, now time.Time) {
 		if ctx.Err() != nil {
 			return
 		}
-		n, ok := d.reclaim(ctx, ws)
-		m, ok2 := d.dispatch(ctx, ws)
-		if n+m > 0 || !ok || !ok2 {
+		if d.visit(ctx, ws, true) {
 			d.active[ws] = now
 		}
 	}
 	d.sweepLeft = d.sweepLeft[step:]
+}
+
+// visit reclaims ws's stale entries when claim is set, then dispatches its
+// new ones, and reports whether it found work or failed: either way ws
+// should be polled again soon.
+func (d *Dispatcher) visit(ctx context.Context, ws tasks.WorkspaceID, claim bool) bool {
+	n, ok := 0, true
+	if claim {
+		n, ok = d.reclaim(ctx, ws)
+	}
+	m, ok2 := d.dispatch(ctx, ws)
+	return n+m > 0 || !ok || !ok2
 }
 
 // startSweep begins a full sweep when the last has ended and its time has

@@ -222,15 +222,7 @@ func TestKilledDispatcherLosesNothing(t *testing.T) {
 	if n, err := live.Dispatch(ctx, ws); err != nil || n != 10 {
 		t.Fatalf("live Dispatch of the never-read rest = %d, %v; want 10", n, err)
 	}
-	reclaimed := 0
-	waitFor(t, "the dead consumer's entries to be reclaimed", func() bool {
-		n, err := live.Reclaim(ctx, ws)
-		if err != nil {
-			t.Fatal(err)
-		}
-		reclaimed += n
-		return reclaimed == 15
-	})
+	reclaimAll(t, live, ws, 15)
 	ids := eventIDs(t, store, ws, "")
 	if len(ids) != 50 {
 		t.Fatalf("%d events in the log, want 50", len(ids))
@@ -241,6 +233,20 @@ func TestKilledDispatcherLosesNothing(t *testing.T) {
 	if err != nil || pending.Count != 0 {
 		t.Errorf("entries left pending: %+v, %v", pending, err)
 	}
+}
+
+// reclaimAll calls d.Reclaim on ws until it has taken want entries in all.
+func reclaimAll(t *testing.T, d *pipeline.Dispatcher, ws tasks.WorkspaceID, want int) {
+	t.Helper()
+	reclaimed := 0
+	waitFor(t, "the dead consumer's entries to be reclaimed", func() bool {
+		n, err := d.Reclaim(context.Background(), ws)
+		if err != nil {
+			t.Fatal(err)
+		}
+		reclaimed += n
+		return reclaimed == want
+	})
 }
 
 // follower is a recorder that follows the stream itself: it counts

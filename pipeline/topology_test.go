@@ -43,15 +43,7 @@ func TestTopologies(t *testing.T) {
 				}
 				startWorkers(t, rdb, targets)
 				live := pipeline.NewDispatcher(quiet, store, client, targets, prometheus.NewRegistry(), pipeline.Options{Consumer: "live", ClaimIdle: 50 * time.Millisecond})
-				reclaimed := 0
-				waitFor(t, "the dead consumer's entries to be reclaimed", func() bool {
-					n, err := live.Reclaim(ctx, ws)
-					if err != nil {
-						t.Fatal(err)
-					}
-					reclaimed += n
-					return reclaimed == 10
-				})
+				reclaimAll(t, live, ws, 10)
 				ids := eventIDs(t, store, ws, "")
 				waitFor(t, "every event handled", func() bool { return len(rec.snapshot()) == len(ids) })
 				exactlyOnce(t, rec, ids)

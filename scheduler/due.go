@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/taskerhq/tasker/tasks"
@@ -127,9 +129,7 @@ func (s *Scheduler) Watch(ctx context.Context) {
 		return
 	}
 	// Repaired once notices flow, so no write falls between the two.
-	if err := s.Repair(ctx); err != nil && ctx.Err() == nil {
-		s.logger.ErrorContext(ctx, "scheduler repair failed", "err", err)
-	}
+	s.logFailure(ctx, "scheduler repair failed", s.Repair(ctx))
 	tick := time.NewTicker(refreshEvery)
 	defer tick.Stop()
 	pending := make(map[tasks.WorkspaceID]bool)
@@ -145,28 +145,19 @@ func (s *Scheduler) Watch(ctx context.Context) {
 		case <-resync:
 			// Notices published while the subscription was down are
 			// lost: after a reconnect, refresh every workspace at once.
-			if err := s.Repair(ctx); err != nil && ctx.Err() == nil {
-				s.logger.ErrorContext(ctx, "scheduler repair failed", "err", err)
-			}
+			s.logFailure(ctx, "scheduler repair failed", s.Repair(ctx))
 		case ws := <-dirty:
 			pending[ws] = true
 		case <-tick.C:
 			if len(pending) > 0 {
-				wss := make([]tasks.WorkspaceID, 0, len(pending))
-				for ws := range pending {
-					wss = append(wss, ws)
-				}
+				wss := slices.Collect(maps.Keys(pending))
 				clear(pending)
-				if err := s.refreshChunks(ctx, wss); err != nil && ctx.Err() == nil {
-					s.logger.ErrorContext(ctx, "scheduler refresh failed", "err", err)
-				}
+				s.logFailure(ctx, "scheduler refresh failed", s.refreshChunks(ctx, wss))
 			}
 			if now := s.now(); len(left) == 0 && !now.Before(next) {
 				wss, err := s.store.Workspaces(ctx)
 				if err != nil {
-					if ctx.Err() == nil {
-						s.logger.ErrorContext(ctx, "scheduler repair failed", "err", err)
-					}
+					s.logFailure(ctx, "scheduler repair failed", err)
 					continue
 				}
 				left, next = wss, now.Add(s.repair)
@@ -174,11 +165,17 @@ func (s *Scheduler) Watch(ctx context.Context) {
 				step = (len(wss) + ticks - 1) / ticks
 			}
 			n := min(step, len(left))
-			if err := s.refreshChunks(ctx, left[:n]); err != nil && ctx.Err() == nil {
-				s.logger.ErrorContext(ctx, "scheduler repair failed", "err", err)
-			}
+			s.logFailure(ctx, "scheduler repair failed", s.refreshChunks(ctx, left[:n]))
 			left = left[n:]
 		}
+	}
+}
+
+// logFailure logs err, unless it is nil or ctx has ended: the error is then
+// only the stop.
+func (s *Scheduler) logFailure(ctx context.Context, msg string, err error) {
+	if err != nil && ctx.Err() == nil {
+		s.logger.ErrorContext(ctx, msg, "err", err)
 	}
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"sync"
 	"testing"
 	"time"
 
@@ -131,26 +130,11 @@ func TestDueSweepExactlyOnceAcrossReplicas(t *testing.T) {
 			mustCreate(t, s, ws, tasks.NewTask{Title: fmt.Sprintf("task %d", i), DueAt: &due})
 		}
 		skews := []time.Duration{-20 * time.Second, 0, 3 * time.Minute}
-		var wg sync.WaitGroup
-		for r, skew := range skews {
-			sch := newTestScheduler(t, tasks.NewStore(rdb, time.Now), scheduler.WithBatch(7), scheduler.WithDigestTime(""))
+		replicas := newReplicas(t, rdb, skews)
+		for _, sch := range replicas {
 			mustRepair(t, sch)
-			wg.Go(func() {
-				step := time.Duration(40+r*10) * time.Second
-				for now := start.Add(-2 * time.Hour); now.Before(start.Add(3 * time.Hour)); now = now.Add(step) {
-					if _, err := sch.SweepDue(context.Background(), now.Add(skew)); err != nil {
-						t.Errorf("replica %d: SweepDue = %v", r, err)
-						return
-					}
-				}
-			})
 		}
-		wg.Wait()
-		reminders, overdue := alerts(t, s, ws)
-		for i := int64(1); i <= n; i++ {
-			if reminders[i] != 1 || overdue[i] != 1 {
-				t.Errorf("task %d: %d reminders and %d overdue alerts, want 1 and 1", i, reminders[i], overdue[i])
-			}
-		}
+		sweepConcurrently(t, replicas, skews, start, (*scheduler.Scheduler).SweepDue)
+		assertAlertedOnce(t, s, ws, n)
 	})
 }

@@ -107,6 +107,51 @@ func alerts(t *testing.T, s *tasks.Store, ws tasks.WorkspaceID) (reminders, over
 
 var base = time.Date(2027, 1, 10, 12, 0, 0, 0, time.UTC)
 
+// newReplicas gives one scheduler per skew, each with its own store, small
+// batches so that every sweep loops, and no digests.
+func newReplicas(t *testing.T, rdb redis.UniversalClient, skews []time.Duration) []*scheduler.Scheduler {
+	t.Helper()
+	replicas := make([]*scheduler.Scheduler, len(skews))
+	for r := range skews {
+		replicas[r] = newTestScheduler(t, tasks.NewStore(rdb, time.Now), scheduler.WithBatch(7), scheduler.WithDigestTime(""))
+	}
+	return replicas
+}
+
+// sweepConcurrently has every replica sweep, through sweep, from 2 h before
+// start to 3 h after on a step of its own, its clock skewed by its skew.
+func sweepConcurrently(t *testing.T, replicas []*scheduler.Scheduler, skews []time.Duration, start time.Time, sweep func(*scheduler.Scheduler, context.Context, time.Time) (scheduler.Result, error)) {
+	t.Helper()
+	var wg sync.WaitGroup
+	for r, sch := range replicas {
+		wg.Go(func() {
+			step := time.Duration(40+r*10) * time.Second
+			for now := start.Add(-2 * time.Hour); now.Before(start.Add(3 * time.Hour)); now = now.Add(step) {
+				if _, err := sweep(sch, context.Background(), now.Add(skews[r])); err != nil {
+					t.Errorf("replica %d: sweep = %v", r, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// assertAlertedOnce fails unless tasks 1 to n each had one reminder and
+// one overdue alert.
+func assertAlertedOnce(t *testing.T, s *tasks.Store, ws tasks.WorkspaceID, n int64) {
+	t.Helper()
+	reminders, overdue := alerts(t, s, ws)
+	for i := int64(1); i <= n; i++ {
+		if reminders[i] != 1 || overdue[i] != 1 {
+			t.Errorf("task %d: %d reminders and %d overdue alerts, want 1 and 1", i, reminders[i], overdue[i])
+		}
+	}
+}
+
+// TestExactlyOnceAcrossConcurrentSchedulers: replicas each running the
+// whole Sweep, so that every Repair races the others' due sweeps, still
+// emit every alert once.
 func TestExactlyOnceAcrossConcurrentSchedulers(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, rdb redis.UniversalClient, s *tasks.Store, ws tasks.WorkspaceID) {
 		const n = 150
@@ -114,31 +159,9 @@ func TestExactlyOnceAcrossConcurrentSchedulers(t *testing.T) {
 			due := base.Add(time.Duration(i*53) * time.Second) // spread over about 2 h
 			mustCreate(t, s, ws, tasks.NewTask{Title: fmt.Sprintf("task %d", i), DueAt: &due})
 		}
-		// Three replicas, each with its own store and a skewed clock, sweep
-		// on their own schedules; small batches make every sweep loop.
 		skews := []time.Duration{-20 * time.Second, 0, 35 * time.Second}
-		var wg sync.WaitGroup
-		for r, skew := range skews {
-			sch := newTestScheduler(t, tasks.NewStore(rdb, time.Now), scheduler.WithBatch(7), scheduler.WithDigestTime(""))
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				step := time.Duration(40+r*10) * time.Second
-				for now := base.Add(-2 * time.Hour); now.Before(base.Add(3 * time.Hour)); now = now.Add(step) {
-					if _, err := sch.Sweep(context.Background(), now.Add(skew)); err != nil {
-						t.Errorf("replica %d: Sweep = %v", r, err)
-						return
-					}
-				}
-			}()
-		}
-		wg.Wait()
-		reminders, overdue := alerts(t, s, ws)
-		for i := int64(1); i <= n; i++ {
-			if reminders[i] != 1 || overdue[i] != 1 {
-				t.Errorf("task %d: %d reminders and %d overdue alerts, want 1 and 1", i, reminders[i], overdue[i])
-			}
-		}
+		sweepConcurrently(t, newReplicas(t, rdb, skews), skews, base, (*scheduler.Scheduler).Sweep)
+		assertAlertedOnce(t, s, ws, n)
 	})
 }
 

@@ -16,31 +16,40 @@ import (
 	"github.com/taskerhq/tasker/tasks"
 )
 
+// startWatch runs sch.Watch until the test ends, reporting on refreshed
+// each set of workspaces it refreshes; done closes when Watch returns.
+func startWatch(t *testing.T, store *tasks.Store, opts ...Option) (sch *Scheduler, refreshed chan []tasks.WorkspaceID, done chan struct{}) {
+	t.Helper()
+	sch, err := New(slog.New(slog.NewTextHandler(io.Discard, nil)), store, prometheus.NewRegistry(), opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	refreshed = make(chan []tasks.WorkspaceID, 64)
+	sch.refreshed = func(wss []tasks.WorkspaceID) { refreshed <- wss }
+	ctx, cancel := context.WithCancel(context.Background())
+	done = make(chan struct{})
+	go func() {
+		sch.Watch(ctx)
+		close(done)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	return sch, refreshed, done
+}
+
 // TestWatchRefreshesNoticedWorkspaces: Watch repairs at start, then a
 // write's notice alone makes its workspace due, and the sweep fires it.
 func TestWatchRefreshesNoticedWorkspaces(t *testing.T) {
 	store := tasks.NewStore(redistest.Embedded(t), time.Now)
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx := context.Background()
 	ws := tasks.WorkspaceID(fmt.Sprintf("watch-%x", rand.Uint64()))
 	later := time.Date(2031, 1, 1, 9, 0, 0, 0, time.UTC)
 	if _, _, err := store.CreateTask(ctx, ws, tasks.Actor{}, tasks.NewTask{Title: "first", DueAt: &later}, nil); err != nil {
 		t.Fatal(err)
 	}
-	sch, err := New(slog.New(slog.NewTextHandler(io.Discard, nil)), store, prometheus.NewRegistry())
-	if err != nil {
-		t.Fatal(err)
-	}
-	refreshed := make(chan []tasks.WorkspaceID, 16)
-	sch.refreshed = func(wss []tasks.WorkspaceID) { refreshed <- wss }
-	done := make(chan struct{})
-	go func() {
-		sch.Watch(ctx)
-		close(done)
-	}()
-	defer func() {
-		cancel()
-		<-done
-	}()
+	sch, refreshed, done := startWatch(t, store)
 	wait := func(what string) {
 		t.Helper()
 		select {
@@ -73,7 +82,7 @@ func TestWatchRefreshesNoticedWorkspaces(t *testing.T) {
 func TestWatchRepairsAfterReconnect(t *testing.T) {
 	rdb := redistest.Client(t)
 	store := tasks.NewStore(rdb, time.Now)
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx := context.Background()
 	mine := []tasks.WorkspaceID{
 		tasks.WorkspaceID(fmt.Sprintf("resub-%x", rand.Uint64())),
 		tasks.WorkspaceID(fmt.Sprintf("resub-%x", rand.Uint64())),
@@ -83,21 +92,7 @@ func TestWatchRepairsAfterReconnect(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	sch, err := New(slog.New(slog.NewTextHandler(io.Discard, nil)), store, prometheus.NewRegistry(), WithRepair(time.Hour))
-	if err != nil {
-		t.Fatal(err)
-	}
-	refreshed := make(chan []tasks.WorkspaceID, 64)
-	sch.refreshed = func(wss []tasks.WorkspaceID) { refreshed <- wss }
-	done := make(chan struct{})
-	go func() {
-		sch.Watch(ctx)
-		close(done)
-	}()
-	defer func() {
-		cancel()
-		<-done
-	}()
+	_, refreshed, done := startWatch(t, store, WithRepair(time.Hour))
 	// Only a whole repair refreshes both in one call: the hour's spread
 	// pass takes one workspace a tick.
 	both := func(what string) {

@@ -239,16 +239,23 @@ func (c *Cluster) Stop() {
 // first use and stopped by Main.
 func ClusterAddrs(t testing.TB) []string {
 	t.Helper()
+	return started(t, &cluster, startCluster).Addrs
+}
+
+// started returns *p, set by start on first use: one Cluster or Sentinel
+// set serves every test of the package, and Main stops it.
+func started[T any](t testing.TB, p **T, start func() (*T, error)) *T {
+	t.Helper()
 	mu.Lock()
 	defer mu.Unlock()
-	if cluster == nil {
-		c, err := startCluster()
+	if *p == nil {
+		v, err := start()
 		if err != nil {
 			t.Fatal(err)
 		}
-		cluster = c
+		*p = v
 	}
-	return cluster.Addrs
+	return *p
 }
 
 // ClusterClient returns a client of the package's cluster, closed when the

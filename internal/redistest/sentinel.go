@@ -207,16 +207,7 @@ var sharedSentinelOptions = SentinelOptions{DownAfter: 5 * time.Second, Failover
 // a failover test starts a set of its own with StartSentinel.
 func SentinelAddrs(t testing.TB) []string {
 	t.Helper()
-	mu.Lock()
-	defer mu.Unlock()
-	if sentinel == nil {
-		s, err := StartSentinel(sharedSentinelOptions)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sentinel = s
-	}
-	return sentinel.Addrs
+	return started(t, &sentinel, func() (*Sentinel, error) { return StartSentinel(sharedSentinelOptions) }).Addrs
 }
 
 // SentinelClient returns a failover client of the package's Sentinel set,
