@@ -279,18 +279,10 @@ func parseTypes(s string) (map[tasks.EventType]bool, string) {
 // ULID, whose first 10 base-32 digits are the time.
 func eventIDTime(id string) (int64, bool) {
 	u, ok := strings.CutPrefix(id, "evt_")
-	if !ok || len(u) != 26 {
+	if !ok {
 		return 0, false
 	}
-	var ms int64
-	for _, c := range strings.ToUpper(u[:10]) {
-		d := strings.IndexRune("0123456789ABCDEFGHJKMNPQRSTVWXYZ", c)
-		if d < 0 {
-			return 0, false
-		}
-		ms = ms<<5 | int64(d)
-	}
-	return ms, true
+	return tasks.ULIDTime(strings.ToUpper(u))
 }
 
 // acquire counts a stream for key unless key has MaxPerKey open.

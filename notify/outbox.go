@@ -528,11 +528,4 @@ func invalidf(problems map[string]string) error {
 // idFloor is the smallest notification id (after "ntf_") made at the Unix
 // millisecond ms: ids are ULIDs, ten base32 digits of time then sixteen of
 // randomness, so the index is trimmed by comparing ids as strings.
-func idFloor(ms int64) string {
-	const crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-	out := make([]byte, 0, 26)
-	for i := 9; i >= 0; i-- {
-		out = append(out, crockford[(uint64(ms)>>(5*i))&31])
-	}
-	return string(out) + "0000000000000000"
-}
+func idFloor(ms int64) string { return tasks.ULIDFloor(ms) }

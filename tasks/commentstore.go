@@ -40,7 +40,7 @@ func (s *Store) AddComment(ctx context.Context, ws WorkspaceID, actor Actor, ref
 // ListComments pages through a task's comments, newest first. cursor is the
 // last comment id of the previous page.
 func (s *Store) ListComments(ctx context.Context, ws WorkspaceID, ref, cursor string, limit int) ([]Comment, string, error) {
-	limit = clampLimit(limit)
+	limit = ClampLimit(limit)
 	t, err := s.GetTask(ctx, ws, ref)
 	if err != nil {
 		return nil, "", err

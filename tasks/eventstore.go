@@ -21,7 +21,7 @@ type EventFilter struct {
 // ListEvents pages through the event log, newest first. The log keeps
 // EventRetention of events. cursor is the previous page's next cursor.
 func (s *Store) ListEvents(ctx context.Context, ws WorkspaceID, f EventFilter, cursor string, limit int) ([]Event, string, error) {
-	limit = clampLimit(limit)
+	limit = ClampLimit(limit)
 	if f.Type != "" && !f.Type.Valid() {
 		return nil, "", invalid(map[string]string{"type": "unknown event type; use " + EventTypeList()})
 	}

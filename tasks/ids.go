@@ -43,6 +43,10 @@ func newID(prefix string, now time.Time) string {
 	return prefix + ulid(ms, rhi, lo)
 }
 
+// ULIDFloor returns the smallest ULID of the Unix millisecond ms: ids
+// made at ms or later (after their prefix) sort at or above it.
+func ULIDFloor(ms int64) string { return ulid(uint64(ms), 0, 0) }
+
 // ulid encodes a millisecond time and 80 random bits (16 in rhi, 64 in lo).
 func ulid(ms, rhi, lo uint64) string {
 	hi := ms<<16 | rhi
@@ -64,9 +68,9 @@ func ulid(ms, rhi, lo uint64) string {
 	return string(out)
 }
 
-// ulidTime returns the milliseconds in the time part of a ULID (the first
-// 10 of its 26 digits), which newID takes from the time the id was made.
-func ulidTime(id string) (int64, bool) {
+// ULIDTime returns the milliseconds in the time part of a ULID (the first
+// 10 of its 26 digits), which ids take from the time they were made.
+func ULIDTime(id string) (int64, bool) {
 	if len(id) != 26 {
 		return 0, false
 	}

@@ -51,7 +51,7 @@ type TaskFilter struct {
 // remaining conditions are checked on each record, at most maxScan of them.
 func (s *Store) ListTasks(ctx context.Context, ws WorkspaceID, f TaskFilter, cursor string, limit int) ([]Task, string, error) {
 	k := keysFor(ws)
-	limit = clampLimit(limit)
+	limit = ClampLimit(limit)
 	if f.Status != "" && !f.Status.Valid() {
 		return nil, "", invalid(map[string]string{"status": "must be one of open, in_progress, completed, cancelled"})
 	}
@@ -447,7 +447,8 @@ func mustInt(s string) int64 {
 	return n
 }
 
-func clampLimit(limit int) int {
+// ClampLimit brings a page size into 1..MaxLimit, DefaultLimit for none.
+func ClampLimit(limit int) int {
 	switch {
 	case limit <= 0:
 		return DefaultLimit

@@ -65,7 +65,7 @@ func toRecord(t *Task, withNumber bool) record {
 	if !t.UpdatedAt.Equal(t.CreatedAt) {
 		r.UpdatedAt = t.UpdatedAt.UnixMilli()
 	}
-	if ms, ok := ulidTime(r.ID); ok && ms == r.CreatedAt {
+	if ms, ok := ULIDTime(r.ID); ok && ms == r.CreatedAt {
 		r.CreatedAt = 0
 	}
 	return r
@@ -78,7 +78,7 @@ func (r *record) task(ws WorkspaceID, n int64) Task {
 	}
 	created := r.CreatedAt
 	if created == 0 {
-		created, _ = ulidTime(r.ID)
+		created, _ = ULIDTime(r.ID)
 	}
 	t := Task{
 		ID: taskIDPrefix + r.ID, Number: n, Workspace: ws, Title: r.Title, Description: r.Description,
@@ -220,7 +220,7 @@ func encodeEvent(ev *Event, sameTask bool) (string, error) {
 	if a := actorRecord(ev.Data.Actor); a != (actorRecord{}) {
 		r.Actor = &a
 	}
-	if ms, ok := ulidTime(r.ID); ok && ms == r.Timestamp {
+	if ms, ok := ULIDTime(r.ID); ok && ms == r.Timestamp {
 		r.Timestamp = 0
 	}
 	b, err := json.Marshal(r)
@@ -236,7 +236,7 @@ func decodeEvent(raw string, ws WorkspaceID) (ev Event, sameTask bool, err error
 	}
 	at := r.Timestamp
 	if at == 0 {
-		at, _ = ulidTime(r.ID)
+		at, _ = ULIDTime(r.ID)
 	}
 	ev = Event{
 		ID: eventIDPrefix + r.ID, Type: EventType(r.Type), Timestamp: time.UnixMilli(at).UTC(), Workspace: ws, Test: r.Test,

@@ -215,7 +215,7 @@ func (s *Store) EnsureCliqUser(ctx context.Context, ws WorkspaceID, p CliqProfil
 // the last user id of the previous page ("" for the first).
 func (s *Store) ListUsers(ctx context.Context, ws WorkspaceID, cursor string, limit int) ([]User, string, error) {
 	k := keysFor(ws)
-	limit = clampLimit(limit)
+	limit = ClampLimit(limit)
 	max := "+"
 	if cursor != "" {
 		if !strings.HasPrefix(cursor, "usr_") {

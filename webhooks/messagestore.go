@@ -282,7 +282,7 @@ const maxStatusScan = 1000
 // looks at most at maxStatusScan messages, so it may hold fewer than limit
 // and still have a next cursor. Errors: *ValidationError for a bad cursor.
 func (s *store) listMessages(ctx context.Context, ws tasks.WorkspaceID, subID string, status Status, cursor string, limit int) ([]message, string, error) {
-	limit = clampLimit(limit)
+	limit = tasks.ClampLimit(limit)
 	upper := "+"
 	if cursor != "" {
 		b, err := base64.RawURLEncoding.DecodeString(cursor)

@@ -541,18 +541,7 @@ func ttlSeconds(d time.Duration) int64 { return int64(d / time.Second) }
 
 // idFloor returns the smallest ULID body of time t: ids below it (after
 // their prefix) were made before t.
-func idFloor(t time.Time) string {
-	const crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-	ms := uint64(t.UnixMilli())
-	var b [26]byte
-	for i := range 10 { // 48 bits of time in 10 base32 digits
-		b[i] = crockford[(ms>>(5*(9-i)))&31]
-	}
-	for i := 10; i < 26; i++ {
-		b[i] = '0'
-	}
-	return string(b[:])
-}
+func idFloor(t time.Time) string { return tasks.ULIDFloor(t.UnixMilli()) }
 
 func decodeJSON(raw string, v any) error { return json.Unmarshal([]byte(raw), v) }
 
@@ -576,12 +565,4 @@ func conflict(reason string) error { return &tasks.ConflictError{Reason: reason}
 
 func invalid(problems map[string]string) error { return &tasks.ValidationError{Fields: problems} }
 
-func clampLimit(limit int) int {
-	switch {
-	case limit <= 0:
-		return tasks.DefaultLimit
-	case limit > tasks.MaxLimit:
-		return tasks.MaxLimit
-	}
-	return limit
-}
+
