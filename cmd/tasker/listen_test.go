@@ -72,15 +72,8 @@ var listenClock = time.Date(2026, 12, 5, 10, 30, 0, 0, time.UTC)
 // a backoff of n+1 ms and reconnects that wait for the test's go-ahead.
 func startListen(t *testing.T, srv *httptest.Server, args ...string) *testListener {
 	t.Helper()
-	o := listenOptions{url: srv.URL, apiKey: "test-key", timeout: 5 * time.Second}
-	fs := newFlagSet("listen", io.Discard)
-	fs.StringVar(&o.forwardTo, "forward-to", "", "")
-	fs.StringVar(&o.events, "events", "", "")
-	fs.StringVar(&o.secret, "secret", "", "")
-	if err := fs.Parse(args); err != nil {
-		t.Fatal(err)
-	}
-	if err := o.check(); err != nil {
+	o, err := parseListen(append([]string{"--url", srv.URL, "--api-key", "test-key", "--timeout", "5s"}, args...), io.Discard)
+	if err != nil {
 		t.Fatal(err)
 	}
 	tl := &testListener{out: &lineBuffer{}, gate: make(chan struct{}), waits: make(chan time.Duration, 10)}
