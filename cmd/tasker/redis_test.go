@@ -238,3 +238,20 @@ func TestReplicaWaitTimeoutTooShort(t *testing.T) {
 		t.Errorf("newRedis() = %v, want an error about TASKER_REDIS_WAIT_TIMEOUT", err)
 	}
 }
+
+// TestRedisURLErrorHidesPassword: a TASKER_REDIS_URL that does not parse is
+// refused before any connection, with Cluster and Sentinel as without, and
+// the error does not quote the password.
+func TestRedisURLErrorHidesPassword(t *testing.T) {
+	bad := "redis://user:s3cret@ho st:6379/0"
+	for _, cfg := range []config{
+		{RedisURL: bad},
+		{RedisURL: bad, RedisCluster: "127.0.0.1:1"},
+		{RedisURL: bad, RedisSentinels: "127.0.0.1:1", RedisMaster: "mymaster"},
+	} {
+		_, _, err := newRedis(t.Context(), cfg, quiet)
+		if err == nil || !strings.Contains(err.Error(), "TASKER_REDIS_URL") || strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("newRedis with cluster %q, sentinels %q = %v, want a TASKER_REDIS_URL error without the password", cfg.RedisCluster, cfg.RedisSentinels, err)
+		}
+	}
+}
