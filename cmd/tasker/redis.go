@@ -187,12 +187,7 @@ func connectedReplicas(ctx context.Context, c *redis.Client) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	for _, line := range strings.Split(info, "\n") {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "connected_slaves:"); ok {
-			return strconv.Atoi(v)
-		}
-	}
-	return 0, errors.New("redis: no connected_slaves in INFO replication")
+	return strconv.Atoi(parseInfo(info)["connected_slaves"])
 }
 
 func (w *replicaWait) writes(cmd redis.Cmder) bool {

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"errors"
+	"log/slog"
 	"strconv"
 	"strings"
 	"testing"
@@ -253,5 +255,22 @@ func TestRedisURLErrorHidesPassword(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "TASKER_REDIS_URL") || strings.Contains(err.Error(), "s3cret") {
 			t.Errorf("newRedis with cluster %q, sentinels %q = %v, want a TASKER_REDIS_URL error without the password", cfg.RedisCluster, cfg.RedisSentinels, err)
 		}
+	}
+}
+
+// TestReplicaWaitWarnsWithoutReplicas: a master with fewer replicas than
+// TASKER_REDIS_WAIT_REPLICAS starts, with a warning, since every write will
+// fail until they connect.
+func TestReplicaWaitWarnsWithoutReplicas(t *testing.T) {
+	var log bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(&log, nil))
+	cfg := config{RedisURL: "redis://" + redistest.Addr(t), RedisWaitReplicas: 1, RedisWaitTimeout: 10 * time.Millisecond}
+	_, closeRedis, err := newRedis(t.Context(), cfg, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	closeRedis()
+	if !strings.Contains(log.String(), "fewer replicas than TASKER_REDIS_WAIT_REPLICAS") || !strings.Contains(log.String(), "replicas=0") {
+		t.Errorf("log of a start without replicas:\n%s", log.String())
 	}
 }
