@@ -20,10 +20,6 @@ import (
 // close function releases the client and the embedded server.
 func newRedis(ctx context.Context, cfg config, logger *slog.Logger) (redis.UniversalClient, func(), error) {
 	redis.SetLogger(redisLogger{logger})
-	if cfg.RedisWaitReplicas > 0 && cfg.RedisWaitTimeout < time.Millisecond {
-		// WAIT takes whole milliseconds, and 0 makes it block for ever.
-		return nil, nil, errors.New("config: TASKER_REDIS_WAIT_TIMEOUT: must be at least 1ms")
-	}
 	// The URL carries the address, or with Cluster and Sentinel just the
 	// credentials and TLS. Its parse error is not shown: it quotes the URL,
 	// password and all.
