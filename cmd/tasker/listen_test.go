@@ -336,3 +336,39 @@ func TestReadEvents(t *testing.T) {
 		t.Errorf("readEvents = %q, want %q", got, want)
 	}
 }
+
+// TestListenRetryAfter: a stream refused with 503 or 429 is tried again
+// after the server's Retry-After (at most 5 minutes) when that is longer
+// than the backoff, and a dropped stream after the backoff alone.
+func TestListenRetryAfter(t *testing.T) {
+	answers := []func(w http.ResponseWriter){
+		func(w http.ResponseWriter) { w.WriteHeader(http.StatusOK) }, // connects, then ends
+		func(w http.ResponseWriter) {
+			w.Header().Set("Retry-After", "7")
+			w.WriteHeader(http.StatusServiceUnavailable)
+		},
+		func(w http.ResponseWriter) {
+			w.Header().Set("Retry-After", "3600")
+			w.WriteHeader(http.StatusTooManyRequests)
+		},
+		func(w http.ResponseWriter) { w.WriteHeader(http.StatusServiceUnavailable) },
+	}
+	var mu sync.Mutex
+	n := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		i := min(n, len(answers)-1)
+		n++
+		mu.Unlock()
+		answers[i](w)
+	}))
+	t.Cleanup(srv.Close)
+	tl := startListen(t, srv)
+	// The backoff is n+1 ms for the nth failure since the last connection.
+	for i, want := range []time.Duration{time.Millisecond, 7 * time.Second, 5 * time.Minute, 4 * time.Millisecond} {
+		if got := <-tl.waits; got != want {
+			t.Errorf("wait %d = %s, want %s", i, got, want)
+		}
+		tl.gate <- struct{}{}
+	}
+}
