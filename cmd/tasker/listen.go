@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -228,7 +227,9 @@ func (l *listener) follow(ctx context.Context) (connected bool, retryAfter time.
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return false, parseRetryAfter(resp.Header.Get("Retry-After")), answerError(resp)
+		// A listener is watched by a person: wait 5 minutes at most.
+		retryAfter := min(webhooks.ParseRetryAfter(resp.Header.Get("Retry-After"), l.now()), 5*time.Minute)
+		return false, retryAfter, answerError(resp)
 	}
 	if l.lastID == "" {
 		l.printf("Ready: connected, waiting for events.\n")
@@ -262,13 +263,6 @@ func answerError(resp *http.Response) error {
 		return permanentError{fmt.Errorf("%w (check --api-key or TASKER_API_KEY)", err)}
 	}
 	return permanentError{err}
-}
-
-func parseRetryAfter(v string) time.Duration {
-	if s, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && s > 0 {
-		return min(time.Duration(s)*time.Second, 5*time.Minute)
-	}
-	return 0
 }
 
 // sseEvent is one event of a Server-Sent Events stream.

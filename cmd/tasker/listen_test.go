@@ -338,8 +338,9 @@ func TestReadEvents(t *testing.T) {
 }
 
 // TestListenRetryAfter: a stream refused with 503 or 429 is tried again
-// after the server's Retry-After (at most 5 minutes) when that is longer
-// than the backoff, and a dropped stream after the backoff alone.
+// after the server's Retry-After (seconds or a date; at most 5 minutes)
+// when that is longer than the backoff, and a dropped stream after the
+// backoff alone.
 func TestListenRetryAfter(t *testing.T) {
 	answers := []func(w http.ResponseWriter){
 		func(w http.ResponseWriter) { w.WriteHeader(http.StatusOK) }, // connects, then ends
@@ -350,6 +351,10 @@ func TestListenRetryAfter(t *testing.T) {
 		func(w http.ResponseWriter) {
 			w.Header().Set("Retry-After", "3600")
 			w.WriteHeader(http.StatusTooManyRequests)
+		},
+		func(w http.ResponseWriter) {
+			w.Header().Set("Retry-After", listenClock.Add(90*time.Second).Format(http.TimeFormat))
+			w.WriteHeader(http.StatusServiceUnavailable)
 		},
 		func(w http.ResponseWriter) { w.WriteHeader(http.StatusServiceUnavailable) },
 	}
@@ -365,7 +370,7 @@ func TestListenRetryAfter(t *testing.T) {
 	t.Cleanup(srv.Close)
 	tl := startListen(t, srv)
 	// The backoff is n+1 ms for the nth failure since the last connection.
-	for i, want := range []time.Duration{time.Millisecond, 7 * time.Second, 5 * time.Minute, 4 * time.Millisecond} {
+	for i, want := range []time.Duration{time.Millisecond, 7 * time.Second, 5 * time.Minute, 90 * time.Second, 5 * time.Millisecond} {
 		if got := <-tl.waits; got != want {
 			t.Errorf("wait %d = %s, want %s", i, got, want)
 		}
