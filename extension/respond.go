@@ -1,8 +1,6 @@
 package extension
 
 import (
-	"github.com/taskerhq/tasker/internal/httpx"
-
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -13,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/taskerhq/tasker/cliq"
+	"github.com/taskerhq/tasker/internal/httpx"
 	"github.com/taskerhq/tasker/tasks"
 )
 

@@ -45,17 +45,16 @@ type ProvisionFailure struct {
 }
 
 type provision struct {
-	seq       int64
-	comps     map[cliq.Resource][]*fakeComponent
-	hits      map[string][]time.Time // bucket → times of its calls in the window
-	lockedTo  map[string]time.Time
-	peak      map[string]int // bucket → most calls seen in one window
-	exceeded  []string
-	pooled    bool
-	scopes    map[string]bool // nil: every scope granted
-	failures  []ProvisionFailure
-	owner     string // the token's user, creator of what the API makes
-	provCalls int
+	seq      int64
+	comps    map[cliq.Resource][]*fakeComponent
+	hits     map[string][]time.Time // bucket → times of its calls in the window
+	lockedTo map[string]time.Time
+	peak     map[string]int // bucket → most calls seen in one window
+	exceeded []string
+	pooled   bool
+	scopes   map[string]bool // nil: every scope granted
+	failures []ProvisionFailure
+	owner    string // the token's user, creator of what the API makes
 }
 
 type fakeComponent struct {
@@ -144,13 +143,6 @@ func (s *Server) ThresholdsExceeded() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return slices.Clone(s.provState().exceeded)
-}
-
-// ProvisionCalls is the number of provisioning calls answered so far.
-func (s *Server) ProvisionCalls() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.provState().provCalls
 }
 
 // FakeComponent is a component of the fake as a test sees it.
@@ -266,7 +258,6 @@ func (s *Server) answerProvision(w http.ResponseWriter, r *http.Request, res cli
 	if status, ok := p.throttle(w, r, res, handler, s.now()); !ok {
 		return status
 	}
-	p.provCalls++
 	var pf *ProvisionFailure
 	for j, f := range p.failures {
 		if f.Method == r.Method && strings.HasSuffix(r.URL.Path, f.PathSuffix) {

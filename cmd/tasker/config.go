@@ -155,8 +155,9 @@ func (c *config) validate() error {
 			return bad("REDIS_WAIT_REPLICAS", "is not supported with TASKER_REDIS_CLUSTER (set it to 0)")
 		case c.RedisURL == "" && c.RedisSentinels == "":
 			return bad("REDIS_WAIT_REPLICAS", "needs TASKER_REDIS_URL or TASKER_REDIS_SENTINELS: the embedded Redis has no replicas")
-		case c.RedisWaitTimeout <= 0:
-			return bad("REDIS_WAIT_TIMEOUT", "must be positive")
+		case c.RedisWaitTimeout < time.Millisecond:
+			// WAIT takes whole milliseconds, and 0 makes it block for ever.
+			return bad("REDIS_WAIT_TIMEOUT", "must be positive, at least 1ms")
 		}
 	}
 	switch tasks.Tenancy(c.Tenancy) {

@@ -278,13 +278,7 @@ func checkCliq(ctx context.Context, c *checkup, cfg config, env provisionEnv, rd
 		c.pass("oauth scopes", "the read scopes are granted (CREATE, UPDATE and DELETE show only when used: tasker install names any missing one)")
 	}
 	if !slices.Contains(missing, "ZohoCliq.Bots.READ") {
-		found := false
-		for _, b := range bots {
-			if b.UniqueName == cfg.CliqBot {
-				found = true
-			}
-		}
-		if found {
+		if slices.ContainsFunc(bots, func(b cliq.Component) bool { return b.UniqueName == cfg.CliqBot }) {
 			c.pass("bot", "the bot "+cfg.CliqBot+" exists")
 		} else {
 			c.fail("bot", "no bot with unique name "+cfg.CliqBot+" is visible to the token's user",

@@ -462,6 +462,8 @@ func uninstall(ctx context.Context, cfg config, env provisionEnv, out io.Writer)
 	for i := len(recs) - 1; i >= 0; i-- { // handlers first
 		rec := recs[i]
 		res := cliq.Resource(rec.Resource)
+		// err is this record's call only, never a previous record's.
+		var err error
 		if rec.Pending && rec.Type == "" { // a create whose answer was lost: find it by name
 			if _, ok := lists[res]; !ok {
 				if lists[res], err = pv.p.List(ctx, res); err != nil {
@@ -473,11 +475,14 @@ func uninstall(ctx context.Context, cfg config, env provisionEnv, out io.Writer)
 			}
 		}
 		label := strings.TrimSuffix(rec.Resource, "s") + " " + rec.Name
+		removed := true
 		switch {
 		case rec.ID == "":
+			removed = false
 		case rec.Type != "" && rec.Pending:
 			// Never confirmed: the handler may not exist; a lost answer leaves it for the operator.
 			fmt.Fprintf(out, "skipped    %s: %s (its creation was never confirmed)\n", label, rec.Type)
+			removed = false
 		case rec.Type != "":
 			err = pv.p.DeleteHandler(ctx, res, rec.ID, rec.Type, rec.MenuID)
 			label += ": " + handlerLabel(deluge.Handler{Type: rec.Type, MenuAction: rec.Menu})
@@ -490,7 +495,7 @@ func uninstall(ctx context.Context, cfg config, env provisionEnv, out io.Writer)
 		if err := pv.store.remove(ctx, rec); err != nil {
 			return err
 		}
-		if rec.ID != "" && !(rec.Type != "" && rec.Pending) {
+		if removed {
 			fmt.Fprintf(out, "removed    %s\n", label)
 		}
 	}

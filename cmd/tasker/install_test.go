@@ -194,6 +194,12 @@ func TestUninstallLeavesWhatItDidNotCreate(t *testing.T) {
 	if err := uninstall(context.Background(), cfg, env, &out); err != nil {
 		t.Fatalf("uninstall = %v\n%s", err, out.String())
 	}
+	// Each of the 13 records is reported removed: the handlers added to the
+	// hand-made bot, never the bot itself.
+	if got := out.String(); strings.Count(got, "\nremoved    ") != 13 || !strings.Contains(got, "\nremoved    command task\n") ||
+		!strings.Contains(got, "\nremoved    bot taskerbot: message_handler\n") || strings.Contains(got, "\nremoved    bot taskerbot\n") {
+		t.Errorf("uninstall printed:\n%s", got)
+	}
 	cmds := srv.Components(cliq.Commands)
 	if len(cmds) != 1 || cmds[0].Name != "deploy" {
 		t.Errorf("commands after uninstall = %+v, want deploy only", cmds)

@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -67,6 +66,19 @@ type listener struct {
 
 // runListen is "tasker listen" (SPEC 2).
 func runListen(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	o, err := parseListen(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return newListener(o, stdout).run(ctx)
+}
+
+// parseListen reads and checks the flags of tasker listen; it returns
+// flag.ErrHelp when they ask for help.
+func parseListen(args []string, stderr io.Writer) (listenOptions, error) {
 	o := listenOptions{}
 	fs := newFlagSet("listen", stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, listenUsage); fs.PrintDefaults() }
@@ -77,20 +89,13 @@ func runListen(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.StringVar(&o.events, "events", "", "only these event types, a comma list (default all): "+tasks.EventTypeList())
 	fs.DurationVar(&o.timeout, "timeout", 10*time.Second, "how long the receiver may take to answer")
 	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return err
+		return o, err
 	}
 	if fs.NArg() > 0 {
 		fs.Usage()
-		return fmt.Errorf("listen: unexpected argument %q", fs.Arg(0))
+		return o, fmt.Errorf("listen: unexpected argument %q", fs.Arg(0))
 	}
-	if err := o.check(); err != nil {
-		return err
-	}
-	l := newListener(o, stdout)
-	return l.run(ctx)
+	return o, o.check()
 }
 
 // check validates the options and fills in a secret when forwarding.
@@ -222,7 +227,9 @@ func (l *listener) follow(ctx context.Context) (connected bool, retryAfter time.
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return false, parseRetryAfter(resp.Header.Get("Retry-After")), answerError(resp)
+		// A listener is watched by a person: wait 5 minutes at most.
+		retryAfter := min(webhooks.ParseRetryAfter(resp.Header.Get("Retry-After"), l.now()), 5*time.Minute)
+		return false, retryAfter, answerError(resp)
 	}
 	if l.lastID == "" {
 		l.printf("Ready: connected, waiting for events.\n")
@@ -256,13 +263,6 @@ func answerError(resp *http.Response) error {
 		return permanentError{fmt.Errorf("%w (check --api-key or TASKER_API_KEY)", err)}
 	}
 	return permanentError{err}
-}
-
-func parseRetryAfter(v string) time.Duration {
-	if s, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && s > 0 {
-		return min(time.Duration(s)*time.Second, 5*time.Minute)
-	}
-	return 0
 }
 
 // sseEvent is one event of a Server-Sent Events stream.

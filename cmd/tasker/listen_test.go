@@ -72,15 +72,8 @@ var listenClock = time.Date(2026, 12, 5, 10, 30, 0, 0, time.UTC)
 // a backoff of n+1 ms and reconnects that wait for the test's go-ahead.
 func startListen(t *testing.T, srv *httptest.Server, args ...string) *testListener {
 	t.Helper()
-	o := listenOptions{url: srv.URL, apiKey: "test-key", timeout: 5 * time.Second}
-	fs := newFlagSet("listen", io.Discard)
-	fs.StringVar(&o.forwardTo, "forward-to", "", "")
-	fs.StringVar(&o.events, "events", "", "")
-	fs.StringVar(&o.secret, "secret", "", "")
-	if err := fs.Parse(args); err != nil {
-		t.Fatal(err)
-	}
-	if err := o.check(); err != nil {
+	o, err := parseListen(append([]string{"--url", srv.URL, "--api-key", "test-key", "--timeout", "5s"}, args...), io.Discard)
+	if err != nil {
 		t.Fatal(err)
 	}
 	tl := &testListener{out: &lineBuffer{}, gate: make(chan struct{}), waits: make(chan time.Duration, 10)}
@@ -341,5 +334,46 @@ func TestReadEvents(t *testing.T) {
 	}
 	if want := []string{"1|a|{\"x\":\n1}", "2||{}"}; strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Errorf("readEvents = %q, want %q", got, want)
+	}
+}
+
+// TestListenRetryAfter: a stream refused with 503 or 429 is tried again
+// after the server's Retry-After (seconds or a date; at most 5 minutes)
+// when that is longer than the backoff, and a dropped stream after the
+// backoff alone.
+func TestListenRetryAfter(t *testing.T) {
+	answers := []func(w http.ResponseWriter){
+		func(w http.ResponseWriter) { w.WriteHeader(http.StatusOK) }, // connects, then ends
+		func(w http.ResponseWriter) {
+			w.Header().Set("Retry-After", "7")
+			w.WriteHeader(http.StatusServiceUnavailable)
+		},
+		func(w http.ResponseWriter) {
+			w.Header().Set("Retry-After", "3600")
+			w.WriteHeader(http.StatusTooManyRequests)
+		},
+		func(w http.ResponseWriter) {
+			w.Header().Set("Retry-After", listenClock.Add(90*time.Second).Format(http.TimeFormat))
+			w.WriteHeader(http.StatusServiceUnavailable)
+		},
+		func(w http.ResponseWriter) { w.WriteHeader(http.StatusServiceUnavailable) },
+	}
+	var mu sync.Mutex
+	n := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		i := min(n, len(answers)-1)
+		n++
+		mu.Unlock()
+		answers[i](w)
+	}))
+	t.Cleanup(srv.Close)
+	tl := startListen(t, srv)
+	// The backoff is n+1 ms for the nth failure since the last connection.
+	for i, want := range []time.Duration{time.Millisecond, 7 * time.Second, 5 * time.Minute, 90 * time.Second, 5 * time.Millisecond} {
+		if got := <-tl.waits; got != want {
+			t.Errorf("wait %d = %s, want %s", i, got, want)
+		}
+		tl.gate <- struct{}{}
 	}
 }

@@ -20,45 +20,39 @@ import (
 // close function releases the client and the embedded server.
 func newRedis(ctx context.Context, cfg config, logger *slog.Logger) (redis.UniversalClient, func(), error) {
 	redis.SetLogger(redisLogger{logger})
-	if cfg.RedisWaitReplicas > 0 && cfg.RedisWaitTimeout < time.Millisecond {
-		// WAIT takes whole milliseconds, and 0 makes it block for ever.
-		return nil, nil, errors.New("config: TASKER_REDIS_WAIT_TIMEOUT: must be at least 1ms")
+	// The URL carries the address, or with Cluster and Sentinel just the
+	// credentials and TLS. Its parse error is not shown: it quotes the URL,
+	// password and all.
+	var u *redis.Options
+	if cfg.RedisURL != "" {
+		var err error
+		if u, err = redis.ParseURL(cfg.RedisURL); err != nil {
+			return nil, nil, errors.New("config: TASKER_REDIS_URL: not a Redis URL")
+		}
 	}
 	var rdb redis.UniversalClient
 	var embedded *miniredis.Miniredis
 	switch {
 	case cfg.RedisCluster != "":
 		opt := &redis.ClusterOptions{Addrs: splitList(cfg.RedisCluster)}
-		if cfg.RedisURL != "" {
-			u, err := redis.ParseURL(cfg.RedisURL)
-			if err != nil {
-				return nil, nil, fmt.Errorf("config: TASKER_REDIS_URL: %v", err)
-			}
+		if u != nil {
 			opt.Username, opt.Password, opt.TLSConfig = u.Username, u.Password, u.TLSConfig
 		}
 		rdb = redis.NewClusterClient(opt)
 	case cfg.RedisSentinels != "":
 		opt := &redis.FailoverOptions{MasterName: cfg.RedisMaster, SentinelAddrs: splitList(cfg.RedisSentinels)}
-		if cfg.RedisURL != "" {
-			u, err := redis.ParseURL(cfg.RedisURL)
-			if err != nil {
-				return nil, nil, fmt.Errorf("config: TASKER_REDIS_URL: %v", err)
-			}
+		if u != nil {
 			opt.Username, opt.Password, opt.DB, opt.TLSConfig = u.Username, u.Password, u.DB, u.TLSConfig
 		}
 		if cfg.RedisWaitReplicas > 0 {
 			opt.ReadTimeout = waitReadTimeout(opt.ReadTimeout, cfg.RedisWaitTimeout)
 		}
 		rdb = redis.NewFailoverClient(opt)
-	case cfg.RedisURL != "":
-		opt, err := redis.ParseURL(cfg.RedisURL)
-		if err != nil {
-			return nil, nil, fmt.Errorf("config: TASKER_REDIS_URL: not a Redis URL")
-		}
+	case u != nil:
 		if cfg.RedisWaitReplicas > 0 {
-			opt.ReadTimeout = waitReadTimeout(opt.ReadTimeout, cfg.RedisWaitTimeout)
+			u.ReadTimeout = waitReadTimeout(u.ReadTimeout, cfg.RedisWaitTimeout)
 		}
-		rdb = redis.NewClient(opt)
+		rdb = redis.NewClient(u)
 	default:
 		embedded = miniredis.NewMiniRedis()
 		if err := embedded.Start(); err != nil {
@@ -189,12 +183,7 @@ func connectedReplicas(ctx context.Context, c *redis.Client) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	for _, line := range strings.Split(info, "\n") {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "connected_slaves:"); ok {
-			return strconv.Atoi(v)
-		}
-	}
-	return 0, errors.New("redis: no connected_slaves in INFO replication")
+	return strconv.Atoi(parseInfo(info)["connected_slaves"])
 }
 
 func (w *replicaWait) writes(cmd redis.Cmder) bool {

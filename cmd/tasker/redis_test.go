@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"errors"
+	"log/slog"
 	"strconv"
 	"strings"
 	"testing"
@@ -182,6 +184,8 @@ func TestReplicaWaitConfig(t *testing.T) {
 		{"Cluster", map[string]string{"REDIS_CLUSTER": "127.0.0.1:7000", "REDIS_WAIT_REPLICAS": "1"}, "TASKER_REDIS_WAIT_REPLICAS: is not supported"},
 		{"Negative", map[string]string{"REDIS_WAIT_REPLICAS": "-1"}, "TASKER_REDIS_WAIT_REPLICAS: must not be negative"},
 		{"NoTimeout", map[string]string{"REDIS_URL": "redis://127.0.0.1:6379", "REDIS_WAIT_REPLICAS": "1", "REDIS_WAIT_TIMEOUT": "0s"}, "TASKER_REDIS_WAIT_TIMEOUT: must be positive"},
+		// Under a millisecond WAIT would be sent 0, which blocks for ever.
+		{"SubMillisecond", map[string]string{"REDIS_URL": "redis://127.0.0.1:6379", "REDIS_WAIT_REPLICAS": "1", "REDIS_WAIT_TIMEOUT": "500us"}, "TASKER_REDIS_WAIT_TIMEOUT"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			for k, v := range tc.env {
@@ -229,12 +233,36 @@ func TestReplicaWaitNotRetried(t *testing.T) {
 	}
 }
 
-// TestReplicaWaitTimeoutTooShort: a WAIT timeout under a millisecond would
-// be sent as 0, which makes WAIT block for ever; it is refused.
-func TestReplicaWaitTimeoutTooShort(t *testing.T) {
-	m := miniredis.RunT(t)
-	cfg := config{RedisURL: "redis://" + m.Addr(), RedisWaitReplicas: 1, RedisWaitTimeout: 500 * time.Microsecond}
-	if _, _, err := newRedis(t.Context(), cfg, quiet); err == nil || !strings.Contains(err.Error(), "TASKER_REDIS_WAIT_TIMEOUT") {
-		t.Errorf("newRedis() = %v, want an error about TASKER_REDIS_WAIT_TIMEOUT", err)
+// TestRedisURLErrorHidesPassword: a TASKER_REDIS_URL that does not parse is
+// refused before any connection, with Cluster and Sentinel as without, and
+// the error does not quote the password.
+func TestRedisURLErrorHidesPassword(t *testing.T) {
+	bad := "redis://user:s3cret@ho st:6379/0"
+	for _, cfg := range []config{
+		{RedisURL: bad},
+		{RedisURL: bad, RedisCluster: "127.0.0.1:1"},
+		{RedisURL: bad, RedisSentinels: "127.0.0.1:1", RedisMaster: "mymaster"},
+	} {
+		_, _, err := newRedis(t.Context(), cfg, quiet)
+		if err == nil || !strings.Contains(err.Error(), "TASKER_REDIS_URL") || strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("newRedis with cluster %q, sentinels %q = %v, want a TASKER_REDIS_URL error without the password", cfg.RedisCluster, cfg.RedisSentinels, err)
+		}
+	}
+}
+
+// TestReplicaWaitWarnsWithoutReplicas: a master with fewer replicas than
+// TASKER_REDIS_WAIT_REPLICAS starts, with a warning, since every write will
+// fail until they connect.
+func TestReplicaWaitWarnsWithoutReplicas(t *testing.T) {
+	var log bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(&log, nil))
+	cfg := config{RedisURL: "redis://" + redistest.Addr(t), RedisWaitReplicas: 1, RedisWaitTimeout: 10 * time.Millisecond}
+	_, closeRedis, err := newRedis(t.Context(), cfg, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	closeRedis()
+	if !strings.Contains(log.String(), "fewer replicas than TASKER_REDIS_WAIT_REPLICAS") || !strings.Contains(log.String(), "replicas=0") {
+		t.Errorf("log of a start without replicas:\n%s", log.String())
 	}
 }
