@@ -564,5 +564,3 @@ func isNil(err error) bool { return errors.Is(err, redis.Nil) }
 func conflict(reason string) error { return &tasks.ConflictError{Reason: reason} }
 
 func invalid(problems map[string]string) error { return &tasks.ValidationError{Fields: problems} }
-
-
